@@ -1,0 +1,383 @@
+//! Collections: the write path (WAL → memtable → flush), reads, and the public handle.
+
+mod commit;
+mod flush;
+mod iter;
+mod open;
+mod state;
+
+pub use iter::DocumentIter;
+pub(crate) use open::{
+    open_collection, OpenMode as CollectionOpenMode, SEGMENTS_DIR as SEGMENTS_DIR_NAME,
+};
+
+use crate::config::{CollectionConfig, Durability};
+use crate::document::{prepare, validate_id, PreparedDoc};
+use crate::manifest::CollectionManifest;
+use crate::wal::{AppendError, EncodedRecord, WalWriter};
+use crate::{Document, Error, Result};
+use commit::GroupCommit;
+use ndb_storage::{LockGuard, Vfs};
+use parking_lot::{Mutex, RwLock};
+use state::State;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What opening a collection found and did, for [`CollectionStats`].
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OpenReport {
+    pub wal_replayed_records: u64,
+    pub wal_truncated_bytes: u64,
+    pub open_duration: Duration,
+}
+
+/// Shared state of one open collection.
+pub(crate) struct CollectionInner {
+    name: String,
+    dir: PathBuf,
+    vfs: Arc<dyn Vfs>,
+    config: CollectionConfig,
+    /// Held for the collection's life by a writer: the database lock and the collection lock.
+    _locks: Vec<Arc<dyn LockGuard>>,
+    /// `None` when opened read-only.
+    wal: Option<Mutex<WalWriter>>,
+    state: RwLock<State>,
+    commit: GroupCommit,
+    /// The committed manifest; holding this lock serializes flushes.
+    manifest: Mutex<CollectionManifest>,
+    poison: Mutex<Option<String>>,
+    dropped: AtomicBool,
+    open_report: OpenReport,
+    flushes: AtomicU64,
+}
+
+impl std::fmt::Debug for CollectionInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("name", &self.name)
+            .field("dir", &self.dir)
+            .field("read_only", &self.wal.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CollectionInner {
+    fn poisoned(&self) -> Option<Error> {
+        self.poison.lock().as_ref().map(|reason| Error::Poisoned {
+            collection: self.name.clone(),
+            reason: reason.clone(),
+        })
+    }
+
+    pub(crate) fn poison(&self, reason: String) {
+        log::error!("collection {:?} poisoned: {reason}", self.name);
+        self.poison.lock().get_or_insert(reason);
+    }
+
+    fn check_alive(&self) -> Result<()> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::CollectionNotFound(self.name.clone()));
+        }
+        Ok(())
+    }
+
+    fn writer(&self) -> Result<&Mutex<WalWriter>> {
+        self.check_alive()?;
+        let wal = self.wal.as_ref().ok_or(Error::ReadOnly)?;
+        match self.poisoned() {
+            Some(err) => Err(err),
+            None => Ok(wal),
+        }
+    }
+
+    pub(crate) fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+
+    /// Append `rec` and apply it to the memtable under the WAL lock, so that memtable order is
+    /// WAL order. `shadows_of` computes the segment rows the write hides (before the append, so
+    /// a lookup failure changes nothing), or `None` when there is nothing to write; `apply` must
+    /// not fail. Returns the record's sequence number, or `None` if nothing was written.
+    fn write_record<T>(
+        &self,
+        mut rec: EncodedRecord,
+        op: T,
+        shadows_of: impl FnOnce(&State, &T) -> Result<Option<Vec<state::Shadow>>>,
+        apply: impl FnOnce(&mut State, T, &[state::Shadow]),
+    ) -> Result<Option<u64>> {
+        let wal_lock = self.writer()?;
+        let mut wal = wal_lock.lock();
+        // A flush may have failed while we waited for the lock.
+        if let Some(err) = self.poisoned() {
+            return Err(err);
+        }
+        let Some(shadows) = shadows_of(&self.state.read(), &op)? else {
+            return Ok(None);
+        };
+        let seq = match wal.append(&mut rec) {
+            Ok(seq) => seq,
+            Err(AppendError::Failed(e)) => return Err(e),
+            Err(AppendError::Fatal(reason)) => {
+                self.poison(reason.clone());
+                return Err(Error::Poisoned {
+                    collection: self.name.clone(),
+                    reason,
+                });
+            }
+        };
+        apply(&mut self.state.write(), op, &shadows);
+        Ok(Some(seq))
+    }
+
+    /// Durability and flush work after a write was applied.
+    fn after_write(&self, seq: u64) -> Result<()> {
+        if self.config.durability() == Durability::FdatasyncEachBatch {
+            self.wait_durable(seq)?;
+        }
+        if self.state.read().active.bytes() >= self.config.flush_threshold_bytes() {
+            self.flush_memtable(false)?;
+        }
+        Ok(())
+    }
+
+    fn wait_durable(&self, seq: u64) -> Result<()> {
+        let wal = self.writer()?;
+        let result = self.commit.wait(
+            seq,
+            || self.poisoned(),
+            || {
+                let (file, path, last) = {
+                    let w = wal.lock();
+                    let (file, path) = w.file();
+                    (file, path, w.last_seq())
+                };
+                commit::sync_file(&*file, &path)?;
+                Ok(last)
+            },
+        );
+        if let Err(e) = &result {
+            if !matches!(e, Error::Poisoned { .. }) {
+                self.poison(format!("fdatasync of the WAL failed: {e}"));
+            }
+        }
+        result
+    }
+
+    fn put(&self, docs: Vec<PreparedDoc>) -> Result<()> {
+        if docs.is_empty() {
+            self.writer()?;
+            return Ok(());
+        }
+        let rec = EncodedRecord::put(&docs).map_err(Error::InvalidArgument)?;
+        let seq = self.write_record(
+            rec,
+            docs,
+            |st, docs| st.shadows(docs.iter().map(|d| d.id.as_str())).map(Some),
+            |st, docs, shadows| st.apply_put(docs, shadows),
+        )?;
+        match seq {
+            Some(seq) => self.after_write(seq),
+            None => Ok(()),
+        }
+    }
+
+    fn delete(&self, id: &str) -> Result<bool> {
+        validate_id(id)?;
+        let ids = vec![id.to_string()];
+        let rec = EncodedRecord::delete(&ids).map_err(Error::InvalidArgument)?;
+        let seq = self.write_record(
+            rec,
+            ids,
+            |st, ids| {
+                if st.contains(id)? {
+                    st.shadows(ids.iter().map(String::as_str)).map(Some)
+                } else {
+                    Ok(None)
+                }
+            },
+            |st, ids, shadows| st.apply_delete(&ids, shadows),
+        )?;
+        match seq {
+            Some(seq) => {
+                self.after_write(seq)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn get(&self, id: &str) -> Result<Option<Document>> {
+        self.check_alive()?;
+        validate_id(id)?;
+        let st = self.state.read();
+        match st.find(id)? {
+            Some(found) => found.to_document().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn sync(&self) -> Result<()> {
+        let wal = self.writer()?;
+        let last = wal.lock().last_seq();
+        if last == 0 {
+            return Ok(());
+        }
+        self.wait_durable(last)
+    }
+
+    fn stats(&self) -> Result<CollectionStats> {
+        self.check_alive()?;
+        let wal_bytes = self.wal.as_ref().map_or(0, |w| w.lock().bytes());
+        let st = self.state.read();
+        let segment_bytes: u64 = st
+            .segments
+            .iter()
+            .map(|s| s.segment.file_len() + s.persisted_bytes)
+            .sum();
+        Ok(CollectionStats {
+            doc_count: st.doc_count(),
+            deleted_count: st.segments.iter().map(|s| s.deleted.len()).sum(),
+            segment_count: st.segments.len(),
+            memtable_docs: st.memtable_docs(),
+            memtable_bytes: (st.active.bytes() + st.frozen.as_ref().map_or(0, |f| f.bytes()))
+                as u64,
+            disk_bytes: segment_bytes + wal_bytes,
+            wal_bytes,
+            indexed_docs: 0,
+            flushes: self.flushes.load(Ordering::Relaxed),
+            wal_syncs: self.commit.sync_calls(),
+            wal_replayed_records: self.open_report.wal_replayed_records,
+            wal_truncated_bytes: self.open_report.wal_truncated_bytes,
+            open_duration: self.open_report.open_duration,
+        })
+    }
+}
+
+/// Figures about a collection, from [`Collection::stats`].
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CollectionStats {
+    /// Live documents.
+    pub doc_count: u64,
+    /// Rows in segments that are deleted or replaced (space a compaction would reclaim).
+    pub deleted_count: u64,
+    /// Immutable segments.
+    pub segment_count: usize,
+    /// Live documents still in memory (written to the WAL, not yet to a segment).
+    pub memtable_docs: u64,
+    /// Bytes the memtable counts against its flush threshold.
+    pub memtable_bytes: u64,
+    /// Bytes on disk: segments, deletion files and the WAL.
+    pub disk_bytes: u64,
+    /// Bytes in the current WAL file.
+    pub wal_bytes: u64,
+    /// Documents covered by an approximate-search index.
+    pub indexed_docs: u64,
+    /// Memtable flushes since the collection was opened.
+    pub flushes: u64,
+    /// WAL `fdatasync` calls made for durable writes since open (group commit shares them).
+    pub wal_syncs: u64,
+    /// WAL records replayed into the memtable when the collection was opened.
+    pub wal_replayed_records: u64,
+    /// Bytes of a torn WAL tail cut off when the collection was opened (0 after a clean close).
+    pub wal_truncated_bytes: u64,
+    /// Time the collection took to open (manifest, segments, WAL replay).
+    pub open_duration: Duration,
+}
+
+/// A handle to a collection; cheap to clone, `Send + Sync`.
+///
+/// ```
+/// use ndb::{Database, CollectionConfig, Document};
+/// # let dir = tempfile::tempdir()?;
+/// let db = Database::open(dir.path())?;
+/// let docs = db.create_collection("docs", CollectionConfig::new(2))?;
+/// docs.insert(Document::new("a", vec![1.0, 0.0]))?;
+/// assert!(docs.get("a")?.is_some());
+/// assert!(docs.delete("a")?);
+/// assert_eq!(docs.get("a")?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Collection {
+    pub(crate) inner: Arc<CollectionInner>,
+}
+
+impl Collection {
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The collection's configuration.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.inner.config
+    }
+
+    /// Insert a document, or replace the one with the same id.
+    pub fn insert(&self, doc: Document) -> Result<()> {
+        self.inner.writer()?;
+        let doc = prepare(&self.inner.config, doc)?;
+        self.inner.put(vec![doc])
+    }
+
+    /// Insert or replace many documents as one WAL record: after a crash either all of them
+    /// are present or none. If the batch holds the same id twice, the last one wins. Nothing is
+    /// written if any document is invalid.
+    pub fn insert_batch(&self, docs: impl IntoIterator<Item = Document>) -> Result<()> {
+        self.inner.writer()?;
+        let docs = docs
+            .into_iter()
+            .map(|d| prepare(&self.inner.config, d))
+            .collect::<Result<Vec<_>>>()?;
+        self.inner.put(docs)
+    }
+
+    /// The document with this id, if present.
+    pub fn get(&self, id: &str) -> Result<Option<Document>> {
+        self.inner.get(id)
+    }
+
+    /// Delete a document; returns whether it was present.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.inner.delete(id)
+    }
+
+    /// Write the memtable to a new immutable segment now (also done automatically when it
+    /// passes the flush threshold). Afterwards every acknowledged write is durable.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.flush_memtable(true)
+    }
+
+    /// Make every acknowledged write durable now (`fdatasync` of the WAL).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    /// Figures about the collection.
+    pub fn stats(&self) -> Result<CollectionStats> {
+        self.inner.stats()
+    }
+
+    /// Every live document (a snapshot taken now; later writes are not seen), for export and
+    /// migration. Memtable documents come first, then each segment's.
+    pub fn iter(&self) -> Result<DocumentIter> {
+        self.inner.check_alive()?;
+        Ok(DocumentIter::new(&self.inner.state.read()))
+    }
+
+    /// Check every checksum of every file of the collection (segments in full, deletion files,
+    /// manifest). Returns the first problem found as [`Error::Corruption`].
+    pub fn verify(&self) -> Result<()> {
+        self.inner.check_alive()?;
+        let segments = self.inner.state.read().segments.clone();
+        for s in &segments {
+            s.segment.verify()?;
+        }
+        crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,303 @@
+//! Opening a collection: manifest, segments, deletion files, WAL replay, garbage removal.
+
+use super::commit::GroupCommit;
+use super::state::{LiveSegment, State};
+use super::{CollectionInner, OpenReport};
+use crate::error::IoContext;
+use crate::limits::READ_ONLY_OPEN_RETRIES;
+use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
+use crate::memtable::Memtable;
+use crate::segment::deletes::{self, deletes_file_name};
+use crate::segment::{segment_file_name, Segment};
+use crate::wal::{self, wal_file_name, WalOp, WalWriter};
+use crate::{Error, Result};
+use ndb_storage::{LockGuard, OpenMode as FileMode, Vfs};
+use parking_lot::{Mutex, RwLock};
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Name of the directory holding segment and deletion files.
+pub(crate) const SEGMENTS_DIR: &str = "segments";
+/// Name of the collection's lock file.
+pub(crate) const LOCK_FILE: &str = "LOCK";
+
+/// How a collection is opened.
+pub(crate) enum OpenMode {
+    /// The one writer: holds `db_lock` and takes the collection lock.
+    Writer { db_lock: Arc<dyn LockGuard> },
+    /// A snapshot reader: no locks, nothing on disk changes.
+    ReadOnly,
+}
+
+/// Everything recovered from disk.
+struct Recovered {
+    manifest: CollectionManifest,
+    state: State,
+    /// Last WAL generation present and the length of its valid prefix.
+    last_wal: Option<(u64, u64)>,
+    next_seq: u64,
+    report: OpenReport,
+}
+
+/// Open the collection stored in `dir`.
+pub(crate) fn open_collection(
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    name: String,
+    mode: OpenMode,
+) -> Result<Arc<CollectionInner>> {
+    let started = Instant::now();
+    match mode {
+        OpenMode::Writer { db_lock } => {
+            let lock_path = dir.join(LOCK_FILE);
+            let lock = vfs
+                .try_lock(&lock_path)
+                .at(&lock_path)?
+                .ok_or(Error::CollectionLocked { path: lock_path })?;
+            let mut rec = recover(&*vfs, &dir)?;
+            let wal = match rec.last_wal {
+                Some((gen, valid_len)) => {
+                    WalWriter::resume(&*vfs, &dir, gen, valid_len, rec.next_seq)?
+                }
+                None => WalWriter::create(&*vfs, &dir, rec.manifest.wal_gen, rec.next_seq)?,
+            };
+            remove_garbage(&*vfs, &dir, &rec.manifest)?;
+            rec.report.open_duration = started.elapsed();
+            Ok(assemble(
+                vfs,
+                dir,
+                name,
+                vec![db_lock, Arc::from(lock)],
+                Some(wal),
+                rec,
+            ))
+        }
+        OpenMode::ReadOnly => {
+            // A writer may replace the manifest and remove files between our reads: start over
+            // from the newer manifest (bounded).
+            let mut attempt = 0;
+            loop {
+                match recover(&*vfs, &dir) {
+                    Ok(mut rec) => {
+                        rec.report.open_duration = started.elapsed();
+                        return Ok(assemble(vfs, dir, name, Vec::new(), None, rec));
+                    }
+                    Err(e) if attempt + 1 < READ_ONLY_OPEN_RETRIES && may_be_a_race(&e) => {
+                        attempt += 1;
+                        log::debug!(
+                            "read-only open of {name:?} raced with a writer ({e}); retrying"
+                        );
+                        std::thread::sleep(Duration::from_millis(attempt as u64));
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+    }
+}
+
+fn may_be_a_race(e: &Error) -> bool {
+    match e {
+        Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+        Error::Corruption { reason, .. } => reason.starts_with(WAL_GAP),
+        _ => false,
+    }
+}
+
+const WAL_GAP: &str = "WAL sequence gap";
+
+fn assemble(
+    vfs: Arc<dyn Vfs>,
+    dir: PathBuf,
+    name: String,
+    locks: Vec<Arc<dyn LockGuard>>,
+    wal: Option<WalWriter>,
+    rec: Recovered,
+) -> Arc<CollectionInner> {
+    // Under `Buffered` durability, replayed records may not be durable yet; treating only the
+    // flushed prefix as durable is conservative and correct.
+    let durable = rec.manifest.flushed_seq;
+    Arc::new(CollectionInner {
+        name,
+        dir,
+        vfs,
+        config: rec.manifest.config.clone(),
+        _locks: locks,
+        wal: wal.map(Mutex::new),
+        state: RwLock::new(rec.state),
+        commit: GroupCommit::new(durable),
+        manifest: Mutex::new(rec.manifest),
+        poison: Mutex::new(None),
+        dropped: AtomicBool::new(false),
+        open_report: rec.report,
+        flushes: AtomicU64::new(0),
+    })
+}
+
+fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
+    let manifest = manifest::read_collection(vfs, dir)?;
+    let manifest_path = dir.join(MANIFEST_FILE);
+    manifest
+        .config
+        .validate()
+        .map_err(|e| Error::corruption(&manifest_path, 0, format!("invalid configuration: {e}")))?;
+    let dim = manifest.config.dim();
+    let seg_dir = dir.join(SEGMENTS_DIR);
+    let mut segments = Vec::with_capacity(manifest.segments.len());
+    for entry in &manifest.segments {
+        let path = seg_dir.join(segment_file_name(entry.id));
+        let segment = Segment::open(
+            vfs,
+            &path,
+            entry.id,
+            dim,
+            manifest.config.distance(),
+            entry.rows,
+        )?;
+        let (deleted, gen, count, bytes) = match entry.deletes {
+            Some(d) => {
+                let path = seg_dir.join(deletes_file_name(entry.id, d.gen));
+                let bm = deletes::read(vfs, &path, entry.id, entry.rows)?;
+                if bm.len() != d.count {
+                    return Err(Error::corruption(
+                        &path,
+                        24,
+                        format!(
+                            "deletion file holds {} rows, the manifest says {}",
+                            bm.len(),
+                            d.count
+                        ),
+                    ));
+                }
+                (bm, Some(d.gen), d.count, d.file_bytes)
+            }
+            None => (roaring::RoaringBitmap::new(), None, 0, 0),
+        };
+        segments.push(LiveSegment {
+            segment: Arc::new(segment),
+            deleted: Arc::new(deleted),
+            persisted_gen: gen,
+            persisted_count: count,
+            persisted_bytes: bytes,
+        });
+    }
+    let mut state = State {
+        active: Memtable::new(dim),
+        frozen: None,
+        segments,
+    };
+
+    let mut report = OpenReport::default();
+    let mut next_seq = manifest.flushed_seq + 1;
+    let mut last_wal = None;
+    let gens: Vec<u64> = wal::list_generations(vfs, dir)?
+        .into_iter()
+        .filter(|&g| g >= manifest.wal_gen)
+        .collect();
+    for gen in gens {
+        let path = dir.join(wal_file_name(gen));
+        let bytes = vfs
+            .open(&path, FileMode::Read)
+            .and_then(|f| f.read_all())
+            .at(&path)?;
+        let scan = wal::scan(&bytes, &path, gen, dim)?;
+        for entry in scan.records {
+            if entry.seq < next_seq {
+                continue; // already in a segment
+            }
+            if entry.seq != next_seq {
+                return Err(Error::corruption(
+                    &path,
+                    entry.offset,
+                    format!("{WAL_GAP}: expected record {next_seq}, found {}", entry.seq),
+                ));
+            }
+            replay(&mut state, entry.op).map_err(|e| match e {
+                Error::Corruption { .. } => e,
+                other => Error::corruption(
+                    &path,
+                    entry.offset,
+                    format!("record {} cannot be replayed: {other}", entry.seq),
+                ),
+            })?;
+            next_seq += 1;
+            report.wal_replayed_records += 1;
+        }
+        if scan.torn_bytes > 0 {
+            log::warn!(
+                "{}: cut {} bytes of a torn tail after offset {} (writes that were never acknowledged as durable)",
+                path.display(),
+                scan.torn_bytes,
+                scan.valid_len
+            );
+            report.wal_truncated_bytes += scan.torn_bytes;
+        }
+        last_wal = Some((gen, scan.valid_len));
+    }
+    Ok(Recovered {
+        manifest,
+        state,
+        last_wal,
+        next_seq,
+        report,
+    })
+}
+
+fn replay(state: &mut State, op: WalOp) -> Result<()> {
+    match op {
+        WalOp::Put(docs) => {
+            let shadows = state.shadows(docs.iter().map(|d| d.id.as_str()))?;
+            state.apply_put(docs, &shadows);
+        }
+        WalOp::Delete(ids) => {
+            let shadows = state.shadows(ids.iter().map(String::as_str))?;
+            state.apply_delete(&ids, &shadows);
+        }
+    }
+    Ok(())
+}
+
+/// Remove every file of the collection that the manifest does not name: leftovers of flushes
+/// or compactions that crashed before their manifest swap, and files made obsolete by a swap.
+pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) -> Result<()> {
+    let seg_dir = dir.join(SEGMENTS_DIR);
+    let mut keep: HashSet<String> = HashSet::new();
+    for e in &m.segments {
+        keep.insert(segment_file_name(e.id));
+        if let Some(d) = e.deletes {
+            keep.insert(deletes_file_name(e.id, d.gen));
+        }
+    }
+    if vfs.is_dir(&seg_dir).at(&seg_dir)? {
+        for entry in vfs.list_dir(&seg_dir).at(&seg_dir)? {
+            if !keep.contains(&entry.name) && !entry.is_dir {
+                let path = seg_dir.join(&entry.name);
+                log::info!("removing {} (not named by the manifest)", path.display());
+                vfs.remove_file(&path).at(&path)?;
+            }
+        }
+    } else {
+        vfs.create_dir_all(&seg_dir).at(&seg_dir)?;
+        vfs.sync_dir(dir).at(dir)?;
+    }
+    let live_wal: HashSet<String> = wal::list_generations(vfs, dir)?
+        .into_iter()
+        .filter(|&g| g >= m.wal_gen)
+        .map(wal_file_name)
+        .collect();
+    for entry in vfs.list_dir(dir).at(dir)? {
+        let known = entry.name == MANIFEST_FILE
+            || entry.name == LOCK_FILE
+            || entry.name == SEGMENTS_DIR
+            || live_wal.contains(&entry.name);
+        if !known && !entry.is_dir {
+            let path = dir.join(&entry.name);
+            log::info!("removing {} (not named by the manifest)", path.display());
+            vfs.remove_file(&path).at(&path)?;
+        }
+    }
+    Ok(())
+}

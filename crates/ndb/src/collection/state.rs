@@ -1,0 +1,167 @@
+//! The in-memory view of a collection: active memtable, the memtable being flushed, and the
+//! live segments with their deletion bitmaps. Guarded by one `RwLock` in the collection.
+//!
+//! Invariant: an id has at most one live copy among the segments. A segment row is marked in
+//! its deletion bitmap as soon as a write in a memtable shadows it; a frozen memtable's rows are
+//! shadowed by the active memtable dynamically (by lookup), and when the frozen memtable becomes
+//! a segment its shadowed rows are marked before it is installed.
+
+use crate::document::{decode_payload, PreparedDoc};
+use crate::memtable::{Memtable, Slot};
+use crate::segment::Segment;
+use crate::{Document, Error, Result};
+use roaring::RoaringBitmap;
+use std::sync::Arc;
+
+/// A segment as the collection currently sees it.
+#[derive(Clone, Debug)]
+pub(crate) struct LiveSegment {
+    pub segment: Arc<Segment>,
+    /// Deleted or shadowed rows: the persisted deletion state plus later writes.
+    pub deleted: Arc<RoaringBitmap>,
+    /// The deletion file the manifest names for this segment (generation), if any.
+    pub persisted_gen: Option<u64>,
+    /// Rows deleted in the persisted deletion file.
+    pub persisted_count: u64,
+    /// Size of the persisted deletion file.
+    pub persisted_bytes: u64,
+}
+
+impl LiveSegment {
+    pub fn live_rows(&self) -> u64 {
+        u64::from(self.segment.rows()) - self.deleted.len()
+    }
+}
+
+/// Where a live document was found.
+pub(crate) enum Found<'a> {
+    Memtable(&'a Memtable, u32),
+    Segment(&'a Segment, u32),
+}
+
+impl Found<'_> {
+    pub fn to_document(&self) -> Result<Document> {
+        match *self {
+            Found::Memtable(m, row) => Ok(Document {
+                id: m.id(row).to_string(),
+                vector: m.vector(row).to_vec(),
+                // Memtable payloads were produced by serde_json from a `Value`.
+                payload: decode_payload(m.payload(row))
+                    .map_err(|e| Error::invalid(format!("memtable payload: {e}")))?,
+            }),
+            Found::Segment(s, row) => Ok(Document {
+                id: s.id_of(row)?.to_string(),
+                vector: s.vector(row).to_vec(),
+                payload: s.payload_value(row)?,
+            }),
+        }
+    }
+}
+
+/// Memtables and segments.
+#[derive(Debug)]
+pub(crate) struct State {
+    pub active: Memtable,
+    pub frozen: Option<Arc<Memtable>>,
+    /// Oldest first.
+    pub segments: Vec<LiveSegment>,
+}
+
+/// A segment row that a write will shadow: (index into `State::segments`, row).
+pub(crate) type Shadow = (usize, u32);
+
+impl State {
+    /// The live copy of `id`, if any.
+    pub fn find(&self, id: &str) -> Result<Option<Found<'_>>> {
+        match self.active.lookup(id) {
+            Some(Slot::Live(row)) => return Ok(Some(Found::Memtable(&self.active, row))),
+            Some(Slot::Deleted) => return Ok(None),
+            None => {}
+        }
+        if let Some(frozen) = &self.frozen {
+            match frozen.lookup(id) {
+                Some(Slot::Live(row)) => return Ok(Some(Found::Memtable(frozen, row))),
+                Some(Slot::Deleted) => return Ok(None),
+                None => {}
+            }
+        }
+        if let Some((i, row)) = self.find_in_segments(id)? {
+            return Ok(Some(Found::Segment(&self.segments[i].segment, row)));
+        }
+        Ok(None)
+    }
+
+    /// The live segment row holding `id`, newest segment first.
+    fn find_in_segments(&self, id: &str) -> Result<Option<Shadow>> {
+        for (i, s) in self.segments.iter().enumerate().rev() {
+            if let Some(row) = s.segment.find(id)? {
+                if !s.deleted.contains(row) {
+                    return Ok(Some((i, row)));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The segment rows that writing `ids` into the active memtable would shadow. Ids the
+    /// active memtable already holds shadowed their segment copies when first written.
+    pub fn shadows<'a>(&self, ids: impl Iterator<Item = &'a str>) -> Result<Vec<Shadow>> {
+        let mut out = Vec::new();
+        for id in ids {
+            if self.active.lookup(id).is_none() {
+                if let Some(found) = self.find_in_segments(id)? {
+                    out.push(found);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `id` has a live copy anywhere.
+    pub fn contains(&self, id: &str) -> Result<bool> {
+        Ok(self.find(id)?.is_some())
+    }
+
+    /// Apply a put whose shadows were computed by [`State::shadows`] on this same state.
+    pub fn apply_put(&mut self, docs: Vec<PreparedDoc>, shadows: &[Shadow]) {
+        self.mark(shadows);
+        for doc in docs {
+            self.active.put(doc);
+        }
+    }
+
+    /// Apply a delete whose shadows were computed by [`State::shadows`] on this same state.
+    pub fn apply_delete(&mut self, ids: &[String], shadows: &[Shadow]) {
+        self.mark(shadows);
+        for id in ids {
+            self.active.delete(id);
+        }
+    }
+
+    fn mark(&mut self, shadows: &[Shadow]) {
+        for &(i, row) in shadows {
+            Arc::make_mut(&mut self.segments[i].deleted).insert(row);
+        }
+    }
+
+    /// Live documents in the active memtable, plus the frozen memtable's rows it does not
+    /// shadow, plus live segment rows.
+    pub fn doc_count(&self) -> u64 {
+        self.memtable_docs()
+            + self
+                .segments
+                .iter()
+                .map(LiveSegment::live_rows)
+                .sum::<u64>()
+    }
+
+    /// Live documents held in memtables.
+    pub fn memtable_docs(&self) -> u64 {
+        let frozen = self.frozen.as_ref().map_or(0, |f| {
+            f.live_rows()
+                .filter(|&r| self.active.lookup(f.id(r)).is_none())
+                .count()
+        });
+        (self.active.live_count() + frozen) as u64
+    }
+}

@@ -1,0 +1,144 @@
+//! Collection configuration: dimension, metric, durability, flush threshold.
+
+use crate::limits::{DIM_MAX, FLUSH_THRESHOLD_BYTES_DEFAULT, FLUSH_THRESHOLD_BYTES_MIN};
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// How similarity is measured. Scores are always "higher is better".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distance {
+    /// Inner product `<q, v>`.
+    DotProduct,
+    /// Cosine similarity in `[-1, 1]`. Vectors are stored normalized to unit length, so a search
+    /// is a dot product and [`Collection::get`](crate::Collection::get) returns the unit vector.
+    #[default]
+    Cosine,
+    /// Euclidean distance, reported negated (`-‖q - v‖`) so that higher is better.
+    Euclidean,
+}
+
+impl Distance {
+    pub(crate) fn code(self) -> u32 {
+        match self {
+            Distance::DotProduct => 1,
+            Distance::Cosine => 2,
+            Distance::Euclidean => 3,
+        }
+    }
+
+    pub(crate) fn from_code(code: u32) -> Option<Self> {
+        match code {
+            1 => Some(Distance::DotProduct),
+            2 => Some(Distance::Cosine),
+            3 => Some(Distance::Euclidean),
+            _ => None,
+        }
+    }
+}
+
+/// When an acknowledged write becomes durable.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Each write is appended to the WAL (the OS page cache) before it is acknowledged; it
+    /// survives a crash of the process but not a power loss or kernel crash until the next
+    /// [`Collection::sync`](crate::Collection::sync), flush, or WAL rotation.
+    #[default]
+    Buffered,
+    /// Each `insert`, `insert_batch` and `delete` returns only after its WAL record is on stable
+    /// storage (`fdatasync`). Concurrent writers share one `fdatasync` (group commit).
+    FdatasyncEachBatch,
+}
+
+/// The fixed properties of a collection, chosen at creation.
+///
+/// ```
+/// use ndb::{CollectionConfig, Distance, Durability};
+/// let config = CollectionConfig::new(384)
+///     .with_distance(Distance::Euclidean)
+///     .with_durability(Durability::FdatasyncEachBatch);
+/// assert_eq!(config.dim(), 384);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CollectionConfig {
+    dim: usize,
+    #[serde(default)]
+    distance: Distance,
+    #[serde(default)]
+    durability: Durability,
+    #[serde(default = "default_flush_threshold")]
+    flush_threshold_bytes: usize,
+}
+
+fn default_flush_threshold() -> usize {
+    FLUSH_THRESHOLD_BYTES_DEFAULT
+}
+
+impl CollectionConfig {
+    /// A configuration for vectors of `dim` dimensions, cosine similarity, buffered durability
+    /// and a 64 MiB memtable.
+    pub fn new(dim: usize) -> Self {
+        Self {
+            dim,
+            distance: Distance::default(),
+            durability: Durability::default(),
+            flush_threshold_bytes: FLUSH_THRESHOLD_BYTES_DEFAULT,
+        }
+    }
+
+    /// Set the similarity metric.
+    pub fn with_distance(mut self, distance: Distance) -> Self {
+        self.distance = distance;
+        self
+    }
+
+    /// Set the durability mode.
+    pub fn with_durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// Set the memtable size (bytes of vectors, ids and payloads) at which it is flushed to a
+    /// new segment. This also bounds the WAL, and so the replay time at open.
+    pub fn with_flush_threshold_bytes(mut self, bytes: usize) -> Self {
+        self.flush_threshold_bytes = bytes;
+        self
+    }
+
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Similarity metric.
+    pub fn distance(&self) -> Distance {
+        self.distance
+    }
+
+    /// Durability mode.
+    pub fn durability(&self) -> Durability {
+        self.durability
+    }
+
+    /// Memtable flush threshold in bytes.
+    pub fn flush_threshold_bytes(&self) -> usize {
+        self.flush_threshold_bytes
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.dim == 0 || self.dim > DIM_MAX {
+            return Err(Error::invalid(format!(
+                "dimension must be in 1..={DIM_MAX}, got {}",
+                self.dim
+            )));
+        }
+        if self.flush_threshold_bytes < FLUSH_THRESHOLD_BYTES_MIN {
+            return Err(Error::invalid(format!(
+                "flush threshold must be at least {FLUSH_THRESHOLD_BYTES_MIN} bytes, got {}",
+                self.flush_threshold_bytes
+            )));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Documents and the validation every write goes through.
+
+use crate::config::{CollectionConfig, Distance};
+use crate::limits::{ID_BYTES_MAX, PAYLOAD_BYTES_MAX};
+use crate::{Error, Result};
+use serde_json::Value;
+
+/// A stored item: a string id, a vector and an optional JSON object payload.
+///
+/// ```
+/// use ndb::Document;
+/// use serde_json::json;
+/// let doc = Document::new("a", vec![0.1, 0.2]).with_payload(json!({"year": 2024}));
+/// assert_eq!(doc.id, "a");
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Document {
+    /// Unique id within the collection (1 to 1,024 bytes of UTF-8).
+    pub id: String,
+    /// The vector; its length must equal the collection's dimension.
+    pub vector: Vec<f32>,
+    /// A JSON object, or `None`.
+    pub payload: Option<Value>,
+}
+
+impl Document {
+    /// A document without payload.
+    pub fn new(id: impl Into<String>, vector: Vec<f32>) -> Self {
+        Self {
+            id: id.into(),
+            vector,
+            payload: None,
+        }
+    }
+
+    /// Attach a payload (a JSON object; `Value::Null` means no payload).
+    pub fn with_payload(mut self, payload: Value) -> Self {
+        self.payload = Some(payload);
+        self
+    }
+}
+
+/// Check an id against the rules: non-empty, at most [`ID_BYTES_MAX`] bytes.
+pub(crate) fn validate_id(id: &str) -> Result<()> {
+    if id.is_empty() {
+        return Err(Error::invalid("document id must not be empty"));
+    }
+    if id.len() > ID_BYTES_MAX {
+        return Err(Error::invalid(format!(
+            "document id is {} bytes; the limit is {ID_BYTES_MAX}",
+            id.len()
+        )));
+    }
+    Ok(())
+}
+
+/// A document checked and prepared for storage: vector normalized for cosine, payload encoded.
+#[derive(Clone, Debug)]
+pub(crate) struct PreparedDoc {
+    pub id: String,
+    pub vector: Vec<f32>,
+    /// Serialized JSON object, empty when there is no payload.
+    pub payload_json: Vec<u8>,
+}
+
+/// Validate `doc` for a collection with `config`, returning what the WAL and memtable store.
+pub(crate) fn prepare(config: &CollectionConfig, doc: Document) -> Result<PreparedDoc> {
+    validate_id(&doc.id)?;
+    let Document {
+        id,
+        mut vector,
+        payload,
+    } = doc;
+    check_vector(config.dim(), &vector).map_err(|e| with_id(e, &id))?;
+    if config.distance() == Distance::Cosine && !normalize(&mut vector) {
+        return Err(Error::invalid(format!(
+            "document {id:?}: a zero vector has no direction, so it cannot be stored in a cosine collection"
+        )));
+    }
+    let payload_json = match payload {
+        None | Some(Value::Null) => Vec::new(),
+        Some(v @ Value::Object(_)) => serde_json::to_vec(&v)
+            .map_err(|e| Error::invalid(format!("document {id:?}: payload: {e}")))?,
+        Some(other) => {
+            return Err(Error::invalid(format!(
+                "document {id:?}: payload must be a JSON object or null, got {}",
+                json_kind(&other)
+            )))
+        }
+    };
+    if payload_json.len() > PAYLOAD_BYTES_MAX {
+        return Err(Error::invalid(format!(
+            "document {id:?}: payload is {} bytes; the limit is {PAYLOAD_BYTES_MAX}",
+            payload_json.len()
+        )));
+    }
+    Ok(PreparedDoc {
+        id,
+        vector,
+        payload_json,
+    })
+}
+
+/// Check a vector (a document's or a query's) for length and finite components.
+pub(crate) fn check_vector(dim: usize, vector: &[f32]) -> Result<()> {
+    if vector.is_empty() {
+        return Err(Error::invalid("vector is empty"));
+    }
+    if vector.len() != dim {
+        return Err(Error::WrongDimension {
+            expected: dim,
+            got: vector.len(),
+        });
+    }
+    if let Some(i) = vector.iter().position(|x| !x.is_finite()) {
+        return Err(Error::invalid(format!(
+            "vector component {i} is {} (only finite values are allowed)",
+            vector[i]
+        )));
+    }
+    Ok(())
+}
+
+fn with_id(e: Error, id: &str) -> Error {
+    match e {
+        Error::InvalidArgument(msg) => Error::InvalidArgument(format!("document {id:?}: {msg}")),
+        other => other,
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Decode a stored payload (empty = none).
+pub(crate) fn decode_payload(
+    bytes: &[u8],
+) -> std::result::Result<Option<Value>, serde_json::Error> {
+    if bytes.is_empty() {
+        Ok(None)
+    } else {
+        serde_json::from_slice(bytes).map(Some)
+    }
+}
+
+/// Scale `v` to unit length; false if its norm is zero.
+fn normalize(v: &mut [f32]) -> bool {
+    let norm = v
+        .iter()
+        .map(|x| f64::from(*x) * f64::from(*x))
+        .sum::<f64>()
+        .sqrt();
+    if norm == 0.0 || !norm.is_finite() {
+        return false;
+    }
+    for x in v.iter_mut() {
+        *x = (f64::from(*x) / norm) as f32;
+    }
+    true
+}

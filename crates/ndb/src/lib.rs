@@ -1,0 +1,51 @@
+//! nDB: an embedded vector database — "SQLite for embeddings".
+//!
+//! Documents (a string id, a fixed-dimension `f32` vector and an optional JSON payload) live in
+//! collections inside a database directory. Writes go to a write-ahead log and an in-memory
+//! memtable, which is flushed to immutable, memory-mapped segment files.
+//!
+//! ```
+//! use ndb::{Database, CollectionConfig, Distance, Durability, Document};
+//! use serde_json::json;
+//! # let dir = tempfile::tempdir()?;
+//! let db = Database::open(dir.path())?;
+//! let coll = db.create_collection("docs",
+//!     CollectionConfig::new(3)
+//!         .with_distance(Distance::Euclidean)
+//!         .with_durability(Durability::FdatasyncEachBatch))?;
+//! coll.insert(Document::new("a", vec![1.0, 2.0, 3.0]).with_payload(json!({"year": 2024})))?;
+//! coll.flush()?;
+//! let doc = coll.get("a")?.expect("present");
+//! assert_eq!(doc.payload, Some(json!({"year": 2024})));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! See `docs/ARCHITECTURE.md` for the design and `docs/FORMAT.md` for every byte on disk.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used)]
+
+mod codec;
+mod collection;
+mod config;
+mod database;
+mod document;
+mod error;
+pub mod limits;
+mod manifest;
+mod memtable;
+mod segment;
+mod wal;
+
+pub use collection::{Collection, CollectionStats, DocumentIter};
+pub use config::{CollectionConfig, Distance, Durability};
+pub use database::Database;
+pub use document::Document;
+pub use error::{Error, Result};
+
+/// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;
+/// not part of the stable API.
+#[cfg(feature = "testing")]
+pub mod testing {
+    pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
+}

@@ -1,0 +1,409 @@
+//! Segments: immutable, memory-mapped files of vectors, ids and payloads.
+//!
+//! A segment is written once (by a flush or a compaction), fsynced, and only then named by the
+//! collection manifest; from then on it is never modified, only unlinked when no manifest names
+//! it. Which of its rows are deleted lives in a separate deletion file ([`deletes`]).
+
+pub(crate) mod deletes;
+mod format;
+mod writer;
+
+pub(crate) use writer::{write_segment, RowRef};
+
+use crate::codec::{u32_at, u64_at};
+use crate::config::Distance;
+use crate::error::IoContext;
+use crate::{Error, Result};
+use format::{Header, Section, SectionKind, HEADER_LEN};
+use ndb_storage::{Mapping, OpenMode, Vfs};
+use std::cmp::Ordering;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+#[cfg(target_endian = "big")]
+compile_error!("nDB maps little-endian f32 data directly and supports little-endian targets only");
+
+/// File name of segment `id`.
+pub(crate) fn segment_file_name(id: u64) -> String {
+    format!("{id:06}.ndb")
+}
+
+/// An open, mapped segment.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    id: u64,
+    path: PathBuf,
+    map: Mapping,
+    dim: usize,
+    rows: u32,
+    header: Header,
+    vectors: Range<usize>,
+    id_offsets: Range<usize>,
+    id_bytes: Range<usize>,
+    id_sorted: Range<usize>,
+    payload_offsets: Range<usize>,
+    payload_bytes: Range<usize>,
+}
+
+impl Segment {
+    /// Open and check segment `id` at `path`: header checksum, file length, section bounds and
+    /// the checksums of the id and offset sections are verified before the file is mapped or
+    /// used. The bulk sections (vectors, payloads) are verified by [`Segment::verify`].
+    pub fn open(
+        vfs: &dyn Vfs,
+        path: &Path,
+        id: u64,
+        dim: usize,
+        distance: Distance,
+        expected_rows: u64,
+    ) -> Result<Self> {
+        let file = vfs.open(path, OpenMode::Read).at(path)?;
+        let len = file.len().at(path)?;
+        let mut head = vec![0u8; HEADER_LEN.min(len as usize)];
+        file.read_exact_at(&mut head, 0).at(path)?;
+        let header = Header::decode(&head, path, len)?;
+        let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
+        if header.segment_id != id {
+            return Err(bad(
+                32,
+                format!(
+                    "segment id {} but the manifest expects {id}",
+                    header.segment_id
+                ),
+            ));
+        }
+        if header.dim as usize != dim || header.distance != distance.code() {
+            return Err(bad(
+                16,
+                format!(
+                    "segment has dimension {} and metric {}, the collection {dim} and {}",
+                    header.dim,
+                    header.distance,
+                    distance.code()
+                ),
+            ));
+        }
+        if header.row_count != expected_rows {
+            return Err(bad(
+                24,
+                format!(
+                    "segment has {} rows, the manifest says {expected_rows}",
+                    header.row_count
+                ),
+            ));
+        }
+        let rows = header.row_count;
+        let expect = |kind: SectionKind, len: Option<u64>| -> Result<Section> {
+            let s = header
+                .section(kind)
+                .ok_or_else(|| bad(56, format!("section {} is missing", kind.name())))?;
+            if let Some(want) = len {
+                if s.len != want {
+                    return Err(bad(
+                        s.offset,
+                        format!(
+                            "section {} is {} bytes, expected {want}",
+                            kind.name(),
+                            s.len
+                        ),
+                    ));
+                }
+            }
+            Ok(s)
+        };
+        let vec_bytes = rows.checked_mul(dim as u64 * 4);
+        let vectors = expect(SectionKind::Vectors, Some(vec_bytes.unwrap_or(u64::MAX)))?;
+        let id_offsets = expect(SectionKind::IdOffsets, Some((rows + 1) * 8))?;
+        let id_bytes = expect(SectionKind::IdBytes, None)?;
+        let id_sorted = expect(SectionKind::IdSorted, Some(rows * 4))?;
+        let payload_offsets = expect(SectionKind::PayloadOffsets, Some((rows + 1) * 8))?;
+        let payload_bytes = expect(SectionKind::PayloadBytes, None)?;
+
+        let map = file.map(len).at(path)?;
+        for s in [id_offsets, id_bytes, id_sorted, payload_offsets] {
+            check_section(&map, s, path)?;
+        }
+        let range = |s: Section| s.offset as usize..(s.offset + s.len) as usize;
+        let seg = Self {
+            id,
+            path: path.to_path_buf(),
+            dim,
+            rows: rows as u32,
+            vectors: range(vectors),
+            id_offsets: range(id_offsets),
+            id_bytes: range(id_bytes),
+            id_sorted: range(id_sorted),
+            payload_offsets: range(payload_offsets),
+            payload_bytes: range(payload_bytes),
+            header,
+            map,
+        };
+        if bytemuck::try_cast_slice::<u8, f32>(&seg.map[seg.vectors.clone()]).is_err() {
+            return Err(bad(
+                vectors.offset,
+                "vector section is not 4-byte aligned in memory".into(),
+            ));
+        }
+        Ok(seg)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn rows(&self) -> u32 {
+        self.rows
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    pub fn file_len(&self) -> u64 {
+        self.header.file_len
+    }
+
+    /// All vectors, row-major (`rows × dim`), straight from the mapping.
+    pub fn vectors(&self) -> &[f32] {
+        // Alignment and length were checked in `open`; the mapping never changes.
+        bytemuck::cast_slice(&self.map[self.vectors.clone()])
+    }
+
+    /// The vector of `row` (`row < rows`).
+    pub fn vector(&self, row: u32) -> &[f32] {
+        let start = row as usize * self.dim;
+        &self.vectors()[start..start + self.dim]
+    }
+
+    fn slice_of(
+        &self,
+        offsets: &Range<usize>,
+        bytes: &Range<usize>,
+        row: u32,
+        what: &str,
+    ) -> Result<&[u8]> {
+        let at = offsets.start + row as usize * 8;
+        let (Some(start), Some(end)) = (u64_at(&self.map, at), u64_at(&self.map, at + 8)) else {
+            return Err(self.corrupt(
+                at as u64,
+                format!("{what} offset of row {row} out of bounds"),
+            ));
+        };
+        let len = (bytes.end - bytes.start) as u64;
+        if start > end || end > len {
+            return Err(self.corrupt(
+                at as u64,
+                format!("{what} range [{start}, {end}) of row {row} is invalid"),
+            ));
+        }
+        Ok(&self.map[bytes.start + start as usize..bytes.start + end as usize])
+    }
+
+    /// The id of `row`.
+    pub fn id_of(&self, row: u32) -> Result<&str> {
+        let bytes = self.slice_of(&self.id_offsets, &self.id_bytes, row, "id")?;
+        std::str::from_utf8(bytes).map_err(|_| {
+            self.corrupt(
+                self.id_bytes.start as u64,
+                format!("id of row {row} is not UTF-8"),
+            )
+        })
+    }
+
+    /// The serialized payload of `row` (empty = none).
+    pub fn payload_of(&self, row: u32) -> Result<&[u8]> {
+        self.slice_of(&self.payload_offsets, &self.payload_bytes, row, "payload")
+    }
+
+    /// The decoded payload of `row`.
+    pub fn payload_value(&self, row: u32) -> Result<Option<serde_json::Value>> {
+        let bytes = self.payload_of(row)?;
+        crate::document::decode_payload(bytes).map_err(|e| {
+            self.corrupt(
+                self.payload_bytes.start as u64,
+                format!("payload of row {row} is not valid JSON: {e}"),
+            )
+        })
+    }
+
+    /// The row holding `id`, by binary search over the id index.
+    pub fn find(&self, id: &str) -> Result<Option<u32>> {
+        let target = id.as_bytes();
+        let (mut lo, mut hi) = (0u32, self.rows);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let at = self.id_sorted.start + mid as usize * 4;
+            let row = u32_at(&self.map, at)
+                .filter(|&r| r < self.rows)
+                .ok_or_else(|| {
+                    self.corrupt(at as u64, format!("id index entry {mid} is not a row"))
+                })?;
+            match self.id_of(row)?.as_bytes().cmp(target) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => return Ok(Some(row)),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Check every section checksum and the structure of ids, the id index and payloads.
+    pub fn verify(&self) -> Result<()> {
+        for s in &self.header.sections {
+            check_section(&self.map, *s, &self.path)?;
+        }
+        let mut prev: Option<&str> = None;
+        for i in 0..self.rows {
+            let at = self.id_sorted.start + i as usize * 4;
+            let row = u32_at(&self.map, at)
+                .filter(|&r| r < self.rows)
+                .ok_or_else(|| {
+                    self.corrupt(at as u64, format!("id index entry {i} is not a row"))
+                })?;
+            let id = self.id_of(row)?;
+            if id.is_empty() || prev.is_some_and(|p| p >= id) {
+                return Err(self.corrupt(
+                    at as u64,
+                    format!("id index is not strictly ordered at entry {i}"),
+                ));
+            }
+            prev = Some(id);
+            match self.payload_value(row)? {
+                None | Some(serde_json::Value::Object(_)) => {}
+                Some(_) => {
+                    return Err(self.corrupt(
+                        self.payload_bytes.start as u64,
+                        format!("payload of row {row} is not an object"),
+                    ))
+                }
+            }
+        }
+        if let Some(i) = self.vectors().iter().position(|x| !x.is_finite()) {
+            return Err(self.corrupt(
+                self.vectors.start as u64 + i as u64 * 4,
+                "vector component is not finite".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn corrupt(&self, offset: u64, reason: String) -> Error {
+        Error::corruption(&self.path, offset, reason)
+    }
+}
+
+fn check_section(map: &[u8], s: Section, path: &Path) -> Result<()> {
+    let bytes = &map[s.offset as usize..(s.offset + s.len) as usize];
+    let actual = crate::codec::crc32c(bytes);
+    if actual != s.crc {
+        return Err(Error::corruption(
+            path,
+            s.offset,
+            format!(
+                "{} section checksum mismatch (stored {:#010x}, computed {actual:#010x})",
+                s.kind.name(),
+                s.crc
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndb_storage::SimVfs;
+
+    fn write_sample(vfs: &SimVfs, n: usize) -> PathBuf {
+        let path = PathBuf::from("/s/000007.ndb");
+        vfs.create_dir_all(Path::new("/s")).unwrap();
+        let ids: Vec<String> = (0..n)
+            .map(|i| format!("id-{}", (i * 7919) % 1000))
+            .collect();
+        let vecs: Vec<Vec<f32>> = (0..n).map(|i| vec![i as f32, -(i as f32), 0.5]).collect();
+        let payloads: Vec<Vec<u8>> = (0..n)
+            .map(|i| {
+                if i % 2 == 0 {
+                    format!("{{\"i\":{i}}}").into_bytes()
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
+        let rows: Vec<RowRef> = (0..n)
+            .map(|i| RowRef {
+                id: &ids[i],
+                vector: &vecs[i],
+                payload: &payloads[i],
+            })
+            .collect();
+        write_segment(vfs, &path, 7, 3, Distance::Euclidean, &rows).unwrap();
+        path
+    }
+
+    #[test]
+    fn write_open_read_back() {
+        let vfs = SimVfs::new(0);
+        let path = write_sample(&vfs, 100);
+        let seg = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, 100).unwrap();
+        seg.verify().unwrap();
+        assert_eq!(seg.vectors().as_ptr() as usize % 64, 0);
+        for row in 0..100u32 {
+            let id = seg.id_of(row).unwrap().to_string();
+            assert_eq!(seg.find(&id).unwrap(), Some(row));
+            assert_eq!(seg.vector(row), &[row as f32, -(row as f32), 0.5]);
+            let p = seg.payload_value(row).unwrap();
+            assert_eq!(p.is_some(), row % 2 == 0);
+        }
+        assert_eq!(seg.find("nope").unwrap(), None);
+        assert!(Segment::open(&vfs, &path, 8, 3, Distance::Euclidean, 100).is_err());
+        assert!(Segment::open(&vfs, &path, 7, 4, Distance::Euclidean, 100).is_err());
+        assert!(Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, 99).is_err());
+    }
+
+    #[test]
+    fn empty_segment_is_valid() {
+        let vfs = SimVfs::new(0);
+        let path = write_sample(&vfs, 0);
+        let seg = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, 0).unwrap();
+        seg.verify().unwrap();
+        assert_eq!(seg.find("x").unwrap(), None);
+    }
+
+    #[test]
+    fn every_byte_flip_is_detected_by_open_or_verify_and_truncation_by_open() {
+        let vfs = SimVfs::new(0);
+        let path = write_sample(&vfs, 20);
+        let len = vfs.volatile_contents(&path).unwrap().len();
+        for offset in 0..len {
+            vfs.corrupt(&path, offset as u64, 0x04).unwrap();
+            let res =
+                Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, 20).and_then(|s| s.verify());
+            let padding = res.is_ok();
+            if padding {
+                // Only zero padding between sections and reserved header bytes are unchecked.
+                let bytes = vfs.volatile_contents(&path).unwrap();
+                assert_eq!(bytes[offset], 0x04, "offset {offset} changed undetected");
+            } else {
+                assert!(matches!(
+                    res.unwrap_err(),
+                    Error::Corruption { .. } | Error::UnsupportedFormat { .. }
+                ));
+            }
+            vfs.corrupt(&path, offset as u64, 0x04).unwrap();
+        }
+        for cut in [0, 10, 511, 512, len as u64 - 1] {
+            let full = vfs.volatile_contents(&path).unwrap();
+            vfs.truncate_file(&path, cut).unwrap();
+            let err = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, 20).unwrap_err();
+            assert!(matches!(err, Error::Corruption { .. }), "{err}");
+            vfs.truncate_file(&path, full.len() as u64).unwrap();
+            let f = vfs.open(&path, OpenMode::ReadWrite).unwrap();
+            f.write_all_at(&full, 0).unwrap();
+        }
+    }
+}

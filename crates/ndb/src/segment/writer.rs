@@ -1,0 +1,183 @@
+//! Writing a segment file from rows (a flushed memtable, or a compaction's survivors).
+
+use super::format::{align_up, Header, Section, SectionKind, HEADER_LEN};
+use crate::config::Distance;
+use crate::error::IoContext;
+use crate::limits::SEGMENT_ROWS_MAX;
+use crate::{Error, Result};
+use ndb_storage::{OpenMode, Vfs, VfsFile};
+use std::path::Path;
+
+/// One row to write.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RowRef<'a> {
+    pub id: &'a str,
+    pub vector: &'a [f32],
+    /// Serialized JSON object, or empty for no payload.
+    pub payload: &'a [u8],
+}
+
+const WRITE_BUFFER_BYTES: usize = 1 << 20;
+
+/// Buffered sequential writer that checksums each section as it goes.
+struct SectionWriter<'f> {
+    file: &'f dyn VfsFile,
+    path: &'f Path,
+    buf: Vec<u8>,
+    /// File offset of `buf[0]`.
+    buf_offset: u64,
+    crc: u32,
+    written: u64,
+}
+
+impl<'f> SectionWriter<'f> {
+    fn put(&mut self, bytes: &[u8]) -> Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, bytes);
+        self.written += bytes.len() as u64;
+        if self.buf.len() + bytes.len() > WRITE_BUFFER_BYTES {
+            self.drain()?;
+        }
+        if bytes.len() >= WRITE_BUFFER_BYTES {
+            self.file
+                .write_all_at(bytes, self.buf_offset)
+                .at(self.path)?;
+            self.buf_offset += bytes.len() as u64;
+        } else {
+            self.buf.extend_from_slice(bytes);
+        }
+        Ok(())
+    }
+
+    fn drain(&mut self) -> Result<()> {
+        if !self.buf.is_empty() {
+            self.file
+                .write_all_at(&self.buf, self.buf_offset)
+                .at(self.path)?;
+            self.buf_offset += self.buf.len() as u64;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Start a section at the next aligned offset (zero padding in between).
+    fn begin(&mut self) -> Result<u64> {
+        let pos = self.buf_offset + self.buf.len() as u64;
+        let start = align_up(pos);
+        self.buf.resize(self.buf.len() + (start - pos) as usize, 0);
+        self.crc = 0;
+        self.written = 0;
+        Ok(start)
+    }
+
+    fn end(&mut self, kind: SectionKind, start: u64) -> Section {
+        Section {
+            kind,
+            offset: start,
+            len: self.written,
+            crc: self.crc,
+        }
+    }
+}
+
+/// Write a complete segment to `path` and make it durable (`fsync`). The directory entry is not
+/// synced here: the caller syncs the directory before naming the file in a manifest.
+/// Returns the file length.
+pub(crate) fn write_segment(
+    vfs: &dyn Vfs,
+    path: &Path,
+    segment_id: u64,
+    dim: usize,
+    distance: Distance,
+    rows: &[RowRef<'_>],
+) -> Result<u64> {
+    if rows.len() as u64 > SEGMENT_ROWS_MAX {
+        return Err(Error::invalid(format!(
+            "a segment holds at most {SEGMENT_ROWS_MAX} rows"
+        )));
+    }
+    let file = vfs.open(path, OpenMode::CreateTruncate).at(path)?;
+    let mut w = SectionWriter {
+        file: &*file,
+        path,
+        buf: Vec::with_capacity(WRITE_BUFFER_BYTES),
+        buf_offset: HEADER_LEN as u64,
+        crc: 0,
+        written: 0,
+    };
+    let mut sections = Vec::with_capacity(SectionKind::ALL.len());
+
+    let start = w.begin()?;
+    for row in rows {
+        debug_assert_eq!(row.vector.len(), dim);
+        w.put(bytemuck::cast_slice(row.vector))?;
+    }
+    sections.push(w.end(SectionKind::Vectors, start));
+
+    write_offsets(
+        &mut w,
+        &mut sections,
+        SectionKind::IdOffsets,
+        rows.iter().map(|r| r.id.len()),
+    )?;
+    let start = w.begin()?;
+    for row in rows {
+        w.put(row.id.as_bytes())?;
+    }
+    sections.push(w.end(SectionKind::IdBytes, start));
+
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        rows[a as usize]
+            .id
+            .as_bytes()
+            .cmp(rows[b as usize].id.as_bytes())
+    });
+    let start = w.begin()?;
+    for row in &order {
+        w.put(&row.to_le_bytes())?;
+    }
+    sections.push(w.end(SectionKind::IdSorted, start));
+
+    write_offsets(
+        &mut w,
+        &mut sections,
+        SectionKind::PayloadOffsets,
+        rows.iter().map(|r| r.payload.len()),
+    )?;
+    let start = w.begin()?;
+    for row in rows {
+        w.put(row.payload)?;
+    }
+    sections.push(w.end(SectionKind::PayloadBytes, start));
+    w.drain()?;
+    let file_len = w.buf_offset;
+
+    let header = Header {
+        dim: dim as u32,
+        distance: distance.code(),
+        row_count: rows.len() as u64,
+        segment_id,
+        file_len,
+        sections,
+    };
+    file.write_all_at(&header.encode(), 0).at(path)?;
+    file.sync_all().at(path)?;
+    Ok(file_len)
+}
+
+fn write_offsets(
+    w: &mut SectionWriter<'_>,
+    sections: &mut Vec<Section>,
+    kind: SectionKind,
+    lens: impl Iterator<Item = usize>,
+) -> Result<()> {
+    let start = w.begin()?;
+    let mut at = 0u64;
+    w.put(&at.to_le_bytes())?;
+    for len in lens {
+        at += len as u64;
+        w.put(&at.to_le_bytes())?;
+    }
+    sections.push(w.end(kind, start));
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Write-ahead log: every acknowledged write is a record here before it reaches the memtable.
+//!
+//! A collection's WAL is a sequence of files `wal-GGGGGG.log` (generation `G`). A flush rotates
+//! to a new generation; once the manifest records that the older generation's records live in
+//! segments, the older file is deleted. See docs/FORMAT.md, "WAL".
+
+mod file;
+pub(crate) mod record;
+
+pub(crate) use file::{list_generations, scan, wal_file_name, AppendError, WalWriter};
+pub(crate) use record::{EncodedRecord, WalOp};
