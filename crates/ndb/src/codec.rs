@@ -18,10 +18,6 @@ impl<'a> Reader<'a> {
         Self { bytes, pos: 0 }
     }
 
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }

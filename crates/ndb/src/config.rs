@@ -26,15 +26,6 @@ impl Distance {
             Distance::Euclidean => 3,
         }
     }
-
-    pub(crate) fn from_code(code: u32) -> Option<Self> {
-        match code {
-            1 => Some(Distance::DotProduct),
-            2 => Some(Distance::Cosine),
-            3 => Some(Distance::Euclidean),
-            _ => None,
-        }
-    }
 }
 
 /// When an acknowledged write becomes durable.

@@ -290,7 +290,7 @@ impl Database {
 /// before its manifest swap, or a drop that crashed after it).
 fn remove_unnamed_collections(vfs: &dyn Vfs, path: &Path, m: &DatabaseManifest) -> Result<()> {
     for entry in vfs.list_dir(path).at(path)? {
-        let named = m.collections.iter().any(|n| *n == entry.name);
+        let named = m.collections.contains(&entry.name);
         if entry.is_dir && !named && validate_collection_name(&entry.name).is_ok() {
             let dir = path.join(&entry.name);
             log::info!(

@@ -72,7 +72,7 @@ pub(crate) fn prepare(config: &CollectionConfig, doc: Document) -> Result<Prepar
         payload,
     } = doc;
     check_vector(config.dim(), &vector).map_err(|e| with_id(e, &id))?;
-    if config.distance() == Distance::Cosine && !normalize(&mut vector) {
+    if config.distance() == Distance::Cosine && !ndb_kernels::normalize(&mut vector) {
         return Err(Error::invalid(format!(
             "document {id:?}: a zero vector has no direction, so it cannot be stored in a cosine collection"
         )));
@@ -148,20 +148,4 @@ pub(crate) fn decode_payload(
     } else {
         serde_json::from_slice(bytes).map(Some)
     }
-}
-
-/// Scale `v` to unit length; false if its norm is zero.
-fn normalize(v: &mut [f32]) -> bool {
-    let norm = v
-        .iter()
-        .map(|x| f64::from(*x) * f64::from(*x))
-        .sum::<f64>()
-        .sqrt();
-    if norm == 0.0 || !norm.is_finite() {
-        return false;
-    }
-    for x in v.iter_mut() {
-        *x = (f64::from(*x) / norm) as f32;
-    }
-    true
 }

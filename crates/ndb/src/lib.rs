@@ -31,9 +31,11 @@ mod config;
 mod database;
 mod document;
 mod error;
+mod filter;
 pub mod limits;
 mod manifest;
 mod memtable;
+mod search;
 mod segment;
 mod wal;
 
@@ -42,6 +44,8 @@ pub use config::{CollectionConfig, Distance, Durability};
 pub use database::Database;
 pub use document::Document;
 pub use error::{Error, Result};
+pub use filter::Filter;
+pub use search::{Match, Search, TOP_K_MAX};
 
 /// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;
 /// not part of the stable API.

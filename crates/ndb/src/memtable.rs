@@ -50,6 +50,11 @@ impl Memtable {
         }
     }
 
+    /// Vector dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
     /// Insert or replace.
     pub fn put(&mut self, doc: PreparedDoc) {
         debug_assert_eq!(doc.vector.len(), self.dim);

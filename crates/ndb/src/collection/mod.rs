@@ -4,7 +4,7 @@ mod commit;
 mod flush;
 mod iter;
 mod open;
-mod state;
+pub(crate) mod state;
 
 pub use iter::DocumentIter;
 pub(crate) use open::{
@@ -367,6 +367,12 @@ impl Collection {
     pub fn iter(&self) -> Result<DocumentIter> {
         self.inner.check_alive()?;
         Ok(DocumentIter::new(&self.inner.state.read()))
+    }
+
+    /// The nearest documents to a query (see [`Search`](crate::Search)).
+    pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
+        self.inner.check_alive()?;
+        crate::search::run(&self.inner.state, self.inner.config.distance(), &search)
     }
 
     /// Check every checksum of every file of the collection (segments in full, deletion files,

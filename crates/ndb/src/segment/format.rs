@@ -32,7 +32,7 @@ const SECTION_TABLE_OFFSET: usize = 56;
 const SECTION_ENTRY_LEN: usize = 32;
 const HEADER_CRC_OFFSET: usize = SECTION_TABLE_OFFSET + SECTIONS_MAX * SECTION_ENTRY_LEN;
 const _: () = assert!(HEADER_CRC_OFFSET + 8 == HEADER_LEN);
-const _: () = assert!(HEADER_LEN as u64 % SECTION_ALIGN == 0);
+const _: () = assert!((HEADER_LEN as u64).is_multiple_of(SECTION_ALIGN));
 
 /// What a section holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -189,7 +189,7 @@ impl Header {
             let kind = SectionKind::from_u32(raw_kind)
                 .ok_or_else(|| bad(at, format!("unknown section kind {raw_kind}")))?;
             let end = offset.checked_add(len);
-            if offset % SECTION_ALIGN != 0
+            if !offset.is_multiple_of(SECTION_ALIGN)
                 || offset < HEADER_LEN as u64
                 || end.is_none_or(|end| end > file_len)
             {

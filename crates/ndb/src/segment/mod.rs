@@ -31,7 +31,6 @@ pub(crate) fn segment_file_name(id: u64) -> String {
 /// An open, mapped segment.
 #[derive(Debug)]
 pub(crate) struct Segment {
-    id: u64,
     path: PathBuf,
     map: Mapping,
     dim: usize,
@@ -125,7 +124,6 @@ impl Segment {
         }
         let range = |s: Section| s.offset as usize..(s.offset + s.len) as usize;
         let seg = Self {
-            id,
             path: path.to_path_buf(),
             dim,
             rows: rows as u32,
@@ -147,20 +145,8 @@ impl Segment {
         Ok(seg)
     }
 
-    pub fn id(&self) -> u64 {
-        self.id
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub fn rows(&self) -> u32 {
         self.rows
-    }
-
-    pub fn dim(&self) -> usize {
-        self.dim
     }
 
     pub fn file_len(&self) -> u64 {

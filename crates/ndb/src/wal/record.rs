@@ -94,11 +94,6 @@ impl EncodedRecord {
         self.bytes[12..16].copy_from_slice(&crc.to_le_bytes());
         &self.bytes
     }
-
-    /// Total encoded length.
-    pub fn len(&self) -> usize {
-        self.bytes.len()
-    }
 }
 
 /// What the decoder found at one position of a log.

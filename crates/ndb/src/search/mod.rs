@@ -1,0 +1,364 @@
+//! Search: exact (brute-force SIMD) nearest neighbours over memtables and segments.
+//!
+//! A search takes a snapshot under the collection's read lock (the memtables are scored right
+//! there; they are bounded by the flush threshold), then scans the snapshot's segments without
+//! any lock, in parallel chunks for large collections. Results are the top `k` by score, ties
+//! broken by id, so they are identical whatever the thread count or segment layout.
+
+mod metric;
+mod topk;
+
+use crate::collection::state::State;
+use crate::config::Distance;
+use crate::document::check_vector;
+use crate::filter::Filter;
+use crate::memtable::{Memtable, Slot};
+use crate::{Error, Result};
+use metric::Scorer;
+use rayon::prelude::*;
+use serde_json::Value;
+use std::borrow::Cow;
+use topk::{Hit, Source, TopK};
+
+/// Rows scored per block (the block's scores live in a small stack-friendly buffer).
+const BLOCK_ROWS: usize = 256;
+/// Rows per parallel task.
+const TASK_ROWS: usize = 16 * 1024;
+/// Below this many vector bytes a search runs on the calling thread only.
+const PARALLEL_MIN_BYTES: usize = 8 << 20;
+/// Largest `top_k`.
+pub const TOP_K_MAX: usize = 100_000;
+
+/// One search result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Match {
+    /// Document id.
+    pub id: String,
+    /// Similarity; higher is better (see [`Distance`]).
+    pub score: f32,
+    /// The document's payload.
+    pub payload: Option<Value>,
+}
+
+/// A nearest-neighbour query, built step by step and run by
+/// [`Collection::search`](crate::Collection::search).
+///
+/// ```
+/// use ndb::{Database, CollectionConfig, Distance, Document, Search, Filter};
+/// use serde_json::json;
+/// # let dir = tempfile::tempdir()?;
+/// let db = Database::open(dir.path())?;
+/// let c = db.create_collection("v", CollectionConfig::new(2).with_distance(Distance::Euclidean))?;
+/// c.insert(Document::new("a", vec![0.0, 0.0]).with_payload(json!({"lang": "en"})))?;
+/// c.insert(Document::new("b", vec![1.0, 0.0]).with_payload(json!({"lang": "de"})))?;
+/// let hits = c.search(Search::new(&[0.9, 0.0]).top_k(1))?;
+/// assert_eq!(hits[0].id, "b");
+/// let hits = c.search(Search::new(&[0.9, 0.0]).top_k(1).filter(Filter::eq("lang", "en")))?;
+/// assert_eq!(hits[0].id, "a");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Search<'q> {
+    query: &'q [f32],
+    top_k: usize,
+    distance: Option<Distance>,
+    filter: Option<Filter>,
+    approximate: Option<bool>,
+    ef: Option<usize>,
+    threads: Option<usize>,
+}
+
+impl<'q> Search<'q> {
+    /// A search for the 10 documents nearest to `query`.
+    pub fn new(query: &'q [f32]) -> Self {
+        Self {
+            query,
+            top_k: 10,
+            distance: None,
+            filter: None,
+            approximate: None,
+            ef: None,
+            threads: None,
+        }
+    }
+
+    /// How many results to return (1 to 100,000; fewer if fewer documents match).
+    pub fn top_k(mut self, k: usize) -> Self {
+        self.top_k = k;
+        self
+    }
+
+    /// Rank by another metric than the collection's (the search is then exact). On a cosine
+    /// collection the stored vectors are unit length, so every metric sees unit vectors.
+    pub fn distance(mut self, distance: Distance) -> Self {
+        self.distance = Some(distance);
+        self
+    }
+
+    /// Only return documents whose payload matches `filter`.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(filter);
+        self
+    }
+
+    /// `false` forces an exact answer. `true` allows the approximate index; until a collection
+    /// has one (HNSW is not built yet in this version) every search is exact.
+    pub fn approximate(mut self, approximate: bool) -> Self {
+        self.approximate = Some(approximate);
+        self
+    }
+
+    /// Breadth of the approximate (HNSW) search; ignored by exact search.
+    pub fn ef(mut self, ef: usize) -> Self {
+        self.ef = Some(ef);
+        self
+    }
+
+    /// Threads one search may use: 1 scans on the calling thread; by default large
+    /// collections are scanned by the shared worker pool (one thread per core, shared by all
+    /// concurrent searches, so many concurrent queries do not oversubscribe the machine).
+    pub fn threads(mut self, threads: usize) -> Self {
+        self.threads = Some(threads);
+        self
+    }
+}
+
+/// Run `search` on the collection state behind `lock`.
+pub(crate) fn run(
+    lock: &parking_lot::RwLock<State>,
+    stored: Distance,
+    search: &Search<'_>,
+) -> Result<Vec<Match>> {
+    let dim = lock.read().active.dim();
+    check_vector(dim, search.query).map_err(|e| match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("query: {m}")),
+        other => other,
+    })?;
+    if search.top_k == 0 || search.top_k > TOP_K_MAX {
+        return Err(Error::invalid(format!(
+            "top_k must be in 1..={TOP_K_MAX}, got {}",
+            search.top_k
+        )));
+    }
+    if search.threads == Some(0) {
+        return Err(Error::invalid("threads must be at least 1"));
+    }
+    if let Some(f) = &search.filter {
+        f.validate()?;
+    }
+    let scorer = Scorer::new(search.query, stored, search.distance.unwrap_or(stored))?;
+    let filter = search.filter.as_ref();
+    let k = search.top_k;
+
+    // Memtables, under the read lock; copy out what the results need.
+    let (mem_docs, segments) = {
+        let st = lock.read();
+        let mut docs: Vec<MemDoc> = Vec::new();
+        let mut top = TopK::new(k);
+        scan_memtable(&st.active, None, &scorer, filter, &mut top, &mut docs);
+        if let Some(frozen) = &st.frozen {
+            scan_memtable(
+                frozen,
+                Some(&st.active),
+                &scorer,
+                filter,
+                &mut top,
+                &mut docs,
+            );
+        }
+        let kept: Vec<MemDoc> = top
+            .into_sorted()
+            .into_iter()
+            .filter_map(|h| match h.source {
+                Source::Memtable(i) => Some(docs[i as usize].clone_with_score(h.score)),
+                Source::Segment(..) => None,
+            })
+            .collect();
+        (kept, st.segments.clone())
+    };
+
+    let mut top: TopK<'_> = TopK::new(k);
+    for (i, d) in mem_docs.iter().enumerate() {
+        if top.admits(d.score) {
+            top.push(Hit {
+                score: d.score,
+                id: Cow::Borrowed(&d.id),
+                source: Source::Memtable(i as u32),
+            });
+        }
+    }
+    let total_bytes: usize = segments
+        .iter()
+        .map(|s| s.segment.rows() as usize * dim * 4)
+        .sum();
+    let parallel = search.threads != Some(1) && total_bytes >= PARALLEL_MIN_BYTES;
+    let tasks: Vec<(usize, u32, u32)> = segments
+        .iter()
+        .enumerate()
+        .flat_map(|(si, s)| {
+            let rows = s.segment.rows();
+            (0..rows)
+                .step_by(TASK_ROWS)
+                .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
+        })
+        .collect();
+    let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'_>> {
+        let mut local = TopK::new(k);
+        scan_segment_rows(&segments[si], si, start..end, &scorer, filter, &mut local)?;
+        Ok(local)
+    };
+    let partials: Vec<Result<TopK<'_>>> = if parallel {
+        match search.threads {
+            Some(n) if n < rayon::current_num_threads() => {
+                // Use at most `n` workers: split the tasks into `n` interleaved groups.
+                (0..n)
+                    .into_par_iter()
+                    .map(|g| {
+                        let mut acc = TopK::new(k);
+                        for t in tasks.iter().skip(g).step_by(n) {
+                            acc.merge(scan(t)?);
+                        }
+                        Ok(acc)
+                    })
+                    .collect()
+            }
+            _ => tasks.par_iter().map(scan).collect(),
+        }
+    } else {
+        tasks.iter().map(scan).collect()
+    };
+    for p in partials {
+        top.merge(p?);
+    }
+
+    top.into_sorted()
+        .into_iter()
+        .map(|hit| {
+            let payload = match hit.source {
+                Source::Memtable(i) => mem_docs[i as usize].payload.clone(),
+                Source::Segment(si, row) => segments[si].segment.payload_value(row)?,
+            };
+            Ok(Match {
+                id: hit.id.into_owned(),
+                score: hit.score,
+                payload,
+            })
+        })
+        .collect()
+}
+
+/// A memtable hit copied out of the lock.
+struct MemDoc {
+    id: String,
+    score: f32,
+    payload: Option<Value>,
+}
+
+impl MemDoc {
+    fn clone_with_score(&self, score: f32) -> MemDoc {
+        MemDoc {
+            id: self.id.clone(),
+            score,
+            payload: self.payload.clone(),
+        }
+    }
+}
+
+fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
+    match filter {
+        None => true,
+        Some(f) => match crate::document::decode_payload(bytes) {
+            Ok(p) => f.matches(p.as_ref()),
+            Err(_) => false,
+        },
+    }
+}
+
+/// Score the live rows of `mem` (skipping ids that `newer` shadows) into `top`.
+fn scan_memtable(
+    mem: &Memtable,
+    newer: Option<&Memtable>,
+    scorer: &Scorer,
+    filter: Option<&Filter>,
+    top: &mut TopK<'_>,
+    docs: &mut Vec<MemDoc>,
+) {
+    let dim = scorer.dim();
+    let all = mem.all_vectors();
+    let mut scores = [0f32; BLOCK_ROWS];
+    for (block, rows) in all.chunks(BLOCK_ROWS * dim).enumerate() {
+        let n = rows.len() / dim;
+        scorer.score_block(rows, &mut scores[..n]);
+        for (j, &score) in scores[..n].iter().enumerate() {
+            let row = (block * BLOCK_ROWS + j) as u32;
+            if !mem.is_live(row) || !top.admits(score) {
+                continue;
+            }
+            let id = mem.id(row);
+            if newer.is_some_and(|m| m.lookup(id).is_some()) {
+                continue;
+            }
+            debug_assert_eq!(mem.lookup(id), Some(Slot::Live(row)));
+            if !payload_matches(filter, mem.payload(row)) {
+                continue;
+            }
+            let payload = crate::document::decode_payload(mem.payload(row))
+                .ok()
+                .flatten();
+            docs.push(MemDoc {
+                id: id.to_string(),
+                score,
+                payload,
+            });
+            top.push(Hit {
+                score,
+                id: Cow::Owned(id.to_string()),
+                source: Source::Memtable(docs.len() as u32 - 1),
+            });
+        }
+    }
+}
+
+/// Score rows `range` of a segment into `top`.
+fn scan_segment_rows<'s>(
+    seg: &'s crate::collection::state::LiveSegment,
+    seg_index: usize,
+    range: std::ops::Range<u32>,
+    scorer: &Scorer,
+    filter: Option<&Filter>,
+    top: &mut TopK<'s>,
+) -> Result<()> {
+    let dim = scorer.dim();
+    let vectors = seg.segment.vectors();
+    let deleted = &seg.deleted;
+    let check_deleted = !deleted.is_empty();
+    let mut scores = [0f32; BLOCK_ROWS];
+    let mut row = range.start;
+    while row < range.end {
+        let n = (range.end - row).min(BLOCK_ROWS as u32);
+        let start = row as usize * dim;
+        scorer.score_block(
+            &vectors[start..start + n as usize * dim],
+            &mut scores[..n as usize],
+        );
+        for (j, &score) in scores[..n as usize].iter().enumerate() {
+            if !top.admits(score) {
+                continue;
+            }
+            let r = row + j as u32;
+            if check_deleted && deleted.contains(r) {
+                continue;
+            }
+            if filter.is_some() && !payload_matches(filter, seg.segment.payload_of(r)?) {
+                continue;
+            }
+            top.push(Hit {
+                score,
+                id: Cow::Borrowed(seg.segment.id_of(r)?),
+                source: Source::Segment(seg_index, r),
+            });
+        }
+        row += n;
+    }
+    Ok(())
+}

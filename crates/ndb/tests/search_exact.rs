@@ -1,0 +1,264 @@
+//! Exact search equals a naive reference (score every live document, sort) on collections that
+//! span the memtable and several segments, with deletes and replacements.
+
+use ndb::{CollectionConfig, Database, Distance, Document, Error, Filter, Search};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+fn naive_score(metric: Distance, q: &[f32], v: &[f32]) -> f32 {
+    let dot: f64 = q
+        .iter()
+        .zip(v)
+        .map(|(a, b)| f64::from(*a) * f64::from(*b))
+        .sum();
+    match metric {
+        Distance::DotProduct => dot as f32,
+        Distance::Cosine => {
+            let nq: f64 = q.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+            let nv: f64 = v.iter().map(|a| f64::from(*a).powi(2)).sum::<f64>().sqrt();
+            (dot / (nq * nv)) as f32
+        }
+        Distance::Euclidean => {
+            -(q.iter()
+                .zip(v)
+                .map(|(a, b)| (f64::from(*a) - f64::from(*b)).powi(2))
+                .sum::<f64>()
+                .sqrt() as f32)
+        }
+    }
+}
+
+/// Compare by id set and scores within tolerance (exact ties may legitimately reorder only when
+/// scores are equal within float error).
+fn assert_same(got: &[ndb::Match], want: &[(String, f32)], ctx: &str) {
+    assert_eq!(got.len(), want.len(), "{ctx}: result count");
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g.score - w.1).abs() <= 1e-4 * (1.0 + w.1.abs()),
+            "{ctx}: rank {i}: got {} {} want {} {}",
+            g.id,
+            g.score,
+            w.0,
+            w.1
+        );
+        if g.id != w.0 {
+            // Only acceptable if the two scores are (numerically) tied.
+            let other = want.iter().find(|(id, _)| *id == g.id).map(|x| x.1);
+            assert!(
+                other.is_some_and(|s| (s - w.1).abs() <= 1e-4 * (1.0 + w.1.abs())),
+                "{ctx}: rank {i}: got {} want {}",
+                g.id,
+                w.0
+            );
+        }
+    }
+    for w in got.windows(2) {
+        assert!(
+            w[0].score > w[1].score || (w[0].score == w[1].score && w[0].id < w[1].id),
+            "{ctx}: order"
+        );
+    }
+}
+
+#[test]
+fn exact_search_matches_naive_reference_across_memtable_and_segments() {
+    for (seed, metric) in [
+        (1u64, Distance::Euclidean),
+        (2, Distance::Cosine),
+        (3, Distance::DotProduct),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let dim = 17;
+        let c = db
+            .create_collection(
+                "c",
+                CollectionConfig::new(dim)
+                    .with_distance(metric)
+                    .with_flush_threshold_bytes(16 << 10),
+            )
+            .unwrap();
+        let mut rng = StdRng::seed_from_u64(seed);
+        let mut model: BTreeMap<String, (Vec<f32>, i64)> = BTreeMap::new();
+        for step in 0..1500 {
+            let id = format!("id{}", rng.gen_range(0..600));
+            if rng.gen_bool(0.15) {
+                let was = c.delete(&id).unwrap();
+                assert_eq!(was, model.remove(&id).is_some());
+            } else {
+                let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+                c.insert(Document::new(id.clone(), v.clone()).with_payload(json!({"k": step % 7})))
+                    .unwrap();
+                let stored = if metric == Distance::Cosine {
+                    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                    v.iter().map(|x| x / n).collect()
+                } else {
+                    v
+                };
+                model.insert(id, (stored, step % 7));
+            }
+        }
+        for i in 0..5 {
+            let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+            let id = format!("tail{i}");
+            c.insert(Document::new(id.clone(), v.clone()).with_payload(json!({"k": 3})))
+                .unwrap();
+            let stored = if metric == Distance::Cosine {
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.iter().map(|x| x / n).collect()
+            } else {
+                v
+            };
+            model.insert(id, (stored, 3));
+        }
+        let stats = c.stats().unwrap();
+        assert!(
+            stats.segment_count >= 3 && stats.memtable_docs > 0 && stats.deleted_count > 0,
+            "{stats:?}"
+        );
+        for qi in 0..20 {
+            let q: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+            let k = [1, 5, 10, 50][qi % 4];
+            let mut want: Vec<(String, f32)> = model
+                .iter()
+                .map(|(id, (v, _))| (id.clone(), naive_score(metric, &q, v)))
+                .collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            let want_k: Vec<_> = want.iter().take(k).cloned().collect();
+            let got = c.search(Search::new(&q).top_k(k)).unwrap();
+            assert_same(&got, &want_k, &format!("{metric:?} q{qi}"));
+            let one_thread = c.search(Search::new(&q).top_k(k).threads(1)).unwrap();
+            assert_eq!(got, one_thread, "thread count changes nothing");
+            // Filtered exact search.
+            let mut want_f: Vec<(String, f32)> = model
+                .iter()
+                .filter(|(_, (_, kk))| *kk == 3)
+                .map(|(id, (v, _))| (id.clone(), naive_score(metric, &q, v)))
+                .collect();
+            want_f.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            want_f.truncate(k);
+            let got_f = c
+                .search(Search::new(&q).top_k(k).filter(Filter::eq("k", 3)))
+                .unwrap();
+            assert_same(&got_f, &want_f, &format!("{metric:?} filtered q{qi}"));
+            assert!(got_f.iter().all(|m| m.payload == Some(json!({"k": 3}))));
+        }
+        // Other metric than the collection's.
+        let q: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let mut want: Vec<(String, f32)> = model
+            .iter()
+            .map(|(id, (v, _))| (id.clone(), naive_score(Distance::Euclidean, &q, v)))
+            .collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.truncate(10);
+        let got = c
+            .search(Search::new(&q).distance(Distance::Euclidean))
+            .unwrap();
+        assert_same(&got, &want, "other metric");
+        // Reopen: same answers.
+        drop((c, db));
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.get_collection("c").unwrap();
+        let again = c
+            .search(Search::new(&q).distance(Distance::Euclidean))
+            .unwrap();
+        assert_eq!(got, again);
+    }
+}
+
+#[test]
+fn search_bad_input_and_edge_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.create_collection("c", CollectionConfig::new(3)).unwrap();
+    // Empty collection: no results, not an error.
+    assert_eq!(c.search(Search::new(&[1.0, 0.0, 0.0])).unwrap(), vec![]);
+    c.insert(Document::new("a", vec![1.0, 0.0, 0.0])).unwrap();
+    c.insert(Document::new("b", vec![0.0, 1.0, 0.0])).unwrap();
+    assert!(matches!(
+        c.search(Search::new(&[1.0, 0.0])),
+        Err(Error::WrongDimension {
+            expected: 3,
+            got: 2
+        })
+    ));
+    assert!(matches!(
+        c.search(Search::new(&[f32::NAN, 0.0, 0.0])),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.search(Search::new(&[f32::INFINITY, 0.0, 0.0])),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.search(Search::new(&[])),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        c.search(Search::new(&[1.0, 0.0, 0.0]).top_k(0)),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(
+        matches!(
+            c.search(Search::new(&[0.0, 0.0, 0.0])),
+            Err(Error::InvalidArgument(_))
+        ),
+        "zero query under cosine"
+    );
+    // top_k larger than the collection: every document, best first.
+    let all = c.search(Search::new(&[1.0, 0.1, 0.0]).top_k(1000)).unwrap();
+    assert_eq!(
+        all.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["a", "b"]
+    );
+    assert!((all[0].score - 0.995_037).abs() < 1e-5);
+    // Ties break by id.
+    c.insert(Document::new("c", vec![1.0, 0.0, 0.0])).unwrap();
+    let tied = c.search(Search::new(&[1.0, 0.0, 0.0]).top_k(2)).unwrap();
+    assert_eq!(
+        tied.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["a", "c"]
+    );
+    c.flush().unwrap();
+    let tied = c.search(Search::new(&[1.0, 0.0, 0.0]).top_k(2)).unwrap();
+    assert_eq!(
+        tied.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["a", "c"]
+    );
+}
+
+#[test]
+fn large_collection_uses_threads_with_identical_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let dim = 64;
+    let c = db
+        .create_collection(
+            "c",
+            CollectionConfig::new(dim).with_distance(Distance::Euclidean),
+        )
+        .unwrap();
+    let mut rng = StdRng::seed_from_u64(9);
+    for b in 0..40 {
+        let docs: Vec<Document> = (0..1000)
+            .map(|i| {
+                Document::new(
+                    format!("{b}-{i}"),
+                    (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect(),
+                )
+            })
+            .collect();
+        c.insert_batch(docs).unwrap();
+    }
+    c.flush().unwrap();
+    for _ in 0..5 {
+        let q: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect();
+        let a = c.search(Search::new(&q).top_k(20)).unwrap();
+        let b = c.search(Search::new(&q).top_k(20).threads(1)).unwrap();
+        let d = c.search(Search::new(&q).top_k(20).threads(2)).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a, d);
+    }
+}
