@@ -60,6 +60,34 @@ pub struct CollectionConfig {
     durability: Durability,
     #[serde(default = "default_flush_threshold")]
     flush_threshold_bytes: usize,
+    #[serde(default)]
+    index: IndexConfig,
+}
+
+/// Parameters of the approximate (HNSW) index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct IndexConfig {
+    /// Neighbours per node (level 0 keeps twice as many). Default 16.
+    pub m: usize,
+    /// Candidate list size while building. Default 200.
+    pub ef_construction: usize,
+    /// Candidate list size while searching, unless [`Search::ef`](crate::Search::ef) says
+    /// otherwise. Default 64.
+    pub ef_search: usize,
+    /// Segments with at least this many rows get an index when they are written. Default 10,000.
+    pub min_rows: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        Self {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            min_rows: 10_000,
+        }
+    }
 }
 
 fn default_flush_threshold() -> usize {
@@ -75,7 +103,19 @@ impl CollectionConfig {
             distance: Distance::default(),
             durability: Durability::default(),
             flush_threshold_bytes: FLUSH_THRESHOLD_BYTES_DEFAULT,
+            index: IndexConfig::default(),
         }
+    }
+
+    /// Set the HNSW index parameters.
+    pub fn with_index(mut self, index: IndexConfig) -> Self {
+        self.index = index;
+        self
+    }
+
+    /// The HNSW index parameters.
+    pub fn index(&self) -> &IndexConfig {
+        &self.index
     }
 
     /// Set the similarity metric.
@@ -129,6 +169,23 @@ impl CollectionConfig {
                 "flush threshold must be at least {FLUSH_THRESHOLD_BYTES_MIN} bytes, got {}",
                 self.flush_threshold_bytes
             )));
+        }
+        let ix = &self.index;
+        if !(2..=ndb_hnsw::M_MAX).contains(&ix.m) {
+            return Err(Error::invalid(format!(
+                "index m must be in 2..={}, got {}",
+                ndb_hnsw::M_MAX,
+                ix.m
+            )));
+        }
+        if ix.ef_construction == 0
+            || ix.ef_search == 0
+            || ix.ef_construction > 10_000
+            || ix.ef_search > 100_000
+        {
+            return Err(Error::invalid(
+                "index ef_construction must be in 1..=10000 and ef_search in 1..=100000",
+            ));
         }
         Ok(())
     }

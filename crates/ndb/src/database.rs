@@ -114,6 +114,10 @@ impl Database {
                 vfs.sync_dir(parent).at(parent)?;
             }
         }
+        if !vfs.exists(&path.join(MANIFEST_FILE)).at(path)? {
+            // Refuse a foreign directory before creating anything in it.
+            check_no_foreign_entries(&*vfs, path)?;
+        }
         let lock_path = path.join(DB_LOCK_FILE);
         let lock: Arc<dyn LockGuard> = Arc::from(
             vfs.try_lock(&lock_path)
@@ -123,23 +127,7 @@ impl Database {
         let manifest = match manifest::read_database(&*vfs, path)? {
             Some(m) => m,
             None => {
-                let foreign: Vec<String> = vfs
-                    .list_dir(path)
-                    .at(path)?
-                    .into_iter()
-                    .map(|e| e.name)
-                    .filter(|n| n != DB_LOCK_FILE && n != "MANIFEST.tmp")
-                    .collect();
-                if !foreign.is_empty() {
-                    return Err(Error::NotADatabase {
-                        path: path.to_path_buf(),
-                        reason: format!(
-                            "the directory has no MANIFEST but holds {} other entries (e.g. {:?})",
-                            foreign.len(),
-                            foreign[0]
-                        ),
-                    });
-                }
+                check_no_foreign_entries(&*vfs, path)?;
                 let m = DatabaseManifest::default();
                 manifest::write_database(&*vfs, path, &m)?;
                 m
@@ -283,6 +271,27 @@ impl Database {
             log::warn!("could not remove {}: {e}", dir.display());
         }
         Ok(true)
+    }
+}
+
+/// A directory without a manifest may hold only what a crashed creation leaves behind.
+fn check_no_foreign_entries(vfs: &dyn Vfs, path: &Path) -> Result<()> {
+    let foreign: Vec<String> = vfs
+        .list_dir(path)
+        .at(path)?
+        .into_iter()
+        .map(|e| e.name)
+        .filter(|n| n != DB_LOCK_FILE && n != "MANIFEST.tmp")
+        .collect();
+    match foreign.first() {
+        None => Ok(()),
+        Some(first) => Err(Error::NotADatabase {
+            path: path.to_path_buf(),
+            reason: format!(
+                "the directory has no MANIFEST but holds {} other entries (e.g. {first:?})",
+                foreign.len()
+            ),
+        }),
     }
 }
 

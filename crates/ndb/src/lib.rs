@@ -40,7 +40,7 @@ mod segment;
 mod wal;
 
 pub use collection::{Collection, CollectionStats, DocumentIter};
-pub use config::{CollectionConfig, Distance, Durability};
+pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
 pub use database::Database;
 pub use document::Document;
 pub use error::{Error, Result};

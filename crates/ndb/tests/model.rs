@@ -263,7 +263,7 @@ fn env_u64(name: &str) -> Option<u64> {
 
 fn run_model(default_cases: u32, max_ops: usize, os_files: bool) {
     let cases = env_u64("NDB_MODEL_CASES").map_or(default_cases, |n| n as u32);
-    let seed = env_u64("NDB_MODEL_SEED").unwrap_or(0x6e44_42);
+    let seed = env_u64("NDB_MODEL_SEED").unwrap_or(0x006e_4442);
     let mut runner = TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),

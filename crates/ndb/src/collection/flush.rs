@@ -17,10 +17,11 @@ use super::open::SEGMENTS_DIR;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, CollectionManifest, DeletesEntry, SegmentEntry};
+use crate::manifest::{self, CollectionManifest, DeletesEntry, IndexEntry, SegmentEntry};
 use crate::memtable::Memtable;
 use crate::segment::deletes::{self, deletes_file_name};
-use crate::segment::{segment_file_name, write_segment, RowRef, Segment};
+use crate::segment::index::{self, graph_metric, index_file_name, SegmentIndex};
+use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
 use crate::wal::{list_generations, wal_file_name};
 use crate::Result;
 use roaring::RoaringBitmap;
@@ -109,13 +110,25 @@ impl CollectionInner {
                 self.config.distance(),
                 &rows,
             )?;
+            let index = if next.index_enabled && rows.len() >= self.config.index().min_rows {
+                let gen = next.next_file_gen;
+                next.next_file_gen += 1;
+                let vectors = RowVectors {
+                    rows: &rows,
+                    dim: self.config.dim(),
+                };
+                Some(self.write_index(&seg_dir, id, gen, &vectors)?)
+            } else {
+                None
+            };
             next.segments.push(SegmentEntry {
                 id,
                 rows: rows.len() as u64,
                 file_bytes,
                 deletes: None,
+                index,
             });
-            new_segment = Some((id, path, rows.len() as u64));
+            new_segment = Some((id, path, rows.len() as u64, index));
         }
         let mut replaced_deletes = Vec::new();
         let mut changed = Vec::new();
@@ -124,8 +137,8 @@ impl CollectionInner {
             if bitmap.len() == entry.deletes.map_or(0, |d| d.count) {
                 continue; // bitmaps only grow: same size, same contents
             }
-            let gen = next.next_deletes_gen;
-            next.next_deletes_gen += 1;
+            let gen = next.next_file_gen;
+            next.next_file_gen += 1;
             let path = seg_dir.join(deletes_file_name(entry.id, gen));
             let file_bytes = deletes::write(vfs, &path, entry.id, bitmap)?;
             if let Some(old) = entry.deletes {
@@ -145,15 +158,29 @@ impl CollectionInner {
         manifest::write_collection(vfs, &self.dir, &next)?;
 
         // Step 3: install.
+        let new_index_gen = next.segments.last().and_then(|e| e.index).map(|ix| ix.gen);
         let segment = match new_segment {
-            Some((id, path, rows)) => Some(Arc::new(Segment::open(
-                vfs,
-                &path,
-                id,
-                self.config.dim(),
-                self.config.distance(),
-                rows,
-            )?)),
+            Some((id, path, rows, index)) => {
+                let seg = Segment::open(
+                    vfs,
+                    &path,
+                    id,
+                    self.config.dim(),
+                    self.config.distance(),
+                    rows,
+                )?;
+                let index = match index {
+                    Some(ix) => Some(Arc::new(SegmentIndex::open(
+                        vfs,
+                        &seg_dir.join(index_file_name(id, ix.gen)),
+                        id,
+                        seg.rows(),
+                        graph_metric(self.config.distance()),
+                    )?)),
+                    None => None,
+                };
+                Some((Arc::new(seg), index))
+            }
             None => None,
         };
         {
@@ -166,7 +193,7 @@ impl CollectionInner {
                 s.persisted_count = d.count;
                 s.persisted_bytes = d.file_bytes;
             }
-            if let Some(segment) = segment {
+            if let Some((segment, index)) = segment {
                 let mut deleted = RoaringBitmap::new();
                 for id in st.active.touched_ids() {
                     if let Some(row) = segment.find(id)? {
@@ -179,6 +206,8 @@ impl CollectionInner {
                     persisted_gen: None,
                     persisted_count: 0,
                     persisted_bytes: 0,
+                    index_gen: index.as_ref().and(new_index_gen),
+                    index,
                 });
             }
             st.frozen = None;
@@ -199,5 +228,29 @@ impl CollectionInner {
             }
         }
         Ok(())
+    }
+}
+
+impl CollectionInner {
+    /// Build the HNSW graph over `vectors` and write it as index generation `gen` of segment
+    /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
+    pub(crate) fn write_index(
+        &self,
+        seg_dir: &std::path::Path,
+        id: u64,
+        gen: u64,
+        vectors: &(impl ndb_hnsw::Vectors + ?Sized),
+    ) -> Result<IndexEntry> {
+        let graph = index::build_graph(vectors, self.config.distance(), self.config.index(), id);
+        let path = seg_dir.join(index_file_name(id, gen));
+        let file_bytes = index::write(
+            &*self.vfs,
+            &path,
+            id,
+            vectors.len() as u64,
+            graph_metric(self.config.distance()),
+            &graph.words,
+        )?;
+        Ok(IndexEntry { gen, file_bytes })
     }
 }

@@ -2,6 +2,7 @@
 
 mod commit;
 mod flush;
+mod index;
 mod iter;
 mod open;
 pub(crate) mod state;
@@ -234,7 +235,11 @@ impl CollectionInner {
         let segment_bytes: u64 = st
             .segments
             .iter()
-            .map(|s| s.segment.file_len() + s.persisted_bytes)
+            .map(|s| {
+                s.segment.file_len()
+                    + s.persisted_bytes
+                    + s.index.as_ref().map_or(0, |i| i.file_bytes)
+            })
             .sum();
         Ok(CollectionStats {
             doc_count: st.doc_count(),
@@ -245,7 +250,12 @@ impl CollectionInner {
                 as u64,
             disk_bytes: segment_bytes + wal_bytes,
             wal_bytes,
-            indexed_docs: 0,
+            indexed_docs: st
+                .segments
+                .iter()
+                .filter(|s| s.index.is_some())
+                .map(|s| s.live_rows())
+                .sum(),
             flushes: self.flushes.load(Ordering::Relaxed),
             wal_syncs: self.commit.sync_calls(),
             wal_replayed_records: self.open_report.wal_replayed_records,
@@ -372,7 +382,37 @@ impl Collection {
     /// The nearest documents to a query (see [`Search`](crate::Search)).
     pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
         self.inner.check_alive()?;
-        crate::search::run(&self.inner.state, self.inner.config.distance(), &search)
+        crate::search::run(
+            &self.inner.state,
+            self.inner.config.distance(),
+            self.inner.config.index().ef_search,
+            &search,
+        )
+    }
+
+    /// Build (or rebuild) the HNSW index of every segment, in parallel, and keep building
+    /// indexes for new segments at flush (undoing [`Collection::delete_index`]). Searches keep
+    /// working meanwhile; the new indexes replace the old ones in one manifest swap.
+    pub fn rebuild_index(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.rebuild_index()
+    }
+
+    /// Whether any segment has an HNSW index (approximate search is then used by default).
+    pub fn has_index(&self) -> bool {
+        self.inner
+            .state
+            .read()
+            .segments
+            .iter()
+            .any(|s| s.index.is_some())
+    }
+
+    /// Remove every HNSW index and stop building them at flush, until
+    /// [`Collection::rebuild_index`]. Searches become exact.
+    pub fn delete_index(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.delete_index()
     }
 
     /// Check every checksum of every file of the collection (segments in full, deletion files,
@@ -382,6 +422,27 @@ impl Collection {
         let segments = self.inner.state.read().segments.clone();
         for s in &segments {
             s.segment.verify()?;
+            match (&s.index, s.index_gen) {
+                (Some(index), _) => index.verify()?,
+                (None, Some(gen)) => {
+                    // Named by the manifest but unusable at open: report why.
+                    let id = s.segment.id();
+                    let path = self
+                        .inner
+                        .dir
+                        .join(SEGMENTS_DIR_NAME)
+                        .join(crate::segment::index::index_file_name(id, gen));
+                    crate::segment::index::SegmentIndex::open(
+                        &*self.inner.vfs,
+                        &path,
+                        id,
+                        s.segment.rows(),
+                        crate::segment::index::graph_metric(self.inner.config.distance()),
+                    )?
+                    .verify()?;
+                }
+                (None, None) => {}
+            }
         }
         crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
         Ok(())

@@ -8,6 +8,7 @@ use crate::limits::READ_ONLY_OPEN_RETRIES;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
 use crate::memtable::Memtable;
 use crate::segment::deletes::{self, deletes_file_name};
+use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, Segment};
 use crate::wal::{self, wal_file_name, WalOp, WalWriter};
 use crate::{Error, Result};
@@ -176,12 +177,31 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             }
             None => (roaring::RoaringBitmap::new(), None, 0, 0),
         };
+        let (index, index_gen) = match entry.index {
+            Some(ix) => {
+                let path = seg_dir.join(index_file_name(entry.id, ix.gen));
+                let metric = graph_metric(manifest.config.distance());
+                match SegmentIndex::open(vfs, &path, entry.id, segment.rows(), metric) {
+                    Ok(index) => (Some(Arc::new(index)), Some(ix.gen)),
+                    Err(e) => {
+                        log::warn!(
+                            "segment {} is searched exactly: its index is unusable ({e}); Collection::rebuild_index rebuilds it",
+                            entry.id
+                        );
+                        (None, Some(ix.gen))
+                    }
+                }
+            }
+            None => (None, None),
+        };
         segments.push(LiveSegment {
             segment: Arc::new(segment),
             deleted: Arc::new(deleted),
             persisted_gen: gen,
             persisted_count: count,
             persisted_bytes: bytes,
+            index,
+            index_gen,
         });
     }
     let mut state = State {
@@ -269,6 +289,9 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
         keep.insert(segment_file_name(e.id));
         if let Some(d) = e.deletes {
             keep.insert(deletes_file_name(e.id, d.gen));
+        }
+        if let Some(ix) = e.index {
+            keep.insert(index_file_name(e.id, ix.gen));
         }
     }
     if vfs.is_dir(&seg_dir).at(&seg_dir)? {

@@ -25,6 +25,10 @@ pub(crate) struct LiveSegment {
     pub persisted_count: u64,
     /// Size of the persisted deletion file.
     pub persisted_bytes: u64,
+    /// The segment's HNSW index, if it has a usable one.
+    pub index: Option<Arc<crate::segment::index::SegmentIndex>>,
+    /// The index file generation the manifest names (kept even if the file failed to open).
+    pub index_gen: Option<u64>,
 }
 
 impl LiveSegment {

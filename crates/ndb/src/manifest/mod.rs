@@ -33,6 +33,16 @@ pub(crate) struct SegmentEntry {
     pub file_bytes: u64,
     /// The segment's persisted deletion state, if any row is deleted.
     pub deletes: Option<DeletesEntry>,
+    /// The segment's HNSW index file, if it has one.
+    #[serde(default)]
+    pub index: Option<IndexEntry>,
+}
+
+/// An index file: `segments/<segment>-<gen>.hnsw`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct IndexEntry {
+    pub gen: u64,
+    pub file_bytes: u64,
 }
 
 /// A deletion file: `segments/<segment>-<gen>.del`.
@@ -53,8 +63,11 @@ pub(crate) struct CollectionManifest {
     pub flushed_seq: u64,
     /// Next segment id to allocate.
     pub next_segment_id: u64,
-    /// Next deletion-file generation to allocate.
-    pub next_deletes_gen: u64,
+    /// Next generation number for a deletion or index file.
+    pub next_file_gen: u64,
+    /// Whether flushes build HNSW indexes (turned off by `delete_index`, on by `rebuild_index`).
+    #[serde(default = "enabled")]
+    pub index_enabled: bool,
     /// Live segments, oldest first.
     pub segments: Vec<SegmentEntry>,
 }
@@ -66,22 +79,79 @@ impl CollectionManifest {
             wal_gen: 1,
             flushed_seq: 0,
             next_segment_id: 1,
-            next_deletes_gen: 1,
+            next_file_gen: 1,
+            index_enabled: true,
             segments: Vec::new(),
         }
     }
 }
 
+fn enabled() -> bool {
+    true
+}
+
+/// Largest value any manifest counter (sequence numbers, ids, generations) may hold; far beyond
+/// what a database reaches, and small enough that `+ 1` never overflows.
+pub(crate) const COUNTER_MAX: u64 = 1 << 62;
+
 /// Read and check the database manifest in `dir`; `Ok(None)` if there is none.
 pub(crate) fn read_database(vfs: &dyn Vfs, dir: &Path) -> Result<Option<DatabaseManifest>> {
-    read(vfs, dir, Kind::Database)
+    let Some(m) = read::<DatabaseManifest>(vfs, dir, Kind::Database)? else {
+        return Ok(None);
+    };
+    let path = dir.join(MANIFEST_FILE);
+    let mut seen = std::collections::HashSet::new();
+    for name in &m.collections {
+        if crate::database::validate_collection_name(name).is_err() || !seen.insert(name) {
+            return Err(Error::corruption(
+                &path,
+                envelope::HEADER_LEN as u64,
+                format!("manifest names an invalid or duplicate collection {name:?}"),
+            ));
+        }
+    }
+    Ok(Some(m))
 }
 
 /// Read and check the collection manifest in `dir`.
 pub(crate) fn read_collection(vfs: &dyn Vfs, dir: &Path) -> Result<CollectionManifest> {
     let path = dir.join(MANIFEST_FILE);
-    read(vfs, dir, Kind::Collection)?
-        .ok_or_else(|| Error::corruption(&path, 0, "collection manifest is missing"))
+    let m: CollectionManifest = read(vfs, dir, Kind::Collection)?
+        .ok_or_else(|| Error::corruption(&path, 0, "collection manifest is missing"))?;
+    let bad = |reason: String| Error::corruption(&path, envelope::HEADER_LEN as u64, reason);
+    if [m.wal_gen, m.flushed_seq, m.next_segment_id, m.next_file_gen]
+        .iter()
+        .any(|&c| c > COUNTER_MAX)
+    {
+        return Err(bad("a counter is out of range".into()));
+    }
+    let mut prev = 0;
+    for s in &m.segments {
+        if s.id <= prev || s.id >= m.next_segment_id {
+            return Err(bad(format!(
+                "segment ids must increase and stay below next_segment_id {}; found {} after {prev}",
+                m.next_segment_id, s.id
+            )));
+        }
+        prev = s.id;
+        let gens = s
+            .deletes
+            .map(|d| d.gen)
+            .into_iter()
+            .chain(s.index.map(|i| i.gen));
+        for gen in gens {
+            if gen >= m.next_file_gen {
+                return Err(bad(format!(
+                    "segment {} names file generation {gen}, not below next_file_gen {}",
+                    s.id, m.next_file_gen
+                )));
+            }
+        }
+        if s.deletes.is_some_and(|d| d.count > s.rows) || s.rows > crate::limits::SEGMENT_ROWS_MAX {
+            return Err(bad(format!("segment {} has impossible row counts", s.id)));
+        }
+    }
+    Ok(m)
 }
 
 /// Atomically replace the database manifest in `dir`.

@@ -48,6 +48,29 @@ impl Scorer {
         self.query.len()
     }
 
+    /// The prepared query (unit length for cosine).
+    pub fn query(&self) -> &[f32] {
+        &self.query
+    }
+
+    /// Whether the collection's HNSW graph ranks exactly like this scorer (so the index may
+    /// answer this search).
+    pub fn graph_compatible(&self, stored: Distance) -> bool {
+        match self.kind {
+            Kind::Dot => stored != Distance::Euclidean,
+            Kind::NegEuclidean => stored == Distance::Euclidean,
+            Kind::CosineOfRawRows => false,
+        }
+    }
+
+    /// Turn a graph score (dot, or negated squared L2) into this scorer's score.
+    pub fn from_graph_score(&self, s: f32) -> f32 {
+        match self.kind {
+            Kind::NegEuclidean => -(-s).max(0.0).sqrt(),
+            _ => s,
+        }
+    }
+
     /// Score every row of `rows` (row-major, `out.len()` rows) into `out`. NaN (only possible
     /// from overflowing values) becomes `-inf` so it ranks last.
     pub fn score_block(&self, rows: &[f32], out: &mut [f32]) {

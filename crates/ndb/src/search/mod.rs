@@ -127,6 +127,7 @@ impl<'q> Search<'q> {
 pub(crate) fn run(
     lock: &parking_lot::RwLock<State>,
     stored: Distance,
+    ef_default: usize,
     search: &Search<'_>,
 ) -> Result<Vec<Match>> {
     let dim = lock.read().active.dim();
@@ -189,12 +190,22 @@ pub(crate) fn run(
     }
     let total_bytes: usize = segments
         .iter()
+        .filter(|s| s.index.is_none())
         .map(|s| s.segment.rows() as usize * dim * 4)
         .sum();
     let parallel = search.threads != Some(1) && total_bytes >= PARALLEL_MIN_BYTES;
+    let use_index = search.approximate != Some(false) && scorer.graph_compatible(stored);
+    let ef = search.ef.unwrap_or(ef_default).max(k);
+    let graphs: Vec<usize> = (0..segments.len())
+        .filter(|&si| use_index && segments[si].index.is_some())
+        .collect();
+    for &si in &graphs {
+        search_graph(&segments[si], si, &scorer, stored, filter, k, ef, &mut top)?;
+    }
     let tasks: Vec<(usize, u32, u32)> = segments
         .iter()
         .enumerate()
+        .filter(|(si, _)| !graphs.contains(si))
         .flat_map(|(si, s)| {
             let rows = s.segment.rows();
             (0..rows)
@@ -317,6 +328,65 @@ fn scan_memtable(
             });
         }
     }
+}
+
+thread_local! {
+    static GRAPH_SCRATCH: std::cell::RefCell<ndb_hnsw::Scratch> =
+        std::cell::RefCell::new(ndb_hnsw::Scratch::new());
+}
+
+/// Search one segment through its HNSW graph: deleted and filtered-out rows are traversed but
+/// never returned.
+#[allow(clippy::too_many_arguments)]
+fn search_graph<'s>(
+    seg: &'s crate::collection::state::LiveSegment,
+    seg_index: usize,
+    scorer: &Scorer,
+    stored: Distance,
+    filter: Option<&Filter>,
+    k: usize,
+    ef: usize,
+    top: &mut TopK<'s>,
+) -> Result<()> {
+    let Some(index) = &seg.index else {
+        return Ok(());
+    };
+    let view = index.view()?;
+    let vectors = ndb_hnsw::FlatVectors::new(seg.segment.vectors(), scorer.dim());
+    let deleted = &seg.deleted;
+    let allow = |row: u32| {
+        !deleted.contains(row)
+            && (filter.is_none()
+                || seg
+                    .segment
+                    .payload_of(row)
+                    .is_ok_and(|p| payload_matches(filter, p)))
+    };
+    let kernels = ndb_kernels::active();
+    let metric = crate::segment::index::graph_metric(stored);
+    let hits = GRAPH_SCRATCH.with(|s| {
+        view.search(
+            &vectors,
+            metric,
+            &kernels,
+            scorer.query(),
+            k,
+            ef,
+            &allow,
+            &mut s.borrow_mut(),
+        )
+    });
+    for (graph_score, row) in hits {
+        let score = scorer.from_graph_score(graph_score);
+        if top.admits(score) {
+            top.push(Hit {
+                score,
+                id: Cow::Borrowed(seg.segment.id_of(row)?),
+                source: Source::Segment(seg_index, row),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Score rows `range` of a segment into `top`.

@@ -6,9 +6,10 @@
 
 pub(crate) mod deletes;
 mod format;
+pub(crate) mod index;
 mod writer;
 
-pub(crate) use writer::{write_segment, RowRef};
+pub(crate) use writer::{write_segment, RowRef, RowVectors};
 
 use crate::codec::{u32_at, u64_at};
 use crate::config::Distance;
@@ -31,6 +32,7 @@ pub(crate) fn segment_file_name(id: u64) -> String {
 /// An open, mapped segment.
 #[derive(Debug)]
 pub(crate) struct Segment {
+    id: u64,
     path: PathBuf,
     map: Mapping,
     dim: usize,
@@ -124,6 +126,7 @@ impl Segment {
         }
         let range = |s: Section| s.offset as usize..(s.offset + s.len) as usize;
         let seg = Self {
+            id,
             path: path.to_path_buf(),
             dim,
             rows: rows as u32,
@@ -143,6 +146,10 @@ impl Segment {
             ));
         }
         Ok(seg)
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     pub fn rows(&self) -> u32 {

@@ -17,6 +17,24 @@ pub(crate) struct RowRef<'a> {
     pub payload: &'a [u8],
 }
 
+/// Rows seen as the vectors of a graph build.
+pub(crate) struct RowVectors<'a> {
+    pub rows: &'a [RowRef<'a>],
+    pub dim: usize,
+}
+
+impl ndb_hnsw::Vectors for RowVectors<'_> {
+    fn dim(&self) -> usize {
+        self.dim
+    }
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+    fn vector(&self, i: u32) -> &[f32] {
+        self.rows[i as usize].vector
+    }
+}
+
 const WRITE_BUFFER_BYTES: usize = 1 << 20;
 
 /// Buffered sequential writer that checksums each section as it goes.

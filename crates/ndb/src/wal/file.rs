@@ -27,7 +27,10 @@ fn parse_wal_file_name(name: &str) -> Option<u64> {
     if digits.len() < 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    digits.parse().ok()
+    digits
+        .parse()
+        .ok()
+        .filter(|&g| g <= crate::manifest::COUNTER_MAX)
 }
 
 /// Generations of the WAL files present in `dir`, ascending.
@@ -135,7 +138,17 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
                 });
                 pos += len;
             }
-            Decoded::Incomplete => break,
+            Decoded::Incomplete => {
+                // A damaged length can also look like a record running past the end.
+                if let Some(at) = find_valid_record_after(bytes, pos + 1, last_seq, dim) {
+                    return Err(Error::corruption(
+                        path,
+                        pos as u64,
+                        format!("WAL record claims to run past the end of the file, but a valid record follows at offset {at}"),
+                    ));
+                }
+                break;
+            }
             Decoded::Invalid(reason) => {
                 if let Some(at) = find_valid_record_after(bytes, pos + 1, last_seq, dim) {
                     return Err(Error::corruption(

@@ -1,0 +1,377 @@
+//! Parallel graph construction (insertion order is parallel, so two builds of the same data may
+//! differ; the built graph is stored, never rebuilt at open).
+
+use crate::search::{beam, greedy, Scored, Scratch};
+use crate::{Graph, Metric, Params, Vectors, HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION};
+use ndb_kernels::Kernels;
+use parking_lot::{Mutex, RwLock};
+use rayon::prelude::*;
+use std::cell::RefCell;
+use std::cmp::Reverse;
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
+}
+
+fn splitmix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
+/// Level of node `i`: geometric with ratio `1/m`, capped at `LEVEL_MAX`.
+fn level_of(i: u32, seed: u64, m: usize) -> usize {
+    let r = splitmix64(seed ^ u64::from(i).wrapping_mul(0xA24B_AED4_963E_E407));
+    let u = ((r >> 11) as f64 + 1.0) / (1u64 << 53) as f64; // (0, 1]
+    let ml = 1.0 / (m as f64).ln();
+    ((-u.ln() * ml) as usize).min(LEVEL_MAX)
+}
+
+struct Builder<'v, V: Vectors + ?Sized> {
+    vectors: &'v V,
+    metric: Metric,
+    k: Kernels,
+    m: usize,
+    m0: usize,
+    ef: usize,
+    levels: Vec<u8>,
+    /// Per node, its neighbour lists for levels 0..=level.
+    links: Vec<Mutex<Vec<Vec<u32>>>>,
+    /// (entry node, top level).
+    entry: RwLock<(u32, usize)>,
+}
+
+impl<V: Vectors + ?Sized> Builder<'_, V> {
+    fn score(&self, a: u32, b: u32) -> f32 {
+        self.metric
+            .score(&self.k, self.vectors.vector(a), self.vectors.vector(b))
+    }
+
+    fn fill(&self, level: usize, node: u32, buf: &mut Vec<u32>) {
+        buf.clear();
+        if let Some(list) = self.links[node as usize].lock().get(level) {
+            buf.extend_from_slice(list);
+        }
+    }
+
+    /// Malkov & Yashunin's heuristic: walk candidates best first, keep one unless it is closer
+    /// to an already kept neighbour than to the base (keeps links pointing in diverse
+    /// directions).
+    fn select(&self, mut candidates: Vec<Scored>, max: usize) -> Vec<u32> {
+        candidates.sort_by(|a, b| b.cmp(a));
+        let mut kept: Vec<u32> = Vec::with_capacity(max);
+        for c in candidates {
+            if kept.len() >= max {
+                break;
+            }
+            if kept.iter().all(|&r| self.score(c.1, r) <= c.0) {
+                kept.push(c.1);
+            }
+        }
+        kept
+    }
+
+    fn insert(&self, q: u32, scratch: &mut Scratch) {
+        let lq = self.levels[q as usize] as usize;
+        let (entry, top) = *self.entry.read();
+        if entry == q {
+            return;
+        }
+        let query = self.vectors.vector(q);
+        let n = self.vectors.len() as u32;
+        let mut cur = Scored(
+            self.metric
+                .score(&self.k, query, self.vectors.vector(entry)),
+            entry,
+        );
+        let mut buf = Vec::new();
+        for level in (lq + 1..=top).rev() {
+            cur = greedy(
+                |node, b: &mut Vec<u32>| self.fill(level, node, b),
+                &mut buf,
+                self.vectors,
+                self.metric,
+                &self.k,
+                query,
+                cur,
+                n,
+            );
+        }
+        let mut entries = vec![cur];
+        for level in (0..=lq.min(top)).rev() {
+            beam(
+                |node, b: &mut Vec<u32>| self.fill(level, node, b),
+                self.vectors,
+                self.metric,
+                &self.k,
+                query,
+                &entries,
+                self.ef,
+                n,
+                &|node| node != q,
+                scratch,
+            );
+            let found: Vec<Scored> = scratch.results.drain().map(|Reverse(s)| s).collect();
+            if found.is_empty() {
+                continue;
+            }
+            let neighbours = self.select(found.clone(), self.m);
+            let cap = if level == 0 { self.m0 } else { self.m };
+            self.links[q as usize].lock()[level] = neighbours.clone();
+            for &e in &neighbours {
+                let mut links = self.links[e as usize].lock();
+                let Some(list) = links.get_mut(level) else {
+                    continue;
+                };
+                if list.contains(&q) {
+                    continue;
+                }
+                if list.len() < cap {
+                    list.push(q);
+                } else {
+                    let mut cands: Vec<Scored> =
+                        list.iter().map(|&x| Scored(self.score(e, x), x)).collect();
+                    cands.push(Scored(self.score(e, q), q));
+                    *list = self.select(cands, cap);
+                }
+            }
+            entries = found;
+        }
+        if lq > top {
+            let mut e = self.entry.write();
+            if lq > e.1 {
+                *e = (q, lq);
+            }
+        }
+    }
+}
+
+/// Build a graph over `vectors` (in parallel on the current rayon pool).
+pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -> Graph {
+    let n = vectors.len();
+    let m = params.m.clamp(2, M_MAX);
+    let m0 = 2 * m;
+    let levels: Vec<u8> = (0..n as u32)
+        .map(|i| level_of(i, params.seed, m) as u8)
+        .collect();
+    let builder = Builder {
+        vectors,
+        metric,
+        k: ndb_kernels::active(),
+        m,
+        m0,
+        ef: params.ef_construction.max(m),
+        links: levels
+            .iter()
+            .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
+            .collect(),
+        entry: RwLock::new((0, levels.first().map_or(0, |&l| l as usize))),
+        levels,
+    };
+    if n > 1 {
+        // A first stretch sequentially gives the parallel phase a connected core to start from.
+        let warm = n.min(1024) as u32;
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            for q in 1..warm {
+                builder.insert(q, &mut s);
+            }
+        });
+        (warm..n as u32).into_par_iter().for_each(|q| {
+            SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
+        });
+    }
+    serialize(&builder, n)
+}
+
+fn serialize<V: Vectors + ?Sized>(b: &Builder<'_, V>, n: usize) -> Graph {
+    let (entry, top) = if n == 0 {
+        (u32::MAX, 0)
+    } else {
+        *b.entry.read()
+    };
+    let mut words = vec![
+        MAGIC,
+        VERSION,
+        n as u32,
+        b.m as u32,
+        b.m0 as u32,
+        top as u32,
+        entry,
+        0,
+    ];
+    words.resize(HEADER_WORDS + top, 0);
+    for i in 0..n {
+        let links = b.links[i].lock();
+        let list = &links[0];
+        words.push(list.len().min(b.m0) as u32);
+        words.extend(list.iter().take(b.m0));
+        words.extend(std::iter::repeat_n(0, b.m0 - list.len().min(b.m0)));
+    }
+    for level in 1..=top {
+        words[HEADER_WORDS + level - 1] = words.len() as u32;
+        let nodes: Vec<u32> = (0..n as u32)
+            .filter(|&i| b.levels[i as usize] as usize >= level)
+            .collect();
+        words.push(nodes.len() as u32);
+        words.extend(&nodes);
+        for &i in &nodes {
+            let links = b.links[i as usize].lock();
+            let list = &links[level];
+            words.push(list.len().min(b.m) as u32);
+            words.extend(list.iter().take(b.m));
+            words.extend(std::iter::repeat_n(0, b.m - list.len().min(b.m)));
+        }
+    }
+    Graph { words }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FlatVectors, GraphView};
+
+    fn data(n: usize, dim: usize, seed: u64) -> Vec<f32> {
+        (0..n * dim)
+            .map(|i| (splitmix64(seed ^ i as u64) >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+            .collect()
+    }
+
+    fn exact(v: &FlatVectors<'_>, q: &[f32], k: usize) -> Vec<u32> {
+        let kern = ndb_kernels::active();
+        let mut all: Vec<(f32, u32)> = (0..v.len() as u32)
+            .map(|i| (-kern.l2_squared(q, v.vector(i)), i))
+            .collect();
+        all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        all.into_iter().take(k).map(|x| x.1).collect()
+    }
+
+    #[test]
+    fn recall_and_invariants_on_random_data() {
+        let (n, dim) = (3000, 16);
+        let raw = data(n, dim, 7);
+        let v = FlatVectors::new(&raw, dim);
+        let g = build(
+            &v,
+            Metric::NegL2Squared,
+            Params {
+                m: 12,
+                ef_construction: 100,
+                seed: 1,
+            },
+        );
+        let view = GraphView::parse(&g.words, n as u32).unwrap();
+        // Degree bounds, no self loops, every node reachable from the entry point.
+        let mut seen = vec![false; n];
+        let mut stack = vec![view.entry()];
+        for level in 0..=view.levels() {
+            for node in view.level_nodes(level) {
+                let nb = view.neighbors(level, node);
+                assert!(nb.len() <= if level == 0 { 24 } else { 12 });
+                assert!(!nb.contains(&node), "self loop at {node}");
+                assert!(nb.iter().all(|&x| (x as usize) < n));
+            }
+        }
+        while let Some(x) = stack.pop() {
+            if !std::mem::replace(&mut seen[x as usize], true) {
+                stack.extend(view.neighbors(0, x));
+            }
+        }
+        assert!(
+            seen.iter().all(|&s| s),
+            "unreachable nodes: {}",
+            seen.iter().filter(|s| !**s).count()
+        );
+        let kern = ndb_kernels::active();
+        let mut scratch = Scratch::new();
+        let mut hits = 0;
+        let queries = data(100, dim, 99);
+        for q in queries.chunks(dim) {
+            let want = exact(&v, q, 10);
+            let got = view.search(
+                &v,
+                Metric::NegL2Squared,
+                &kern,
+                q,
+                10,
+                64,
+                &|_| true,
+                &mut scratch,
+            );
+            hits += got.iter().filter(|(_, i)| want.contains(i)).count();
+        }
+        let recall = hits as f64 / 1000.0;
+        assert!(recall >= 0.95, "recall {recall}");
+        // Predicate: only even nodes returned, still k of them.
+        let q = &queries[..dim];
+        let got = view.search(
+            &v,
+            Metric::NegL2Squared,
+            &kern,
+            q,
+            10,
+            64,
+            &|i| i % 2 == 0,
+            &mut scratch,
+        );
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|(_, i)| i % 2 == 0));
+    }
+
+    #[test]
+    fn tiny_graphs() {
+        for n in 0..4 {
+            let raw = data(n, 3, 1);
+            let v = FlatVectors::new(&raw, 3);
+            let g = build(&v, Metric::Dot, Params::default());
+            let view = GraphView::parse(&g.words, n as u32).unwrap();
+            let got = view.search(
+                &v,
+                Metric::Dot,
+                &ndb_kernels::active(),
+                &[1.0, 0.0, 0.0],
+                5,
+                10,
+                &|_| true,
+                &mut Scratch::new(),
+            );
+            assert_eq!(got.len(), n);
+        }
+    }
+
+    #[test]
+    fn damaged_words_never_panic() {
+        let raw = data(300, 4, 3);
+        let v = FlatVectors::new(&raw, 4);
+        let g = build(
+            &v,
+            Metric::Dot,
+            Params {
+                m: 4,
+                ef_construction: 20,
+                seed: 2,
+            },
+        );
+        let mut scratch = Scratch::new();
+        for i in 0..g.words.len() {
+            for x in [1u32, 0xFFFF_FFFF, 1 << 31] {
+                let mut w = g.words.clone();
+                w[i] ^= x;
+                if let Ok(view) = GraphView::parse(&w, 300) {
+                    let _ = view.search(
+                        &v,
+                        Metric::Dot,
+                        &ndb_kernels::active(),
+                        &[0.1, 0.2, 0.3, 0.4],
+                        5,
+                        16,
+                        &|_| true,
+                        &mut scratch,
+                    );
+                }
+            }
+            let _ = GraphView::parse(&g.words[..i], 300);
+        }
+    }
+}

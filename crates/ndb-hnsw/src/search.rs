@@ -1,0 +1,218 @@
+//! Graph search: greedy descent through the upper levels, then a best-first beam on level 0.
+
+use crate::view::GraphView;
+use crate::{Metric, Vectors};
+use ndb_kernels::Kernels;
+use std::cmp::{Ordering, Reverse};
+use std::collections::BinaryHeap;
+
+/// A score with a total order, for heaps.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Scored(pub f32, pub u32);
+
+impl Eq for Scored {}
+impl PartialOrd for Scored {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scored {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0
+            .total_cmp(&other.0)
+            .then_with(|| other.1.cmp(&self.1))
+    }
+}
+
+/// Reusable per-thread search state: a generation-stamped visited set and the two heaps, so a
+/// search allocates nothing once warmed up.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    visited: Vec<u32>,
+    stamp: u32,
+    candidates: BinaryHeap<Scored>,
+    pub(crate) results: BinaryHeap<Reverse<Scored>>,
+    buf: Vec<u32>,
+}
+
+impl Scratch {
+    /// An empty scratch space.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub(crate) fn reset(&mut self, n: u32) {
+        if self.visited.len() < n as usize {
+            self.visited.resize(n as usize, 0);
+        }
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.visited.iter_mut().for_each(|v| *v = 0);
+            self.stamp = 1;
+        }
+        self.candidates.clear();
+        self.results.clear();
+    }
+
+    /// Mark `node` visited; false if it already was.
+    #[inline]
+    pub(crate) fn visit(&mut self, node: u32) -> bool {
+        match self.visited.get_mut(node as usize) {
+            Some(v) if *v != self.stamp => {
+                *v = self.stamp;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Greedy walk on one level towards `query`, from `(score, node)`.
+pub(crate) fn greedy<V: Vectors + ?Sized>(
+    neighbors: impl Fn(u32, &mut Vec<u32>),
+    buf: &mut Vec<u32>,
+    vectors: &V,
+    metric: Metric,
+    k: &Kernels,
+    query: &[f32],
+    mut cur: Scored,
+    n: u32,
+) -> Scored {
+    loop {
+        let mut improved = false;
+        neighbors(cur.1, buf);
+        for &nb in buf.iter() {
+            if nb >= n {
+                continue;
+            }
+            let s = metric.score(k, query, vectors.vector(nb));
+            if s > cur.0 {
+                cur = Scored(s, nb);
+                improved = true;
+            }
+        }
+        if !improved {
+            return cur;
+        }
+    }
+}
+
+/// Best-first search of one level from `entries`, keeping the `ef` best nodes that `allow`
+/// accepts (others are traversed, not kept). Results are left in `scratch.results`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn beam<V: Vectors + ?Sized>(
+    neighbors: impl Fn(u32, &mut Vec<u32>),
+    vectors: &V,
+    metric: Metric,
+    k: &Kernels,
+    query: &[f32],
+    entries: &[Scored],
+    ef: usize,
+    n: u32,
+    allow: &dyn Fn(u32) -> bool,
+    scratch: &mut Scratch,
+) {
+    scratch.reset(n);
+    let mut buf = std::mem::take(&mut scratch.buf);
+    for &e in entries {
+        if scratch.visit(e.1) {
+            scratch.candidates.push(e);
+            if allow(e.1) {
+                scratch.results.push(Reverse(e));
+            }
+        }
+    }
+    while scratch.results.len() > ef {
+        scratch.results.pop();
+    }
+    while let Some(c) = scratch.candidates.pop() {
+        if scratch.results.len() >= ef {
+            if let Some(Reverse(worst)) = scratch.results.peek() {
+                if c.0 < worst.0 {
+                    break;
+                }
+            }
+        }
+        neighbors(c.1, &mut buf);
+        for &nb in &buf {
+            if nb >= n || !scratch.visit(nb) {
+                continue;
+            }
+            let s = metric.score(k, query, vectors.vector(nb));
+            let admit = scratch.results.len() < ef
+                || scratch.results.peek().is_some_and(|Reverse(w)| s > w.0);
+            if admit {
+                scratch.candidates.push(Scored(s, nb));
+                if allow(nb) {
+                    scratch.results.push(Reverse(Scored(s, nb)));
+                    if scratch.results.len() > ef {
+                        scratch.results.pop();
+                    }
+                }
+            }
+        }
+    }
+    scratch.buf = buf;
+}
+
+impl GraphView<'_> {
+    /// The (up to) `top_k` allowed nodes nearest to `query` as `(score, node)`, best first,
+    /// exploring `max(ef, top_k)` candidates on level 0.
+    #[allow(clippy::too_many_arguments)]
+    pub fn search<V: Vectors + ?Sized>(
+        &self,
+        vectors: &V,
+        metric: Metric,
+        kernels: &Kernels,
+        query: &[f32],
+        top_k: usize,
+        ef: usize,
+        allow: &dyn Fn(u32) -> bool,
+        scratch: &mut Scratch,
+    ) -> Vec<(f32, u32)> {
+        let n = self.len();
+        if n == 0 || top_k == 0 || vectors.len() < n as usize {
+            return Vec::new();
+        }
+        let entry = self.entry();
+        let mut cur = Scored(metric.score(kernels, query, vectors.vector(entry)), entry);
+        for level in (1..=self.levels()).rev() {
+            cur = greedy(
+                |node, buf: &mut Vec<u32>| {
+                    buf.clear();
+                    buf.extend_from_slice(self.neighbors(level, node));
+                },
+                &mut scratch.buf,
+                vectors,
+                metric,
+                kernels,
+                query,
+                cur,
+                n,
+            );
+        }
+        beam(
+            |node, buf: &mut Vec<u32>| {
+                buf.clear();
+                buf.extend_from_slice(self.neighbors(0, node));
+            },
+            vectors,
+            metric,
+            kernels,
+            query,
+            &[cur],
+            ef.max(top_k),
+            n,
+            allow,
+            scratch,
+        );
+        let mut out: Vec<(f32, u32)> = scratch
+            .results
+            .drain()
+            .map(|Reverse(s)| (s.0, s.1))
+            .collect();
+        out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+        out.truncate(top_k);
+        out
+    }
+}

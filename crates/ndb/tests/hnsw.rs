@@ -1,0 +1,196 @@
+//! Approximate search through per-segment HNSW indexes: recall, deletes, reopen, damage
+//! fallback, rebuild and delete.
+
+use ndb::{CollectionConfig, Database, Distance, Document, IndexConfig, Search};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use std::collections::HashSet;
+
+/// Clustered data (like real embeddings, unlike uniform noise).
+fn clustered(n: usize, dim: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
+    let centers: Vec<Vec<f32>> = (0..40)
+        .map(|_| (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
+        .collect();
+    (0..n)
+        .map(|_| {
+            let c = &centers[rng.gen_range(0..centers.len())];
+            c.iter().map(|x| x + rng.gen_range(-0.3f32..0.3)).collect()
+        })
+        .collect()
+}
+
+fn config(distance: Distance) -> CollectionConfig {
+    CollectionConfig::new(32)
+        .with_distance(distance)
+        .with_index(IndexConfig {
+            min_rows: 1000,
+            ..IndexConfig::default()
+        })
+}
+
+fn recall(c: &ndb::Collection, queries: &[Vec<f32>], k: usize) -> f64 {
+    let mut hits = 0;
+    for q in queries {
+        let exact: HashSet<String> = c
+            .search(Search::new(q).top_k(k).approximate(false))
+            .unwrap()
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        let approx = c.search(Search::new(q).top_k(k)).unwrap();
+        assert_eq!(approx.len(), k);
+        hits += approx.iter().filter(|m| exact.contains(&m.id)).count();
+    }
+    hits as f64 / (queries.len() * k) as f64
+}
+
+#[test]
+fn indexed_search_has_high_recall_and_survives_reopen() {
+    for distance in [Distance::Euclidean, Distance::Cosine] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = StdRng::seed_from_u64(5);
+        let data = clustered(6000, 32, &mut rng);
+        let queries = clustered(50, 32, &mut rng);
+        let results;
+        {
+            let db = Database::open(dir.path()).unwrap();
+            let c = db.create_collection("c", config(distance)).unwrap();
+            for (b, chunk) in data.chunks(3000).enumerate() {
+                c.insert_batch(
+                    chunk
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| Document::new(format!("{b}-{i}"), v.clone())),
+                )
+                .unwrap();
+                c.flush().unwrap();
+            }
+            assert!(c.has_index());
+            assert_eq!(c.stats().unwrap().indexed_docs, 6000);
+            let r = recall(&c, &queries, 10);
+            assert!(r >= 0.95, "{distance:?} recall@10 {r}");
+            results = queries
+                .iter()
+                .map(|q| c.search(Search::new(q)).unwrap())
+                .collect::<Vec<_>>();
+            c.verify().unwrap();
+        }
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.get_collection("c").unwrap();
+        assert!(c.has_index());
+        let again: Vec<_> = queries
+            .iter()
+            .map(|q| c.search(Search::new(q)).unwrap())
+            .collect();
+        assert_eq!(results, again, "identical results after reopen");
+    }
+}
+
+#[test]
+fn deleted_and_replaced_rows_are_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(6);
+    let data = clustered(4000, 32, &mut rng);
+    let db = Database::open(dir.path()).unwrap();
+    let c = db
+        .create_collection("c", config(Distance::Euclidean))
+        .unwrap();
+    c.insert_batch(
+        data.iter()
+            .enumerate()
+            .map(|(i, v)| Document::new(format!("{i}"), v.clone())),
+    )
+    .unwrap();
+    c.flush().unwrap();
+    // Delete every third document; replace every fifth with a far-away vector.
+    for i in (0..4000).step_by(3) {
+        c.delete(&format!("{i}")).unwrap();
+    }
+    for i in (1..4000).step_by(5) {
+        c.insert(Document::new(format!("{i}"), vec![100.0; 32]))
+            .unwrap();
+    }
+    for round in 0..2 {
+        for q in data.iter().step_by(97) {
+            for m in c.search(Search::new(q).top_k(10)).unwrap() {
+                let i: usize = m.id.parse().unwrap();
+                assert!(
+                    i % 3 != 0 || (i % 5 == 1 && m.score < -100.0),
+                    "deleted {i} returned (round {round})"
+                );
+                if i % 5 == 1 && i % 3 != 0 {
+                    assert!(m.score < -400.0, "stale version of replaced {i} returned");
+                }
+            }
+        }
+        c.flush().unwrap();
+    }
+}
+
+#[test]
+fn damaged_index_falls_back_to_exact_and_rebuild_and_delete_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(7);
+    let data = clustered(3000, 32, &mut rng);
+    let q = data[17].clone();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", config(Distance::Euclidean))
+            .unwrap();
+        c.insert_batch(
+            data.iter()
+                .enumerate()
+                .map(|(i, v)| Document::new(format!("{i}"), v.clone())),
+        )
+        .unwrap();
+        c.flush().unwrap();
+        assert!(c.has_index());
+    }
+    let seg_dir = dir.path().join("c").join("segments");
+    let index_file = std::fs::read_dir(&seg_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "hnsw"))
+        .unwrap();
+    let mut bytes = std::fs::read(&index_file).unwrap();
+    bytes[20] ^= 0xFF; // segment id in the header
+    std::fs::write(&index_file, &bytes).unwrap();
+
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    assert!(!c.has_index(), "damaged index is not used");
+    let exact = c
+        .search(Search::new(&q).top_k(10).approximate(false))
+        .unwrap();
+    assert_eq!(
+        c.search(Search::new(&q).top_k(10)).unwrap(),
+        exact,
+        "falls back to exact"
+    );
+    let err = c.verify().unwrap_err();
+    assert!(matches!(err, ndb::Error::Corruption { .. }), "{err}");
+    assert!(err.to_string().contains(".hnsw"), "{err}");
+
+    c.rebuild_index().unwrap();
+    assert!(c.has_index());
+    c.verify().unwrap();
+    assert_eq!(c.stats().unwrap().indexed_docs, 3000);
+
+    c.delete_index().unwrap();
+    assert!(!c.has_index());
+    c.insert_batch((0..2000).map(|i| Document::new(format!("new{i}"), data[i].clone())))
+        .unwrap();
+    c.flush().unwrap();
+    assert!(!c.has_index(), "no index built after delete_index");
+    drop((c, db));
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    assert!(!c.has_index());
+    assert!(std::fs::read_dir(&seg_dir).unwrap().all(|e| e
+        .unwrap()
+        .path()
+        .extension()
+        .is_none_or(|x| x != "hnsw")));
+    c.verify().unwrap();
+}
