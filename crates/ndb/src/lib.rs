@@ -39,7 +39,7 @@ mod search;
 mod segment;
 mod wal;
 
-pub use collection::{Collection, CollectionStats, DocumentIter};
+pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter};
 pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
 pub use database::Database;
 pub use document::Document;

@@ -150,7 +150,7 @@ impl CollectionInner {
                 file_bytes,
             };
             entry.deletes = Some(d);
-            changed.push((i, d));
+            changed.push((i, d, Arc::clone(bitmap)));
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         next.wal_gen = frozen.wal_gen;
@@ -187,10 +187,9 @@ impl CollectionInner {
             let wal_lock = self.writer()?;
             let _wal = wal_lock.lock();
             let mut st = self.state.write();
-            for (i, d) in changed {
+            for (i, d, bitmap) in changed {
                 let s = &mut st.segments[i];
-                s.persisted_gen = Some(d.gen);
-                s.persisted_count = d.count;
+                s.persisted = bitmap;
                 s.persisted_bytes = d.file_bytes;
             }
             if let Some((segment, index)) = segment {
@@ -203,8 +202,7 @@ impl CollectionInner {
                 st.segments.push(LiveSegment {
                     segment,
                     deleted: Arc::new(deleted),
-                    persisted_gen: None,
-                    persisted_count: 0,
+                    persisted: Arc::new(RoaringBitmap::new()),
                     persisted_bytes: 0,
                     index_gen: index.as_ref().and(new_index_gen),
                     index,

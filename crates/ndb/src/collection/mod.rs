@@ -1,12 +1,14 @@
 //! Collections: the write path (WAL → memtable → flush), reads, and the public handle.
 
 mod commit;
+mod compact;
 mod flush;
 mod index;
 mod iter;
 mod open;
 pub(crate) mod state;
 
+pub use compact::CompactionStats;
 pub use iter::DocumentIter;
 pub(crate) use open::{
     open_collection, OpenMode as CollectionOpenMode, SEGMENTS_DIR as SEGMENTS_DIR_NAME,
@@ -388,6 +390,14 @@ impl Collection {
             self.inner.config.index().ef_search,
             &search,
         )
+    }
+
+    /// Merge all segments into one, dropping deleted and replaced rows (and rebuilding the
+    /// index of the merged segment). Readers and writers continue meanwhile; the new state
+    /// replaces the old in one atomic manifest swap.
+    pub fn compact(&self) -> Result<CompactionStats> {
+        self.inner.writer()?;
+        self.inner.compact()
     }
 
     /// Build (or rebuild) the HNSW index of every segment, in parallel, and keep building

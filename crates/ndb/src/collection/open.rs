@@ -158,7 +158,7 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             manifest.config.distance(),
             entry.rows,
         )?;
-        let (deleted, gen, count, bytes) = match entry.deletes {
+        let (deleted, bytes) = match entry.deletes {
             Some(d) => {
                 let path = seg_dir.join(deletes_file_name(entry.id, d.gen));
                 let bm = deletes::read(vfs, &path, entry.id, entry.rows)?;
@@ -173,9 +173,9 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
                         ),
                     ));
                 }
-                (bm, Some(d.gen), d.count, d.file_bytes)
+                (bm, d.file_bytes)
             }
-            None => (roaring::RoaringBitmap::new(), None, 0, 0),
+            None => (roaring::RoaringBitmap::new(), 0),
         };
         let (index, index_gen) = match entry.index {
             Some(ix) => {
@@ -194,11 +194,11 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             }
             None => (None, None),
         };
+        let deleted = Arc::new(deleted);
         segments.push(LiveSegment {
             segment: Arc::new(segment),
-            deleted: Arc::new(deleted),
-            persisted_gen: gen,
-            persisted_count: count,
+            deleted: Arc::clone(&deleted),
+            persisted: Arc::clone(&deleted),
             persisted_bytes: bytes,
             index,
             index_gen,

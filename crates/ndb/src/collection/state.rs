@@ -19,10 +19,9 @@ pub(crate) struct LiveSegment {
     pub segment: Arc<Segment>,
     /// Deleted or shadowed rows: the persisted deletion state plus later writes.
     pub deleted: Arc<RoaringBitmap>,
-    /// The deletion file the manifest names for this segment (generation), if any.
-    pub persisted_gen: Option<u64>,
-    /// Rows deleted in the persisted deletion file.
-    pub persisted_count: u64,
+    /// The deletion state the manifest names (what a crash would come back to), a subset of
+    /// `deleted`.
+    pub persisted: Arc<RoaringBitmap>,
     /// Size of the persisted deletion file.
     pub persisted_bytes: u64,
     /// The segment's HNSW index, if it has a usable one.
