@@ -182,7 +182,87 @@ pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -
             SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
         });
     }
+    builder.connect_unreachable();
     serialize(&builder, n)
+}
+
+impl<V: Vectors + ?Sized> Builder<'_, V> {
+    /// Nodes of level 0 reachable from the entry point.
+    fn reachable(&self) -> Vec<bool> {
+        let n = self.vectors.len();
+        let mut seen = vec![false; n];
+        if n == 0 {
+            return seen;
+        }
+        let mut stack = vec![self.entry.read().0];
+        while let Some(x) = stack.pop() {
+            if !std::mem::replace(&mut seen[x as usize], true) {
+                stack.extend(self.links[x as usize].lock()[0].iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// The pruning heuristic can leave a node without in-links. Link every such node from its
+    /// nearest reachable node (into a free slot if one of the close candidates has one, else
+    /// replacing the candidate's farthest neighbour), until the whole level 0 is reachable.
+    fn connect_unreachable(&self) {
+        let n = self.vectors.len() as u32;
+        let mut scratch = Scratch::new();
+        for _ in 0..8 {
+            let seen = self.reachable();
+            let lost: Vec<u32> = (0..n).filter(|&i| !seen[i as usize]).collect();
+            if lost.is_empty() {
+                return;
+            }
+            let entry = self.entry.read().0;
+            for u in lost {
+                let query = self.vectors.vector(u);
+                let start = Scored(
+                    self.metric
+                        .score(&self.k, query, self.vectors.vector(entry)),
+                    entry,
+                );
+                beam(
+                    |node, b: &mut Vec<u32>| self.fill(0, node, b),
+                    self.vectors,
+                    self.metric,
+                    &self.k,
+                    query,
+                    &[start],
+                    self.ef,
+                    n,
+                    &|x| x != u && seen[x as usize],
+                    &mut scratch,
+                );
+                let mut near: Vec<Scored> = scratch.results.drain().map(|Reverse(s)| s).collect();
+                near.sort_by(|a, b| b.cmp(a));
+                let Some(best) = near.first().copied() else {
+                    continue;
+                };
+                let host = near
+                    .iter()
+                    .find(|c| self.links[c.1 as usize].lock()[0].len() < self.m0)
+                    .copied()
+                    .unwrap_or(best);
+                let mut links = self.links[host.1 as usize].lock();
+                let list = &mut links[0];
+                if list.contains(&u) {
+                    continue;
+                }
+                if list.len() < self.m0 {
+                    list.push(u);
+                } else if let Some((worst, _)) = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &x)| (i, self.score(host.1, x)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1))
+                {
+                    list[worst] = u;
+                }
+            }
+        }
+    }
 }
 
 fn serialize<V: Vectors + ?Sized>(b: &Builder<'_, V>, n: usize) -> Graph {

@@ -68,6 +68,7 @@ impl Scratch {
 }
 
 /// Greedy walk on one level towards `query`, from `(score, node)`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn greedy<V: Vectors + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
     buf: &mut Vec<u32>,

@@ -1,1 +1,352 @@
-//! placeholder
+//! nDB's distance kernels: dot product, squared Euclidean distance and squared norm over `f32`
+//! vectors of any dimension, plus batch versions that score one query against a block of
+//! contiguous rows (the exact-search hot loop).
+//!
+//! Every kernel exists as a portable scalar reference ([`Isa::Scalar`]) and as SIMD versions
+//! for AVX2+FMA and AVX-512F (x86_64) and NEON (aarch64). The free functions ([`dot`],
+//! [`dot_batch`], ...) use the fastest version the CPU supports, detected once and cached;
+//! [`kernels_for`] hands out the table of one particular ISA so tests and benchmarks can compare
+//! them. The environment variable `NDB_FORCE_ISA=scalar|avx2|avx512|neon` overrides the
+//! detection (read once; ignored when the CPU lacks that ISA or the value is unknown).
+//!
+//! # Guarantees
+//! - Lengths are checked: a kernel given slices of different lengths (or a batch whose `rows`
+//!   is not `out.len()` rows of `query.len()` floats) panics. Mismatched lengths are a caller
+//!   bug; nDB validates user input before it reaches a kernel.
+//! - A batch kernel's score for a row is bit-identical to the single-row kernel of the same
+//!   [`Kernels`] table on that row: both run the same accumulation order.
+//! - Different ISAs may differ in the last bits: they sum in different orders (and SIMD uses
+//!   fused multiply-add). The tests bound the difference by `1e-5 * Σ|term_i| + 1e-6`.
+//!
+//! # Unsafe
+//! The only `unsafe` code of nDB's kernels lives in the per-ISA modules (`x86_avx2`,
+//! `x86_avx512`, `aarch64_neon`): `#[target_feature]` functions that may only run on a CPU with
+//! that feature, and raw SIMD loads whose bounds follow from the checked slice lengths. Each ISA
+//! module wraps its kernels in private safe shims and hands them out only from a constructor
+//! that first detects the CPU feature, so a [`Kernels`] value is proof that its ISA is
+//! supported.
+#![deny(unsafe_code)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(missing_docs)]
+#![warn(clippy::unwrap_used, clippy::undocumented_unsafe_blocks)]
+
+use std::fmt;
+use std::sync::OnceLock;
+
+mod scalar;
+
+#[cfg(target_arch = "x86_64")]
+#[expect(
+    unsafe_code,
+    reason = "AVX2+FMA intrinsics: target_feature functions and raw SIMD loads"
+)]
+mod x86_avx2;
+
+#[cfg(target_arch = "x86_64")]
+#[expect(
+    unsafe_code,
+    reason = "AVX-512F intrinsics: target_feature functions and raw SIMD loads"
+)]
+mod x86_avx512;
+
+#[cfg(target_arch = "aarch64")]
+#[expect(
+    unsafe_code,
+    reason = "NEON intrinsics: target_feature functions and raw SIMD loads"
+)]
+mod aarch64_neon;
+
+/// An instruction set a [`Kernels`] table is written for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Isa {
+    /// Portable Rust, no explicit SIMD; the reference every other ISA is tested against.
+    Scalar,
+    /// x86_64 AVX2 with FMA (256-bit vectors).
+    Avx2Fma,
+    /// x86_64 AVX-512 Foundation (512-bit vectors, masked tails).
+    Avx512,
+    /// aarch64 Advanced SIMD (128-bit vectors).
+    Neon,
+}
+
+impl Isa {
+    /// Every ISA, scalar first (whether the running CPU has it: [`kernels_for`]).
+    pub const ALL: [Isa; 4] = [Isa::Scalar, Isa::Avx2Fma, Isa::Avx512, Isa::Neon];
+
+    /// The short lowercase name, as accepted by `NDB_FORCE_ISA`: `scalar`, `avx2`, `avx512`,
+    /// `neon`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Isa::Scalar => "scalar",
+            Isa::Avx2Fma => "avx2",
+            Isa::Avx512 => "avx512",
+            Isa::Neon => "neon",
+        }
+    }
+
+    /// The ISA named `name` (see [`Isa::name`]), ignoring ASCII case and surrounding spaces.
+    pub fn from_name(name: &str) -> Option<Isa> {
+        let name = name.trim();
+        Isa::ALL
+            .into_iter()
+            .find(|isa| isa.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Signature of a single-pair kernel (`dot`, `l2_squared`).
+type PairFn = fn(&[f32], &[f32]) -> f32;
+/// Signature of a single-vector kernel (`norm_squared`).
+type UnaryFn = fn(&[f32]) -> f32;
+/// Signature of a batch kernel (`dot_batch`, `l2_squared_batch`).
+type BatchFn = fn(&[f32], &[f32], &mut [f32]);
+
+/// The kernels of one ISA, as plain function pointers: copying or calling it costs nothing
+/// beyond an indirect call.
+///
+/// A value of this type exists only for an ISA the running CPU supports: it is obtained from
+/// [`active`] or [`kernels_for`], which check the CPU features first.
+#[derive(Clone, Copy)]
+pub struct Kernels {
+    isa: Isa,
+    dot: PairFn,
+    l2_squared: PairFn,
+    norm_squared: UnaryFn,
+    dot_batch: BatchFn,
+    l2_squared_batch: BatchFn,
+}
+
+impl Kernels {
+    /// The ISA these kernels are written for.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// `Σ a_i * b_i`. Panics if `a.len() != b.len()`.
+    #[inline]
+    pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
+        (self.dot)(a, b)
+    }
+
+    /// `Σ (a_i - b_i)²`. Panics if `a.len() != b.len()`.
+    #[inline]
+    pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f32 {
+        (self.l2_squared)(a, b)
+    }
+
+    /// `Σ a_i²`.
+    #[inline]
+    pub fn norm_squared(&self, a: &[f32]) -> f32 {
+        (self.norm_squared)(a)
+    }
+
+    /// `out[i] = dot(query, row_i)` for the `out.len()` rows of `query.len()` floats stored
+    /// one after the other in `rows`. Panics unless `rows.len() == out.len() * query.len()`.
+    #[inline]
+    pub fn dot_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
+        (self.dot_batch)(query, rows, out)
+    }
+
+    /// `out[i] = l2_squared(query, row_i)`, rows laid out as for [`Kernels::dot_batch`].
+    /// Panics unless `rows.len() == out.len() * query.len()`.
+    #[inline]
+    pub fn l2_squared_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
+        (self.l2_squared_batch)(query, rows, out)
+    }
+}
+
+impl fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kernels").field("isa", &self.isa).finish()
+    }
+}
+
+/// Panics unless `a` and `b` have the same length. Every pair kernel calls this before its
+/// SIMD code reads `b` with `a`'s length.
+#[inline]
+#[track_caller]
+fn check_pair(a: &[f32], b: &[f32]) {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "ndb-kernels: the two vectors have different lengths"
+    );
+}
+
+/// Panics unless `rows` holds exactly `out.len()` rows of `query.len()` floats. Every batch
+/// kernel calls this before its SIMD code reads the rows.
+#[inline]
+#[track_caller]
+fn check_batch(query: &[f32], rows: &[f32], out: &[f32]) {
+    assert!(
+        out.len().checked_mul(query.len()) == Some(rows.len()),
+        "ndb-kernels: rows.len() = {} is not out.len() = {} rows of query.len() = {} floats",
+        rows.len(),
+        out.len(),
+        query.len(),
+    );
+}
+
+/// The table for `isa`, or `None` if the running CPU (or the target architecture) lacks it.
+pub fn kernels_for(isa: Isa) -> Option<Kernels> {
+    match isa {
+        Isa::Scalar => Some(scalar::kernels()),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2Fma => x86_avx2::kernels(),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => x86_avx512::kernels(),
+        #[cfg(target_arch = "aarch64")]
+        Isa::Neon => aarch64_neon::kernels(),
+        _ => None,
+    }
+}
+
+/// The best table for this CPU, unless `forced` names a supported ISA.
+fn choose(forced: Option<Isa>) -> Kernels {
+    if let Some(kernels) = forced.and_then(kernels_for) {
+        return kernels;
+    }
+    [Isa::Avx512, Isa::Avx2Fma, Isa::Neon]
+        .into_iter()
+        .find_map(kernels_for)
+        .unwrap_or_else(scalar::kernels)
+}
+
+/// The dispatcher's pick, resolved on first use and cached for the life of the process.
+pub fn active() -> Kernels {
+    static ACTIVE: OnceLock<Kernels> = OnceLock::new();
+    *ACTIVE.get_or_init(|| {
+        let forced = std::env::var("NDB_FORCE_ISA")
+            .ok()
+            .and_then(|name| Isa::from_name(&name));
+        choose(forced)
+    })
+}
+
+/// The ISA the dispatcher picked (see [`active`]).
+pub fn active_isa() -> Isa {
+    active().isa()
+}
+
+/// Dot product `Σ a_i * b_i`. Panics if `a.len() != b.len()`.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    active().dot(a, b)
+}
+
+/// Squared Euclidean distance `Σ (a_i - b_i)²`. Panics if `a.len() != b.len()`.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    active().l2_squared(a, b)
+}
+
+/// Squared Euclidean norm `Σ a_i²`.
+#[inline]
+pub fn norm_squared(a: &[f32]) -> f32 {
+    active().norm_squared(a)
+}
+
+/// Scores of `query` against the `out.len()` rows of `query.len()` floats stored one after the
+/// other (row-major) in `rows`: `out[i] = dot(query, row_i)`.
+///
+/// Panics unless `rows.len() == out.len() * query.len()`. Each score is bit-identical to
+/// [`dot`] on that row.
+#[inline]
+pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
+    active().dot_batch(query, rows, out)
+}
+
+/// Like [`dot_batch`] with the squared Euclidean distance: `out[i] = l2_squared(query, row_i)`.
+///
+/// Panics unless `rows.len() == out.len() * query.len()`.
+#[inline]
+pub fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
+    active().l2_squared_batch(query, rows, out)
+}
+
+/// Scales `v` to unit Euclidean length in place.
+///
+/// Returns `false` and leaves `v` unchanged if its norm is zero or not finite (an element is
+/// NaN or infinite; an empty vector has norm zero). Vectors whose squared norm over- or
+/// underflows `f32` but whose norm does not are still normalized, by first scaling them by
+/// their largest element.
+pub fn normalize(v: &mut [f32]) -> bool {
+    let norm_sq = norm_squared(v);
+    if norm_sq.is_finite() && norm_sq >= f32::MIN_POSITIVE {
+        let inv_norm = 1.0 / norm_sq.sqrt();
+        v.iter_mut().for_each(|x| *x *= inv_norm);
+        return true;
+    }
+    // Rare path: a zero, NaN or infinite vector, or a squared norm out of f32 range.
+    let mut max_abs = 0.0f32;
+    for &x in v.iter() {
+        if !x.is_finite() {
+            return false;
+        }
+        max_abs = max_abs.max(x.abs());
+    }
+    if max_abs == 0.0 {
+        return false;
+    }
+    // Every v_i / max_abs is in [-1, 1] and one is ±1, so this lies in [1, len]: no overflow,
+    // no underflow to zero.
+    let scaled_norm_sq: f32 = v.iter().map(|&x| (x / max_abs) * (x / max_abs)).sum();
+    let inv_scaled_norm = 1.0 / scaled_norm_sq.sqrt();
+    v.iter_mut()
+        .for_each(|x| *x = (*x / max_abs) * inv_scaled_norm);
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isa_names_round_trip() {
+        for isa in Isa::ALL {
+            assert_eq!(Isa::from_name(isa.name()), Some(isa));
+            assert_eq!(isa.to_string(), isa.name());
+        }
+        assert_eq!(Isa::from_name(" AVX512 "), Some(Isa::Avx512));
+        assert_eq!(Isa::from_name("sse9"), None);
+    }
+
+    #[test]
+    fn forcing_a_supported_isa_picks_it() {
+        for isa in Isa::ALL {
+            if kernels_for(isa).is_some() {
+                assert_eq!(choose(Some(isa)).isa(), isa);
+            }
+        }
+    }
+
+    #[test]
+    fn forcing_nothing_or_an_unsupported_isa_picks_the_best() {
+        let best = choose(None).isa();
+        for isa in Isa::ALL {
+            if kernels_for(isa).is_none() {
+                assert_eq!(choose(Some(isa)).isa(), best);
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let expected = if std::arch::is_x86_feature_detected!("avx512f") {
+                Isa::Avx512
+            } else if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                Isa::Avx2Fma
+            } else {
+                Isa::Scalar
+            };
+            assert_eq!(best, expected);
+        }
+        #[cfg(target_arch = "aarch64")]
+        assert_eq!(best, Isa::Neon);
+    }
+}

@@ -110,9 +110,6 @@ impl Database {
                 });
             }
             vfs.create_dir_all(path).at(path)?;
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                vfs.sync_dir(parent).at(parent)?;
-            }
         }
         if !vfs.exists(&path.join(MANIFEST_FILE)).at(path)? {
             // Refuse a foreign directory before creating anything in it.
@@ -134,6 +131,12 @@ impl Database {
             }
         };
         remove_unnamed_collections(&*vfs, path, &manifest)?;
+        // A previous process may have created the directory or renamed the manifest and died
+        // before syncing the directory: make the entries durable before acknowledging writes.
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            vfs.sync_dir(parent).at(parent)?;
+        }
+        vfs.sync_dir(path).at(path)?;
         Ok(Self::assemble(path, vfs, Some(lock), manifest))
     }
 

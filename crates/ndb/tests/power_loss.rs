@@ -511,7 +511,15 @@ fn random_crash_cycles(test: &'static str, seed: u64, durability: Durability) ->
 /// syncs; then, for every k, a fresh machine runs it with the k-th sync halting the file system
 /// (`Fault::CrashAtSync`), loses power, recovers, continues, and loses power again.
 /// Returns the recoveries checked.
-fn crash_at_every_sync(test: &'static str, seed: u64, durability: Durability) -> u64 {
+///
+/// The first crash after the halt cycles through `first_crashes`. A `ProcessKill` there means
+/// the process died right before that sync returned, and the page cache survived.
+fn crash_at_every_sync(
+    test: &'static str,
+    seed: u64,
+    durability: Durability,
+    first_crashes: &[CrashMode],
+) -> u64 {
     let mut rng = StdRng::seed_from_u64(seed ^ 0x2545_f491_4f6c_dd1d);
     let ops: Vec<Op> = (0..rng.gen_range(15..35))
         .map(|_| gen_op(&mut rng))
@@ -566,12 +574,8 @@ fn crash_at_every_sync(test: &'static str, seed: u64, durability: Durability) ->
             }
             (None, false) => {}
         }
-        let mode = if k % 2 == 0 {
-            CrashMode::PowerLoss
-        } else {
-            CrashMode::PowerLossTorn
-        };
-        run.crash_and_recover(mode, k % 3 == 0);
+        let mode = first_crashes[k as usize % first_crashes.len()];
+        run.crash_and_recover(mode, k % 2 == 0);
         for op in &after {
             run.exec_ok(op);
         }
@@ -580,6 +584,13 @@ fn crash_at_every_sync(test: &'static str, seed: u64, durability: Durability) ->
     }
     recoveries
 }
+
+const POWER: &[CrashMode] = &[CrashMode::PowerLoss, CrashMode::PowerLossTorn];
+const ALL_CRASHES: &[CrashMode] = &[
+    CrashMode::PowerLoss,
+    CrashMode::PowerLossTorn,
+    CrashMode::ProcessKill,
+];
 
 fn report(test: &str, seeds: usize, recoveries: u64, started: Instant) {
     let cov = COVERAGE.with(|c| std::mem::take(&mut *c.borrow_mut()));
@@ -597,7 +608,7 @@ fn report(test: &str, seeds: usize, recoveries: u64, started: Instant) {
 fn random_power_loss_fdatasync_each_batch() {
     let test = "random_power_loss_fdatasync_each_batch";
     let started = Instant::now();
-    let seeds = seeds(0..120);
+    let seeds = seeds(0..200);
     let recoveries: u64 = seeds
         .iter()
         .map(|&s| random_crash_cycles(test, s, Durability::FdatasyncEachBatch))
@@ -609,7 +620,7 @@ fn random_power_loss_fdatasync_each_batch() {
 fn random_power_loss_buffered() {
     let test = "random_power_loss_buffered";
     let started = Instant::now();
-    let seeds = seeds(0..120);
+    let seeds = seeds(0..200);
     let recoveries: u64 = seeds
         .iter()
         .map(|&s| random_crash_cycles(test, s, Durability::Buffered))
@@ -621,10 +632,10 @@ fn random_power_loss_buffered() {
 fn crash_at_every_sync_fdatasync_each_batch() {
     let test = "crash_at_every_sync_fdatasync_each_batch";
     let started = Instant::now();
-    let seeds = seeds(0..4);
+    let seeds = seeds(0..8);
     let recoveries: u64 = seeds
         .iter()
-        .map(|&s| crash_at_every_sync(test, s, Durability::FdatasyncEachBatch))
+        .map(|&s| crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, POWER))
         .sum();
     report(test, seeds.len(), recoveries, started);
 }
@@ -633,10 +644,10 @@ fn crash_at_every_sync_fdatasync_each_batch() {
 fn crash_at_every_sync_buffered() {
     let test = "crash_at_every_sync_buffered";
     let started = Instant::now();
-    let seeds = seeds(0..4);
+    let seeds = seeds(0..8);
     let recoveries: u64 = seeds
         .iter()
-        .map(|&s| crash_at_every_sync(test, s, Durability::Buffered))
+        .map(|&s| crash_at_every_sync(test, s, Durability::Buffered, POWER))
         .sum();
     report(test, seeds.len(), recoveries, started);
 }
@@ -663,8 +674,76 @@ fn long_crash_at_every_sync() {
     let seeds = long_seeds(100);
     let mut recoveries = 0;
     for &s in &seeds {
-        recoveries += crash_at_every_sync(test, s, Durability::FdatasyncEachBatch);
-        recoveries += crash_at_every_sync(test, s, Durability::Buffered);
+        recoveries += crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, POWER);
+        recoveries += crash_at_every_sync(test, s, Durability::Buffered, POWER);
     }
     report(test, seeds.len() * 2, recoveries, started);
+}
+
+/// Like the crash-at-every-sync tests, but the first crash is sometimes a process kill at the
+/// halted sync (the page cache survives), and the second a power loss. Regression test: open
+/// used to trust directory entries that were only in the page cache.
+#[test]
+fn crash_at_every_sync_process_kill_then_power_loss() {
+    let test = "crash_at_every_sync_process_kill_then_power_loss";
+    let started = Instant::now();
+    let seeds = seeds(0..4);
+    let mut recoveries = 0;
+    for &s in &seeds {
+        recoveries += crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, ALL_CRASHES);
+        recoveries += crash_at_every_sync(test, s, Durability::Buffered, ALL_CRASHES);
+    }
+    report(test, seeds.len() * 2, recoveries, started);
+}
+
+/// The smallest form of the bug above. The process dies at each sync of the first open and
+/// `create_collection` (before that sync returned), restarts, acknowledges `FdatasyncEachBatch`
+/// inserts, and then the machine loses power: every acknowledged insert must survive.
+///
+/// Regression test (open now fsyncs the directories it trusts). It used to fail for the sync
+/// of the database directory after the database MANIFEST rename (the
+/// collection vanishes) and for the two syncs of the new WAL file (header fdatasync, directory
+/// fsync: the WAL file's directory entry is never made durable, so every acknowledged insert
+/// is lost).
+#[test]
+fn process_kill_at_any_sync_of_create_then_power_loss_keeps_acked_writes() {
+    let config = CollectionConfig::new(DIM)
+        .with_distance(Distance::Euclidean)
+        .with_durability(Durability::FdatasyncEachBatch);
+    let dry = SimVfs::new(0);
+    let db = Database::open_with_vfs(DB, Arc::new(dry.clone()), false).expect("open");
+    db.create_collection(COLL, config.clone()).expect("create");
+    let total = dry.sync_count();
+    let mut lost = Vec::new();
+    for k in 0..total {
+        let sim = SimVfs::new(k);
+        sim.inject(Fault::CrashAtSync { after: k });
+        let res = Database::open_with_vfs(DB, Arc::new(sim.clone()), false)
+            .and_then(|db| db.create_collection(COLL, config.clone()));
+        assert!(res.is_err(), "sync {k}: nothing failed");
+        drop(res);
+        sim.crash(CrashMode::ProcessKill);
+        let db = Database::open_with_vfs(DB, Arc::new(sim.clone()), false).expect("reopen");
+        let c = match db.get_collection(COLL) {
+            Ok(c) => c,
+            Err(Error::CollectionNotFound(_)) => {
+                db.create_collection(COLL, config.clone()).expect("create")
+            }
+            Err(e) => panic!("sync {k}: {e}"),
+        };
+        let doc = Document::new("acked", vec![1.0; DIM]);
+        c.insert(doc.clone()).expect("insert");
+        drop((db, c));
+        sim.crash(CrashMode::PowerLoss);
+        let db = Database::open_with_vfs(DB, Arc::new(sim.clone()), false).expect("reopen");
+        let got = db.get_collection(COLL).and_then(|c| c.get("acked"));
+        if !matches!(&got, Ok(Some(d)) if *d == doc) {
+            lost.push(format!("process killed at sync {k} of {total}: {got:?}"));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "an acknowledged FdatasyncEachBatch insert was lost:\n  {}",
+        lost.join("\n  ")
+    );
 }

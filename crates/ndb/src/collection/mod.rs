@@ -147,7 +147,7 @@ impl CollectionInner {
 
     fn wait_durable(&self, seq: u64) -> Result<()> {
         let wal = self.writer()?;
-        let result = self.commit.wait(
+        self.commit.wait(
             seq,
             || self.poisoned(),
             || {
@@ -156,16 +156,15 @@ impl CollectionInner {
                     let (file, path) = w.file();
                     (file, path, w.last_seq())
                 };
-                commit::sync_file(&*file, &path)?;
+                if let Err(e) = commit::sync_file(&*file, &path) {
+                    // Poison before the leader wakes the other waiters, so none of them can
+                    // run a second fsync that "succeeds" after the failed one.
+                    self.poison(format!("fdatasync of the WAL failed: {e}"));
+                    return Err(e);
+                }
                 Ok(last)
             },
-        );
-        if let Err(e) = &result {
-            if !matches!(e, Error::Poisoned { .. }) {
-                self.poison(format!("fdatasync of the WAL failed: {e}"));
-            }
-        }
-        result
+        )
     }
 
     fn put(&self, docs: Vec<PreparedDoc>) -> Result<()> {

@@ -66,6 +66,11 @@ pub(crate) fn open_collection(
                 None => WalWriter::create(&*vfs, &dir, rec.manifest.wal_gen, rec.next_seq)?,
             };
             remove_garbage(&*vfs, &dir, &rec.manifest)?;
+            // Entries created or renamed by a process that died before syncing its directory
+            // are visible now but not durable: make them durable before acknowledging writes
+            // that depend on them.
+            vfs.sync_dir(&dir.join(SEGMENTS_DIR)).at(&dir)?;
+            vfs.sync_dir(&dir).at(&dir)?;
             rec.report.open_duration = started.elapsed();
             Ok(assemble(
                 vfs,
@@ -217,6 +222,18 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         .into_iter()
         .filter(|&g| g >= manifest.wal_gen)
         .collect();
+    if gens.first().is_some_and(|&g| g != manifest.wal_gen) {
+        // The manifest's WAL generation is deleted only after a newer manifest is durable: a
+        // reader raced with a flush (it retries), or the file was lost.
+        return Err(Error::corruption(
+            dir.join(wal_file_name(manifest.wal_gen)),
+            0,
+            format!(
+                "{WAL_GAP}: WAL generation {} named by the manifest is missing",
+                manifest.wal_gen
+            ),
+        ));
+    }
     for gen in gens {
         let path = dir.join(wal_file_name(gen));
         let bytes = vfs

@@ -207,9 +207,9 @@ mod tests {
         write_database(&vfs, dir, &m).unwrap();
         assert_eq!(read_database(&vfs, dir).unwrap(), Some(m));
         assert!(read_collection(&vfs, dir).is_err(), "kind is checked");
-        let bytes = vfs.volatile_contents(&dir.join(MANIFEST_FILE)).unwrap();
+        let bytes = vfs.volatile_contents(dir.join(MANIFEST_FILE)).unwrap();
         for i in 0..bytes.len() {
-            vfs.corrupt(&dir.join(MANIFEST_FILE), i as u64, 0x10)
+            vfs.corrupt(dir.join(MANIFEST_FILE), i as u64, 0x10)
                 .unwrap();
             let err = read_database(&vfs, dir).unwrap_err();
             assert!(
@@ -219,7 +219,7 @@ mod tests {
                 ),
                 "byte {i}: {err}"
             );
-            vfs.corrupt(&dir.join(MANIFEST_FILE), i as u64, 0x10)
+            vfs.corrupt(dir.join(MANIFEST_FILE), i as u64, 0x10)
                 .unwrap();
         }
     }

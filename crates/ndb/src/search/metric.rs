@@ -64,7 +64,7 @@ impl Scorer {
     }
 
     /// Turn a graph score (dot, or negated squared L2) into this scorer's score.
-    pub fn from_graph_score(&self, s: f32) -> f32 {
+    pub fn score_of_graph(&self, s: f32) -> f32 {
         match self.kind {
             Kind::NegEuclidean => -(-s).max(0.0).sqrt(),
             _ => s,

@@ -377,7 +377,7 @@ fn search_graph<'s>(
         )
     });
     for (graph_score, row) in hits {
-        let score = scorer.from_graph_score(graph_score);
+        let score = scorer.score_of_graph(graph_score);
         if top.admits(score) {
             top.push(Hit {
                 score,
