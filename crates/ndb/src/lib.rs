@@ -36,6 +36,7 @@ mod filter;
 pub mod limits;
 mod manifest;
 mod memtable;
+mod payload_index;
 mod search;
 mod segment;
 mod wal;
@@ -46,6 +47,7 @@ pub use database::Database;
 pub use document::Document;
 pub use error::{Error, Result};
 pub use filter::Filter;
+pub use payload_index::PayloadIndexKind;
 pub use search::{Match, Search, TOP_K_MAX};
 
 /// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;

@@ -43,7 +43,10 @@ pub struct CompactionStats {
 }
 
 fn segment_bytes(s: &LiveSegment) -> u64 {
-    s.segment.file_len() + s.persisted_bytes + s.index.as_ref().map_or(0, |i| i.file_bytes)
+    s.segment.file_len()
+        + s.persisted_bytes
+        + s.index.as_ref().map_or(0, |i| i.file_bytes)
+        + s.payload_index_bytes
 }
 
 impl CollectionInner {
@@ -116,14 +119,16 @@ impl CollectionInner {
             } else {
                 None
             };
+            let payload_index = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
             next.segments.push(SegmentEntry {
                 id,
                 rows: rows.len() as u64,
                 file_bytes,
                 deletes: None,
                 index,
+                payload_index: payload_index.as_ref().map(|p| p.0),
             });
-            new_segment = Some((id, path, rows.len() as u64, index));
+            new_segment = Some((id, path, rows.len() as u64, index, payload_index));
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         if let Err(e) = manifest::write_collection(vfs, &self.dir, &next) {
@@ -131,7 +136,7 @@ impl CollectionInner {
             return Err(e);
         }
         let opened = match new_segment {
-            Some((id, path, n, index)) => {
+            Some((id, path, n, index, payload_index)) => {
                 let seg =
                     Segment::open(vfs, &path, id, self.config.dim(), self.config.distance(), n);
                 let seg = match seg {
@@ -154,7 +159,7 @@ impl CollectionInner {
                     .ok(),
                     None => None,
                 };
-                Some((Arc::new(seg), index))
+                Some((Arc::new(seg), index, payload_index))
             }
             None => None,
         };
@@ -179,7 +184,7 @@ impl CollectionInner {
             }
             let newer: Vec<LiveSegment> = st.segments.drain(segments.len()..).collect();
             st.segments.clear();
-            if let Some((segment, index)) = opened {
+            if let Some((segment, index, payload_index)) = opened {
                 st.segments.push(LiveSegment {
                     segment,
                     deleted: Arc::new(deleted),
@@ -187,6 +192,8 @@ impl CollectionInner {
                     persisted_bytes: 0,
                     index_gen: index.as_ref().map(|(_, g)| *g),
                     index: index.map(|(i, _)| i),
+                    payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
+                    payload_index: payload_index.map(|p| p.1),
                 });
             }
             st.segments.extend(newer);

@@ -19,6 +19,7 @@ use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self, CollectionManifest, DeletesEntry, IndexEntry, SegmentEntry};
 use crate::memtable::Memtable;
+use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
 use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{self, graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
@@ -121,14 +122,16 @@ impl CollectionInner {
             } else {
                 None
             };
+            let payload_index = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
             next.segments.push(SegmentEntry {
                 id,
                 rows: rows.len() as u64,
                 file_bytes,
                 deletes: None,
                 index,
+                payload_index: payload_index.as_ref().map(|p| p.0),
             });
-            new_segment = Some((id, path, rows.len() as u64, index));
+            new_segment = Some((id, path, rows.len() as u64, index, payload_index));
         }
         let mut replaced_deletes = Vec::new();
         let mut changed = Vec::new();
@@ -160,7 +163,7 @@ impl CollectionInner {
         // Step 3: install.
         let new_index_gen = next.segments.last().and_then(|e| e.index).map(|ix| ix.gen);
         let segment = match new_segment {
-            Some((id, path, rows, index)) => {
+            Some((id, path, rows, index, payload_index)) => {
                 let seg = Segment::open(
                     vfs,
                     &path,
@@ -179,7 +182,7 @@ impl CollectionInner {
                     )?)),
                     None => None,
                 };
-                Some((Arc::new(seg), index))
+                Some((Arc::new(seg), index, payload_index))
             }
             None => None,
         };
@@ -192,7 +195,7 @@ impl CollectionInner {
                 s.persisted = bitmap;
                 s.persisted_bytes = d.file_bytes;
             }
-            if let Some((segment, index)) = segment {
+            if let Some((segment, index, payload_index)) = segment {
                 let mut deleted = RoaringBitmap::new();
                 for id in st.active.touched_ids() {
                     if let Some(row) = segment.find(id)? {
@@ -206,6 +209,8 @@ impl CollectionInner {
                     persisted_bytes: 0,
                     index_gen: index.as_ref().and(new_index_gen),
                     index,
+                    payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
+                    payload_index: payload_index.map(|p| p.1),
                 });
             }
             st.frozen = None;
@@ -250,5 +255,28 @@ impl CollectionInner {
             &graph.words,
         )?;
         Ok(IndexEntry { gen, file_bytes })
+    }
+}
+
+impl CollectionInner {
+    /// Build and write the declared payload indexes over `rows` (nothing if none are declared).
+    pub(crate) fn write_payload_index(
+        &self,
+        next: &mut CollectionManifest,
+        seg_dir: &std::path::Path,
+        id: u64,
+        rows: &[RowRef<'_>],
+    ) -> Result<Option<(IndexEntry, Arc<SegmentPayloadIndex>)>> {
+        if next.payload_indexes.is_empty() {
+            return Ok(None);
+        }
+        let built =
+            SegmentPayloadIndex::build(&next.payload_indexes, rows.iter().map(|r| r.payload));
+        let gen = next.next_file_gen;
+        next.next_file_gen += 1;
+        let path = seg_dir.join(payload_index_file_name(id, gen));
+        let file_bytes =
+            crate::payload_index::write_file(&*self.vfs, &path, id, rows.len() as u64, &built)?;
+        Ok(Some((IndexEntry { gen, file_bytes }, Arc::new(built))))
     }
 }

@@ -93,3 +93,82 @@ impl CollectionInner {
         Ok(())
     }
 }
+
+impl CollectionInner {
+    /// Declare (or change the kind of) a payload index and build it over every segment.
+    pub(crate) fn set_payload_index(
+        &self,
+        field: &str,
+        kind: Option<crate::PayloadIndexKind>,
+    ) -> Result<()> {
+        let valid = !field.is_empty()
+            && field.len() <= 256
+            && !field.starts_with('$')
+            && field.split('.').all(|s| !s.is_empty());
+        if !valid {
+            return Err(crate::Error::invalid(format!(
+                "payload index field {field:?} must be a dotted path of non-empty names (at most 256 bytes, not starting with '$')"
+            )));
+        }
+        let mut manifest = self.manifest.lock();
+        let mut next = manifest.clone();
+        next.payload_indexes.retain(|(f, _)| f != field);
+        if let Some(kind) = kind {
+            next.payload_indexes.push((field.to_string(), kind));
+        }
+        if next.payload_indexes == manifest.payload_indexes {
+            return Ok(());
+        }
+        let segments = self.state.read().segments.clone();
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
+        let mut built = Vec::with_capacity(segments.len());
+        let mut obsolete = Vec::new();
+        for (i, s) in segments.iter().enumerate() {
+            let seg = &s.segment;
+            let payloads = (0..seg.rows())
+                .map(|row| seg.payload_of(row))
+                .collect::<Result<Vec<&[u8]>>>()?;
+            let rows: Vec<crate::segment::RowRef<'_>> = payloads
+                .iter()
+                .map(|p| crate::segment::RowRef {
+                    id: "",
+                    vector: &[],
+                    payload: p,
+                })
+                .collect();
+            let id = next.segments[i].id;
+            let new = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
+            let entry = &mut next.segments[i];
+            if let Some(old) =
+                std::mem::replace(&mut entry.payload_index, new.as_ref().map(|n| n.0))
+            {
+                obsolete
+                    .push(seg_dir.join(crate::payload_index::payload_index_file_name(id, old.gen)));
+            }
+            built.push(new);
+        }
+        self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        if let Err(e) = manifest::write_collection(&*self.vfs, &self.dir, &next) {
+            self.poison(format!("manifest update for a payload index failed: {e}"));
+            return Err(e);
+        }
+        {
+            let mut st = self.state.write();
+            for (s, new) in st.segments.iter_mut().zip(built) {
+                s.payload_index_bytes = new.as_ref().map_or(0, |n| n.0.file_bytes);
+                s.payload_index = new.map(|n| n.1);
+            }
+        }
+        *manifest = next;
+        for path in obsolete {
+            if let Err(e) = self.vfs.remove_file(&path) {
+                log::warn!("could not remove obsolete {}: {e}", path.display());
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn payload_indexes(&self) -> Vec<(String, crate::PayloadIndexKind)> {
+        self.manifest.lock().payload_indexes.clone()
+    }
+}

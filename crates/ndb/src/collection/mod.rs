@@ -399,6 +399,35 @@ impl Collection {
         self.inner.compact()
     }
 
+    /// Index the payload field `field` (a dotted path) as `kind`, so filters on it find their
+    /// rows without decoding payloads; built now over every segment and kept for new ones.
+    /// Filters are correct without indexes, only slower.
+    ///
+    /// ```
+    /// use ndb::{Database, CollectionConfig, PayloadIndexKind};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.create_payload_index("lang", PayloadIndexKind::Keyword)?;
+    /// assert_eq!(c.payload_indexes(), vec![("lang".to_string(), PayloadIndexKind::Keyword)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_payload_index(&self, field: &str, kind: crate::PayloadIndexKind) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.set_payload_index(field, Some(kind))
+    }
+
+    /// Remove the payload index of `field` (if any).
+    pub fn drop_payload_index(&self, field: &str) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.set_payload_index(field, None)
+    }
+
+    /// The declared payload indexes: field and kind.
+    pub fn payload_indexes(&self) -> Vec<(String, crate::PayloadIndexKind)> {
+        self.inner.payload_indexes()
+    }
+
     /// Build (or rebuild) the HNSW index of every segment, in parallel, and keep building
     /// indexes for new segments at flush (undoing [`Collection::delete_index`]). Searches keep
     /// working meanwhile; the new indexes replace the old ones in one manifest swap.

@@ -7,6 +7,7 @@ use crate::error::IoContext;
 use crate::limits::READ_ONLY_OPEN_RETRIES;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
 use crate::memtable::Memtable;
+use crate::payload_index::payload_index_file_name;
 use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, Segment};
@@ -199,8 +200,23 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             }
             None => (None, None),
         };
+        let (payload_index, payload_index_bytes) = match entry.payload_index {
+            Some(ix) => {
+                let path = seg_dir.join(payload_index_file_name(entry.id, ix.gen));
+                match crate::payload_index::read_file(vfs, &path, entry.id, entry.rows) {
+                    Ok(p) => (Some(Arc::new(p)), ix.file_bytes),
+                    Err(e) => {
+                        log::warn!("segment {}: payload index unusable ({e}); filters are evaluated row by row", entry.id);
+                        (None, 0)
+                    }
+                }
+            }
+            None => (None, 0),
+        };
         let deleted = Arc::new(deleted);
         segments.push(LiveSegment {
+            payload_index,
+            payload_index_bytes,
             segment: Arc::new(segment),
             deleted: Arc::clone(&deleted),
             persisted: Arc::clone(&deleted),
@@ -309,6 +325,9 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
         }
         if let Some(ix) = e.index {
             keep.insert(index_file_name(e.id, ix.gen));
+        }
+        if let Some(ix) = e.payload_index {
+            keep.insert(payload_index_file_name(e.id, ix.gen));
         }
     }
     if vfs.is_dir(&seg_dir).at(&seg_dir)? {

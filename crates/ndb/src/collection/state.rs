@@ -28,6 +28,10 @@ pub(crate) struct LiveSegment {
     pub index: Option<Arc<crate::segment::index::SegmentIndex>>,
     /// The index file generation the manifest names (kept even if the file failed to open).
     pub index_gen: Option<u64>,
+    /// The segment's payload indexes, if the collection declares any (and the file was usable).
+    pub payload_index: Option<Arc<crate::payload_index::SegmentPayloadIndex>>,
+    /// Size of the payload index file.
+    pub payload_index_bytes: u64,
 }
 
 impl LiveSegment {

@@ -8,7 +8,7 @@
 //! Layout: this file holds the type, its constructors, the JSON printer and validation;
 //! `parse.rs` the JSON parser; `eval.rs` the evaluation rules (path lookup, equality, ordering).
 
-mod eval;
+pub(crate) mod eval;
 mod parse;
 #[cfg(test)]
 mod tests;

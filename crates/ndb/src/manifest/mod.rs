@@ -36,6 +36,9 @@ pub(crate) struct SegmentEntry {
     /// The segment's HNSW index file, if it has one.
     #[serde(default)]
     pub index: Option<IndexEntry>,
+    /// The segment's payload index file, if the collection declares payload indexes.
+    #[serde(default)]
+    pub payload_index: Option<IndexEntry>,
 }
 
 /// An index file: `segments/<segment>-<gen>.hnsw`.
@@ -68,6 +71,9 @@ pub(crate) struct CollectionManifest {
     /// Whether flushes build HNSW indexes (turned off by `delete_index`, on by `rebuild_index`).
     #[serde(default = "enabled")]
     pub index_enabled: bool,
+    /// Declared payload indexes: field path and kind.
+    #[serde(default)]
+    pub payload_indexes: Vec<(String, crate::payload_index::PayloadIndexKind)>,
     /// Live segments, oldest first.
     pub segments: Vec<SegmentEntry>,
 }
@@ -81,6 +87,7 @@ impl CollectionManifest {
             next_segment_id: 1,
             next_file_gen: 1,
             index_enabled: true,
+            payload_indexes: Vec::new(),
             segments: Vec::new(),
         }
     }

@@ -71,6 +71,13 @@ impl Scorer {
         }
     }
 
+    /// Score one stored vector.
+    pub fn score_one(&self, row: &[f32]) -> f32 {
+        let mut out = [0f32];
+        self.score_block(row, &mut out);
+        out[0]
+    }
+
     /// Score every row of `rows` (row-major, `out.len()` rows) into `out`. NaN (only possible
     /// from overflowing values) becomes `-inf` so it ranks last.
     pub fn score_block(&self, rows: &[f32], out: &mut [f32]) {

@@ -6,6 +6,7 @@
 //! broken by id, so they are identical whatever the thread count or segment layout.
 
 mod metric;
+mod planner;
 mod topk;
 
 use crate::collection::state::State;
@@ -190,22 +191,39 @@ pub(crate) fn run(
     }
     let total_bytes: usize = segments
         .iter()
-        .filter(|s| s.index.is_none())
         .map(|s| s.segment.rows() as usize * dim * 4)
         .sum();
     let parallel = search.threads != Some(1) && total_bytes >= PARALLEL_MIN_BYTES;
     let use_index = search.approximate != Some(false) && scorer.graph_compatible(stored);
     let ef = search.ef.unwrap_or(ef_default).max(k);
-    let graphs: Vec<usize> = (0..segments.len())
-        .filter(|&si| use_index && segments[si].index.is_some())
-        .collect();
-    for &si in &graphs {
-        search_graph(&segments[si], si, &scorer, stored, filter, k, ef, &mut top)?;
+    // Plan each segment: graph search, exact search over the rows a filter selects, or a
+    // full exact scan (the parallel tasks below).
+    let mut scanned: Vec<usize> = Vec::new();
+    for (si, seg) in segments.iter().enumerate() {
+        let has_graph = use_index && seg.index.is_some();
+        match planner::plan(seg, filter, has_graph, k, ef)? {
+            planner::Plan::Graph { allow, ef } => {
+                search_graph(seg, si, &scorer, stored, &allow, k, ef, &mut top)?;
+            }
+            planner::Plan::Rows(rows) => {
+                for row in rows.iter() {
+                    let score = scorer.score_one(seg.segment.vector(row));
+                    if top.admits(score) {
+                        top.push(Hit {
+                            score,
+                            id: Cow::Borrowed(seg.segment.id_of(row)?),
+                            source: Source::Segment(si, row),
+                        });
+                    }
+                }
+            }
+            planner::Plan::Scan => scanned.push(si),
+        }
     }
     let tasks: Vec<(usize, u32, u32)> = segments
         .iter()
         .enumerate()
-        .filter(|(si, _)| !graphs.contains(si))
+        .filter(|(si, _)| scanned.contains(si))
         .flat_map(|(si, s)| {
             let rows = s.segment.rows();
             (0..rows)
@@ -275,7 +293,7 @@ impl MemDoc {
     }
 }
 
-fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
+pub(crate) fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
     match filter {
         None => true,
         Some(f) => match crate::document::decode_payload(bytes) {
@@ -343,7 +361,7 @@ fn search_graph<'s>(
     seg_index: usize,
     scorer: &Scorer,
     stored: Distance,
-    filter: Option<&Filter>,
+    allow: &planner::Allow<'_>,
     k: usize,
     ef: usize,
     top: &mut TopK<'s>,
@@ -353,15 +371,7 @@ fn search_graph<'s>(
     };
     let view = index.view()?;
     let vectors = ndb_hnsw::FlatVectors::new(seg.segment.vectors(), scorer.dim());
-    let deleted = &seg.deleted;
-    let allow = |row: u32| {
-        !deleted.contains(row)
-            && (filter.is_none()
-                || seg
-                    .segment
-                    .payload_of(row)
-                    .is_ok_and(|p| payload_matches(filter, p)))
-    };
+    let allow = |row: u32| allow.allows(seg, row);
     let kernels = ndb_kernels::active();
     let metric = crate::segment::index::graph_metric(stored);
     let hits = GRAPH_SCRATCH.with(|s| {

@@ -1,0 +1,194 @@
+//! Filtered search keeps recall at every selectivity and returns `min(k, matches)` results,
+//! with and without payload indexes, through the HNSW graph and exactly.
+
+use ndb::{
+    CollectionConfig, Database, Distance, Document, Filter, IndexConfig, PayloadIndexKind, Search,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::json;
+use std::collections::HashSet;
+
+const N: usize = 12_000;
+const DIM: usize = 24;
+
+fn clustered(n: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
+    let centers: Vec<Vec<f32>> = (0..30)
+        .map(|_| (0..DIM).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
+        .collect();
+    (0..n)
+        .map(|_| {
+            let c = &centers[rng.gen_range(0..centers.len())];
+            c.iter()
+                .map(|x| x + rng.gen_range(-0.35f32..0.35))
+                .collect()
+        })
+        .collect()
+}
+
+fn build(dir: &std::path::Path, payload_indexes: bool) -> (ndb::Collection, Vec<Vec<f32>>) {
+    let mut rng = StdRng::seed_from_u64(11);
+    let data = clustered(N, &mut rng);
+    let queries = clustered(40, &mut rng);
+    let db = Database::open(dir).unwrap();
+    let c = db
+        .create_collection(
+            "c",
+            CollectionConfig::new(DIM)
+                .with_distance(Distance::Euclidean)
+                .with_index(IndexConfig {
+                    min_rows: 1000,
+                    ..IndexConfig::default()
+                }),
+        )
+        .unwrap();
+    if payload_indexes {
+        c.create_payload_index("category", PayloadIndexKind::Integer)
+            .unwrap();
+        c.create_payload_index("bucket", PayloadIndexKind::Integer)
+            .unwrap();
+        c.create_payload_index("half", PayloadIndexKind::Integer)
+            .unwrap();
+        c.create_payload_index("tag", PayloadIndexKind::Keyword)
+            .unwrap();
+    }
+    for (part, chunk) in data.chunks(N / 2).enumerate() {
+        c.insert_batch(chunk.iter().enumerate().map(|(j, v)| {
+            let i = part * (N / 2) + j;
+            Document::new(format!("{i}"), v.clone()).with_payload(json!({
+                "category": i % 100, "bucket": i % 10, "half": i % 2, "tag": format!("t{}", i % 10),
+                "special": if i == 4242 { "one" } else if i % 1000 == 7 { "few" } else { "none" },
+            }))
+        }))
+        .unwrap();
+        c.flush().unwrap();
+    }
+    // Delete some matching documents: they must never come back.
+    for i in (0..N).step_by(50) {
+        c.delete(&format!("{i}")).unwrap();
+    }
+    assert!(c.has_index());
+    (c, queries)
+}
+
+fn check(c: &ndb::Collection, queries: &[Vec<f32>], label: &str) {
+    let cases: Vec<(&str, Filter)> = vec![
+        ("1%", Filter::eq("category", 7)),
+        ("10%", Filter::eq("bucket", 3)),
+        ("10% keyword", Filter::eq("tag", "t3")),
+        ("50%", Filter::eq("half", 1)),
+        (
+            "range ~20%",
+            Filter::and([Filter::gte("category", 10), Filter::lt("category", 30)]),
+        ),
+        (
+            "or",
+            Filter::or([Filter::eq("category", 7), Filter::eq("category", 8)]),
+        ),
+    ];
+    for (name, filter) in cases {
+        let mut hits = 0;
+        for q in queries {
+            let exact = c
+                .search(
+                    Search::new(q)
+                        .top_k(10)
+                        .filter(filter.clone())
+                        .approximate(false),
+                )
+                .unwrap();
+            let got = c
+                .search(Search::new(q).top_k(10).filter(filter.clone()))
+                .unwrap();
+            assert_eq!(got.len(), 10, "{label} {name}: k results");
+            for m in &got {
+                assert!(
+                    filter.matches(m.payload.as_ref()),
+                    "{label} {name}: {} does not match",
+                    m.id
+                );
+                assert!(
+                    m.id.parse::<usize>().unwrap() % 50 != 0,
+                    "{label} {name}: deleted {} returned",
+                    m.id
+                );
+            }
+            let want: HashSet<&str> = exact.iter().map(|m| m.id.as_str()).collect();
+            hits += got.iter().filter(|m| want.contains(m.id.as_str())).count();
+        }
+        let recall = hits as f64 / (queries.len() * 10) as f64;
+        println!("{label} {name}: recall@10 {recall:.3}");
+        assert!(recall >= 0.95, "{label} {name}: recall@10 {recall}");
+    }
+    // Exactly min(k, matches) results when few documents match.
+    let q = &queries[0];
+    assert_eq!(
+        c.search(
+            Search::new(q)
+                .top_k(10)
+                .filter(Filter::eq("special", "nothing"))
+        )
+        .unwrap()
+        .len(),
+        0
+    );
+    let one = c
+        .search(
+            Search::new(q)
+                .top_k(10)
+                .filter(Filter::eq("special", "one")),
+        )
+        .unwrap();
+    assert_eq!(
+        one.iter().map(|m| m.id.as_str()).collect::<Vec<_>>(),
+        vec!["4242"]
+    );
+    // i % 1000 == 7 for i < 12000: 12 documents, none deleted (7 mod 50 != 0): k-1 = 11 of them
+    // with top_k 11 plus one more with 12.
+    assert_eq!(
+        c.search(
+            Search::new(q)
+                .top_k(11)
+                .filter(Filter::eq("special", "few"))
+        )
+        .unwrap()
+        .len(),
+        11
+    );
+    assert_eq!(
+        c.search(
+            Search::new(q)
+                .top_k(50)
+                .filter(Filter::eq("special", "few"))
+        )
+        .unwrap()
+        .len(),
+        12
+    );
+}
+
+#[test]
+fn filtered_search_with_payload_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, queries) = build(dir.path(), true);
+    check(&c, &queries, "indexed");
+    c.verify().unwrap();
+    // Survives reopen and compaction.
+    drop(c);
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    assert_eq!(c.payload_indexes().len(), 4);
+    check(&c, &queries, "reopened");
+    c.compact().unwrap();
+    check(&c, &queries, "compacted");
+    c.drop_payload_index("tag").unwrap();
+    assert_eq!(c.payload_indexes().len(), 3);
+    check(&c, &queries, "tag index dropped");
+}
+
+#[test]
+fn filtered_search_without_payload_indexes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, queries) = build(dir.path(), false);
+    check(&c, &queries, "unindexed");
+}
