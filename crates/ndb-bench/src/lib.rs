@@ -1,6 +1,10 @@
 //! Shared helpers for the nDB benchmark binaries: a seeded PRNG, random documents, medians,
 //! process memory figures and a description of the machine.
 
+pub mod bandwidth;
+pub mod measure;
+pub mod vecs;
+
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -47,7 +51,13 @@ pub fn doc_id(prefix: &str, i: u64) -> String {
 }
 
 /// `count` random documents with ids `prefix{first..first+count}`.
-pub fn make_docs(rng: &mut Prng, prefix: &str, first: u64, count: usize, dim: usize) -> Vec<Document> {
+pub fn make_docs(
+    rng: &mut Prng,
+    prefix: &str,
+    first: u64,
+    count: usize,
+    dim: usize,
+) -> Vec<Document> {
     (0..count as u64)
         .map(|k| Document::new(doc_id(prefix, first + k), rng.vector(dim)))
         .collect()
@@ -70,9 +80,11 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Smallest and largest value.
 pub fn min_max(values: &[f64]) -> (f64, f64) {
-    values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-        (lo.min(x), hi.max(x))
-    })
+    values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
 }
 
 /// Seconds as milliseconds.

@@ -1,6 +1,6 @@
 //! The database: a directory of collections, its manifest and its writer lock.
 
-use crate::collection::{open_collection, Collection, CollectionInner, CollectionOpenMode};
+use crate::collection::{open_collection, Collection, CollectionOpenMode, Owner};
 use crate::config::CollectionConfig;
 use crate::error::IoContext;
 use crate::limits::COLLECTION_NAME_BYTES_MAX;
@@ -15,7 +15,33 @@ use std::sync::Arc;
 /// The database-level lock file, held by the one writer.
 const DB_LOCK_FILE: &str = "LOCK";
 
+/// Options for [`Database::open_with_options`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DatabaseOptions {
+    /// Run a background thread per collection that flushes full memtables (so writers do not
+    /// wait for segment writes) and merges segments by a tiered policy. Default `true`.
+    pub background_maintenance: bool,
+}
+
+impl Default for DatabaseOptions {
+    fn default() -> Self {
+        Self {
+            background_maintenance: true,
+        }
+    }
+}
+
+impl DatabaseOptions {
+    /// Enable or disable background maintenance.
+    pub fn with_background_maintenance(mut self, on: bool) -> Self {
+        self.background_maintenance = on;
+        self
+    }
+}
+
 struct DbInner {
+    options: DatabaseOptions,
     path: PathBuf,
     vfs: Arc<dyn Vfs>,
     /// `None` when read-only.
@@ -25,7 +51,7 @@ struct DbInner {
 
 struct DbState {
     manifest: DatabaseManifest,
-    open: HashMap<String, Arc<CollectionInner>>,
+    open: HashMap<String, Arc<Owner>>,
 }
 
 /// An nDB database: a directory holding collections. Cheap to clone, `Send + Sync`.
@@ -82,7 +108,12 @@ impl Database {
     /// another `Database` in this process) has it open, and with [`Error::NotADatabase`] if
     /// the directory holds something else.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_with(path.as_ref(), Arc::new(OsVfs), false)
+        Self::open_with_options(path, DatabaseOptions::default())
+    }
+
+    /// [`Database::open`] with options (e.g. without background maintenance).
+    pub fn open_with_options(path: impl AsRef<Path>, options: DatabaseOptions) -> Result<Self> {
+        Self::open_with(path.as_ref(), Arc::new(OsVfs), false, options)
     }
 
     /// Open the database in `path` read-only: no lock is taken, nothing on disk is changed,
@@ -90,17 +121,27 @@ impl Database {
     /// WAL) taken when it is first opened through this handle. Writes fail with
     /// [`Error::ReadOnly`].
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_with(path.as_ref(), Arc::new(OsVfs), true)
+        Self::open_with(
+            path.as_ref(),
+            Arc::new(OsVfs),
+            true,
+            DatabaseOptions::default(),
+        )
     }
 
-    pub(crate) fn open_with(path: &Path, vfs: Arc<dyn Vfs>, read_only: bool) -> Result<Self> {
+    pub(crate) fn open_with(
+        path: &Path,
+        vfs: Arc<dyn Vfs>,
+        read_only: bool,
+        options: DatabaseOptions,
+    ) -> Result<Self> {
         if read_only {
             let manifest =
                 manifest::read_database(&*vfs, path)?.ok_or_else(|| Error::NotADatabase {
                     path: path.to_path_buf(),
                     reason: "no MANIFEST file".into(),
                 })?;
-            return Ok(Self::assemble(path, vfs, None, manifest));
+            return Ok(Self::assemble(path, vfs, None, manifest, options));
         }
         if !vfs.is_dir(path).at(path)? {
             if vfs.exists(path).at(path)? {
@@ -137,7 +178,7 @@ impl Database {
             vfs.sync_dir(parent).at(parent)?;
         }
         vfs.sync_dir(path).at(path)?;
-        Ok(Self::assemble(path, vfs, Some(lock), manifest))
+        Ok(Self::assemble(path, vfs, Some(lock), manifest, options))
     }
 
     fn assemble(
@@ -145,9 +186,11 @@ impl Database {
         vfs: Arc<dyn Vfs>,
         lock: Option<Arc<dyn LockGuard>>,
         manifest: DatabaseManifest,
+        options: DatabaseOptions,
     ) -> Self {
         Self {
             inner: Arc::new(DbInner {
+                options,
                 path: path.to_path_buf(),
                 vfs,
                 lock,
@@ -216,8 +259,12 @@ impl Database {
             Arc::clone(&self.inner.vfs),
             dir,
             name.to_string(),
-            CollectionOpenMode::Writer { db_lock: lock },
+            CollectionOpenMode::Writer {
+                db_lock: lock,
+                maintenance: self.inner.options.background_maintenance,
+            },
         )?;
+        let inner = Owner::new(inner);
         st.open.insert(name.to_string(), Arc::clone(&inner));
         Ok(Collection { inner })
     }
@@ -237,6 +284,7 @@ impl Database {
         let mode = match &self.inner.lock {
             Some(lock) => CollectionOpenMode::Writer {
                 db_lock: Arc::clone(lock),
+                maintenance: self.inner.options.background_maintenance,
             },
             None => CollectionOpenMode::ReadOnly,
         };
@@ -246,6 +294,7 @@ impl Database {
             name.to_string(),
             mode,
         )?;
+        let inner = Owner::new(inner);
         st.open.insert(name.to_string(), Arc::clone(&inner));
         Ok(Collection { inner })
     }
@@ -320,12 +369,24 @@ fn remove_unnamed_collections(vfs: &dyn Vfs, path: &Path, m: &DatabaseManifest) 
 
 #[cfg(feature = "testing")]
 impl Database {
-    /// Open through a custom file layer (tests: [`crate::testing::SimVfs`]).
+    /// Open through a custom file layer (tests: [`crate::testing::SimVfs`]). Background
+    /// maintenance is off, so runs are deterministic; see [`Database::open_with_vfs_options`].
     pub fn open_with_vfs(
         path: impl AsRef<Path>,
         vfs: Arc<dyn Vfs>,
         read_only: bool,
     ) -> Result<Self> {
-        Self::open_with(path.as_ref(), vfs, read_only)
+        let options = DatabaseOptions::default().with_background_maintenance(false);
+        Self::open_with(path.as_ref(), vfs, read_only, options)
+    }
+
+    /// [`Database::open_with_vfs`] with options.
+    pub fn open_with_vfs_options(
+        path: impl AsRef<Path>,
+        vfs: Arc<dyn Vfs>,
+        read_only: bool,
+        options: DatabaseOptions,
+    ) -> Result<Self> {
+        Self::open_with(path.as_ref(), vfs, read_only, options)
     }
 }

@@ -43,7 +43,7 @@ mod wal;
 
 pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter};
 pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
-pub use database::Database;
+pub use database::{Database, DatabaseOptions};
 pub use document::Document;
 pub use error::{Error, Result};
 pub use filter::Filter;

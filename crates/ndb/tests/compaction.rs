@@ -2,7 +2,7 @@
 //! the files, and is crash-safe at every sync.
 
 use ndb::testing::{CrashMode, Fault, SimVfs};
-use ndb::{CollectionConfig, Database, Distance, Document, IndexConfig, Search};
+use ndb::{CollectionConfig, Database, DatabaseOptions, Distance, Document, IndexConfig, Search};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -90,7 +90,9 @@ fn check(c: &ndb::Collection, model: &Model) {
 #[test]
 fn compaction_drops_dead_rows_and_keeps_everything_else() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    // Without background merges, so the segment counts below are exact.
+    let quiet = DatabaseOptions::default().with_background_maintenance(false);
+    let db = Database::open_with_options(dir.path(), quiet).unwrap();
     let c = db.create_collection("c", config()).unwrap();
     let model = load(&c);
     check(&c, &model);

@@ -134,7 +134,11 @@ fn batches_with_duplicate_ids_keep_the_last() {
 #[test]
 fn automatic_flush_bounds_the_memtable_and_the_wal() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let db = Database::open_with_options(
+        dir.path(),
+        ndb::DatabaseOptions::default().with_background_maintenance(false),
+    )
+    .unwrap();
     let threshold = 64 << 10;
     let c = db
         .create_collection(

@@ -70,7 +70,11 @@ fn exact_search_matches_naive_reference_across_memtable_and_segments() {
         (3, Distance::DotProduct),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let db = Database::open(dir.path()).unwrap();
+        let db = Database::open_with_options(
+            dir.path(),
+            ndb::DatabaseOptions::default().with_background_maintenance(false),
+        )
+        .unwrap();
         let dim = 17;
         let c = db
             .create_collection(

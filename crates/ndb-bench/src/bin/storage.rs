@@ -130,12 +130,21 @@ fn parse_args() -> Res<Args> {
             }
             "--runs" => {
                 let v = val("--runs")?;
-                a.runs = Some(v.parse().ok().filter(|&r| r > 0).ok_or_else(|| bad("--runs", &v))?);
+                a.runs = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|&r| r > 0)
+                        .ok_or_else(|| bad("--runs", &v))?,
+                );
             }
             "--dir" => a.dir = PathBuf::from(val("--dir")?),
             "--secs" => {
                 let v = val("--secs")?;
-                a.secs = v.parse().ok().filter(|&s: &f64| s > 0.0).ok_or_else(|| bad("--secs", &v))?;
+                a.secs = v
+                    .parse()
+                    .ok()
+                    .filter(|&s: &f64| s > 0.0)
+                    .ok_or_else(|| bad("--secs", &v))?;
             }
             "--threads" => {
                 let v = val("--threads")?;
@@ -145,7 +154,11 @@ fn parse_args() -> Res<Args> {
             }
             "--wal-mib" => {
                 let v = val("--wal-mib")?;
-                a.wal_mib = v.parse().ok().filter(|&m| m > 0).ok_or_else(|| bad("--wal-mib", &v))?;
+                a.wal_mib = v
+                    .parse()
+                    .ok()
+                    .filter(|&m| m > 0)
+                    .ok_or_else(|| bad("--wal-mib", &v))?;
             }
             "--seed" => {
                 let v = val("--seed")?;
@@ -251,7 +264,13 @@ fn durability_name(d: Durability) -> &'static str {
 fn scenario_bulk(args: &Args, rep: &mut Report) -> Res<()> {
     let n = args
         .bulk_n
-        .or_else(|| if args.scenario == "bulk" { args.n.as_ref().and_then(|v| v.first().copied()) } else { None })
+        .or_else(|| {
+            if args.scenario == "bulk" {
+                args.n.as_ref().and_then(|v| v.first().copied())
+            } else {
+                None
+            }
+        })
         .unwrap_or(200_000);
     let runs = args.runs.unwrap_or(3);
     for durability in [Durability::Buffered, Durability::FdatasyncEachBatch] {
@@ -289,7 +308,9 @@ fn scenario_bulk(args: &Args, rep: &mut Report) -> Res<()> {
                 timed += t.elapsed();
                 let st = coll.stats()?;
                 if st.doc_count != n {
-                    return Err(format!("bulk: expected {n} docs, stats say {}", st.doc_count).into());
+                    return Err(
+                        format!("bulk: expected {n} docs, stats say {}", st.doc_count).into(),
+                    );
                 }
                 (
                     n as f64 / timed.as_secs_f64(),
@@ -309,8 +330,20 @@ fn scenario_bulk(args: &Args, rep: &mut Report) -> Res<()> {
             cleanup(args, &dir);
         }
         rep.add("bulk", &config, "throughput", "docs/s", rates);
-        rep.add("bulk", &config, "WAL fdatasyncs per batch", "syncs/batch", syncs_per_batch);
-        rep.add("bulk", &config, "segments after run (flushes at 64 MiB)", "segments", segments);
+        rep.add(
+            "bulk",
+            &config,
+            "WAL fdatasyncs per batch",
+            "syncs/batch",
+            syncs_per_batch,
+        );
+        rep.add(
+            "bulk",
+            &config,
+            "segments after run (flushes at 64 MiB)",
+            "segments",
+            segments,
+        );
     }
     rep.note("bulk: only insert_batch calls plus one final sync() are timed; vector generation is excluded; default 64 MiB flush threshold, so flushes during the load are included; each run in a fresh directory");
     Ok(())
@@ -323,7 +356,10 @@ fn scenario_single(args: &Args, rep: &mut Report) -> Res<()> {
     let runs = args.runs.unwrap_or(3);
     let secs = Duration::from_secs_f64(args.secs);
     for &threads in &args.threads {
-        let config = format!("insert, FdatasyncEachBatch, {threads} thread(s), {:.1} s", args.secs);
+        let config = format!(
+            "insert, FdatasyncEachBatch, {threads} thread(s), {:.1} s",
+            args.secs
+        );
         let mut rates = Vec::new();
         let mut syncs_per_insert = Vec::new();
         let mut latency_us = Vec::new();
@@ -358,7 +394,10 @@ fn scenario_single(args: &Args, rep: &mut Report) -> Res<()> {
                         .collect();
                     handles
                         .into_iter()
-                        .map(|h| h.join().unwrap_or_else(|_| Err("writer thread panicked".to_string())))
+                        .map(|h| {
+                            h.join()
+                                .unwrap_or_else(|_| Err("writer thread panicked".to_string()))
+                        })
                         .collect()
                 });
                 let elapsed = start.elapsed();
@@ -368,7 +407,9 @@ fn scenario_single(args: &Args, rep: &mut Report) -> Res<()> {
                 }
                 let st = coll.stats()?;
                 if st.doc_count != total {
-                    return Err(format!("single: inserted {total}, stats say {}", st.doc_count).into());
+                    return Err(
+                        format!("single: inserted {total}, stats say {}", st.doc_count).into(),
+                    );
                 }
                 (total, elapsed, st.wal_syncs - syncs0)
             };
@@ -385,7 +426,13 @@ fn scenario_single(args: &Args, rep: &mut Report) -> Res<()> {
             cleanup(args, &dir);
         }
         rep.add("single", &config, "throughput", "docs/s", rates);
-        rep.add("single", &config, "WAL fdatasyncs per insert", "syncs/insert", syncs_per_insert);
+        rep.add(
+            "single",
+            &config,
+            "WAL fdatasyncs per insert",
+            "syncs/insert",
+            syncs_per_insert,
+        );
         rep.add("single", &config, "mean insert latency", "us", latency_us);
     }
     rep.note("single: every thread inserts its own ids until the deadline; fdatasyncs per insert = stats().wal_syncs delta / inserts (< 1 means group commit shared fsyncs)");
@@ -440,11 +487,17 @@ fn measure_reopen(
 ) -> Res<Vec<Value>> {
     // Warm-up: brings the files into the page cache; not counted.
     let warm = run_child(db_dir, &args.name)?;
-    progress(format!("{scenario} {config}: warm-up open {:.2} ms", f(&warm, "open_ms")));
+    progress(format!(
+        "{scenario} {config}: warm-up open {:.2} ms",
+        f(&warm, "open_ms")
+    ));
     let mut answers = Vec::new();
     for run in 0..runs {
         let a = run_child(db_dir, &args.name)?;
-        let docs = a.get("doc_count").and_then(Value::as_u64).unwrap_or(u64::MAX);
+        let docs = a
+            .get("doc_count")
+            .and_then(Value::as_u64)
+            .unwrap_or(u64::MAX);
         if docs != expect_docs {
             return Err(format!("{scenario}: reopened {docs} docs, expected {expect_docs}").into());
         }
@@ -459,23 +512,84 @@ fn measure_reopen(
         ));
         answers.push(a);
     }
-    let col = |key: &str, scale: f64| -> Vec<f64> { answers.iter().map(|a| f(a, key) * scale).collect() };
+    let col =
+        |key: &str, scale: f64| -> Vec<f64> { answers.iter().map(|a| f(a, key) * scale).collect() };
     let diff = |after: &str, before: &str| -> Vec<f64> {
         answers
             .iter()
             .map(|a| (f(a, after) - f(a, before)) / 1024.0)
             .collect()
     };
-    rep.add(scenario, config, "Database::open + get_collection", "ms", col("open_ms", 1.0));
-    rep.add(scenario, config, "  of which Database::open", "ms", col("db_open_ms", 1.0));
-    rep.add(scenario, config, "  of which get_collection", "ms", col("get_collection_ms", 1.0));
-    rep.add(scenario, config, "collection open_duration (stats)", "ms", col("open_duration_ms", 1.0));
-    rep.add(scenario, config, "VmRSS before open", "MiB", col("rss_before_kib", 1.0 / 1024.0));
-    rep.add(scenario, config, "VmRSS after open", "MiB", col("rss_after_kib", 1.0 / 1024.0));
-    rep.add(scenario, config, "VmRSS growth", "MiB", diff("rss_after_kib", "rss_before_kib"));
-    rep.add(scenario, config, "  RssAnon growth", "MiB", diff("anon_after_kib", "anon_before_kib"));
-    rep.add(scenario, config, "  RssFile growth", "MiB", diff("file_after_kib", "file_before_kib"));
-    rep.add(scenario, config, "first get() after open", "us", col("first_get_us", 1.0));
+    rep.add(
+        scenario,
+        config,
+        "Database::open + get_collection",
+        "ms",
+        col("open_ms", 1.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "  of which Database::open",
+        "ms",
+        col("db_open_ms", 1.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "  of which get_collection",
+        "ms",
+        col("get_collection_ms", 1.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "collection open_duration (stats)",
+        "ms",
+        col("open_duration_ms", 1.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "VmRSS before open",
+        "MiB",
+        col("rss_before_kib", 1.0 / 1024.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "VmRSS after open",
+        "MiB",
+        col("rss_after_kib", 1.0 / 1024.0),
+    );
+    rep.add(
+        scenario,
+        config,
+        "VmRSS growth",
+        "MiB",
+        diff("rss_after_kib", "rss_before_kib"),
+    );
+    rep.add(
+        scenario,
+        config,
+        "  RssAnon growth",
+        "MiB",
+        diff("anon_after_kib", "anon_before_kib"),
+    );
+    rep.add(
+        scenario,
+        config,
+        "  RssFile growth",
+        "MiB",
+        diff("file_after_kib", "file_before_kib"),
+    );
+    rep.add(
+        scenario,
+        config,
+        "first get() after open",
+        "us",
+        col("first_get_us", 1.0),
+    );
     Ok(answers)
 }
 
@@ -508,12 +622,21 @@ fn scenario_reopen(args: &Args, rep: &mut Report) -> Res<()> {
     let sizes = args
         .reopen_n
         .clone()
-        .or_else(|| if args.scenario == "reopen" { args.n.clone() } else { None })
+        .or_else(|| {
+            if args.scenario == "reopen" {
+                args.n.clone()
+            } else {
+                None
+            }
+        })
         .unwrap_or_else(|| vec![100_000, 1_000_000]);
     let runs = args.runs.unwrap_or(5);
     for n in sizes {
         let dir = fresh_dir(&args.dir, &format!("reopen-{n}"))?;
-        progress(format!("reopen: building {} flushed vectors (Buffered, insert_batch of {BATCH}, flush)", fmt_count(n)));
+        progress(format!(
+            "reopen: building {} flushed vectors (Buffered, insert_batch of {BATCH}, flush)",
+            fmt_count(n)
+        ));
         let (secs, disk_bytes, segments) = build_flushed(&dir, n, args.seed)?;
         let config = format!("{} flushed vectors, {segments} segments", fmt_count(n));
         rep.note(format!(
@@ -572,14 +695,25 @@ fn scenario_wal_reopen(args: &Args, rep: &mut Report) -> Res<()> {
         n / BATCH as u64
     );
     let answers = measure_reopen(args, rep, "wal-reopen", &config, &dir, n, runs)?;
-    let replayed: Vec<f64> = answers.iter().map(|a| f(a, "wal_replayed_records")).collect();
-    rep.add("wal-reopen", &config, "WAL records replayed", "records", replayed);
+    let replayed: Vec<f64> = answers
+        .iter()
+        .map(|a| f(a, "wal_replayed_records"))
+        .collect();
+    rep.add(
+        "wal-reopen",
+        &config,
+        "WAL records replayed",
+        "records",
+        replayed,
+    );
     let mibps: Vec<f64> = answers
         .iter()
         .map(|a| wal_bytes as f64 / MIB / (f(a, "open_ms") / 1e3))
         .collect();
     rep.add("wal-reopen", &config, "replay rate", "MiB/s", mibps);
-    rep.note("wal-reopen: RSS growth is expected here: replay rebuilds the memtable (vectors in memory)");
+    rep.note(
+        "wal-reopen: RSS growth is expected here: replay rebuilds the memtable (vectors in memory)",
+    );
     cleanup(args, &dir);
     Ok(())
 }
@@ -633,7 +767,11 @@ fn fmt_val(v: f64) -> String {
     } else if v.abs() >= 1000.0 {
         let s = format!("{:.0}", v);
         // thousands separators
-        let (sign, digits) = if let Some(d) = s.strip_prefix('-') { ("-", d) } else { ("", &s[..]) };
+        let (sign, digits) = if let Some(d) = s.strip_prefix('-') {
+            ("-", d)
+        } else {
+            ("", &s[..])
+        };
         let mut out = String::new();
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {
@@ -656,7 +794,10 @@ fn print_markdown(header: &Value, rep: &Report) {
     println!("# nDB storage benchmark (`ndb-storage-bench`)\n");
     println!(
         "- Machine: {} logical CPUs, {}, {} GiB RAM, Linux {}",
-        m["nproc"], m["cpu_model"].as_str().unwrap_or("?"), m["mem_total_gib"], m["kernel"].as_str().unwrap_or("?")
+        m["nproc"],
+        m["cpu_model"].as_str().unwrap_or("?"),
+        m["mem_total_gib"],
+        m["kernel"].as_str().unwrap_or("?")
     );
     println!(
         "- Scratch directory: `{}` on {} ({}, mounted at {})",

@@ -13,7 +13,7 @@ use super::open::SEGMENTS_DIR;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, SegmentEntry};
+use crate::manifest::{self, CollectionManifest, SegmentEntry};
 use crate::segment::deletes::deletes_file_name;
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
@@ -50,11 +50,25 @@ fn segment_bytes(s: &LiveSegment) -> u64 {
 }
 
 impl CollectionInner {
+    /// Merge every segment into one.
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
-        let started = Instant::now();
         let mut manifest = self.manifest.lock();
         self.writer()?;
-        let segments = self.state.read().segments.clone();
+        let all: Vec<usize> = (0..self.state.read().segments.len()).collect();
+        self.merge(&mut manifest, &all)
+    }
+
+    /// Merge the segments at positions `which` (ascending) into one, placed last. The caller
+    /// holds the manifest lock, so positions cannot change meanwhile.
+    pub(crate) fn merge(
+        &self,
+        manifest: &mut CollectionManifest,
+        which: &[usize],
+    ) -> Result<CompactionStats> {
+        let started = Instant::now();
+        let all = self.state.read().segments.clone();
+        let segments: Vec<LiveSegment> =
+            which.iter().filter_map(|&i| all.get(i).cloned()).collect();
         let mut stats = CompactionStats {
             docs_before: segments.iter().map(|s| u64::from(s.segment.rows())).sum(),
             bytes_before: segments.iter().map(segment_bytes).sum(),
@@ -62,7 +76,10 @@ impl CollectionInner {
             ..CompactionStats::default()
         };
         let nothing_to_drop = segments.iter().all(|s| s.persisted.is_empty());
-        if segments.is_empty() || (segments.len() == 1 && nothing_to_drop) {
+        if segments.len() != which.len()
+            || segments.is_empty()
+            || (segments.len() == 1 && nothing_to_drop)
+        {
             stats.docs_after = stats.docs_before;
             stats.bytes_after = stats.bytes_before;
             stats.segments_after = stats.segments_before;
@@ -94,7 +111,8 @@ impl CollectionInner {
         let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut next = manifest.clone();
-        next.segments.clear();
+        let merged_ids: Vec<u64> = segments.iter().map(|s| s.segment.id()).collect();
+        next.segments.retain(|e| !merged_ids.contains(&e.id));
         let mut new_segment = None;
         if !rows.is_empty() {
             let id = next.next_segment_id;
@@ -170,8 +188,9 @@ impl CollectionInner {
             let _wal = wal.lock();
             let mut st = self.state.write();
             let mut deleted = RoaringBitmap::new();
-            for (i, s) in st.segments.iter().enumerate().take(segments.len()) {
-                // Rows hidden since the compaction started, or by writes not yet flushed.
+            for (i, &pos) in which.iter().enumerate() {
+                let s = &st.segments[pos];
+                // Rows hidden since the merge started, or by writes not yet flushed.
                 for row in s.deleted.iter() {
                     if !s.persisted.contains(row) {
                         if let Some(&new_row) = moved[i].get(row as usize) {
@@ -182,8 +201,13 @@ impl CollectionInner {
                     }
                 }
             }
-            let newer: Vec<LiveSegment> = st.segments.drain(segments.len()..).collect();
-            st.segments.clear();
+            let kept: Vec<LiveSegment> = std::mem::take(&mut st.segments)
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| !which.contains(i))
+                .map(|(_, s)| s)
+                .collect();
+            st.segments = kept;
             if let Some((segment, index, payload_index)) = opened {
                 st.segments.push(LiveSegment {
                     segment,
@@ -195,18 +219,19 @@ impl CollectionInner {
                     payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
                     payload_index: payload_index.map(|p| p.1),
                 });
+                let new = st
+                    .segments
+                    .last()
+                    .map(|s| (u64::from(s.segment.rows()), segment_bytes(s)));
+                if let Some((rows, bytes)) = new {
+                    stats.docs_after = rows;
+                    stats.bytes_after = bytes;
+                    stats.segments_after = 1;
+                }
             }
-            st.segments.extend(newer);
-            stats.docs_after = st
-                .segments
-                .iter()
-                .map(|s| u64::from(s.segment.rows()))
-                .sum();
-            stats.bytes_after = st.segments.iter().map(segment_bytes).sum();
-            stats.segments_after = st.segments.len();
         }
-        let old = std::mem::replace(&mut *manifest, next);
-        for e in &old.segments {
+        let old = std::mem::replace(manifest, next);
+        for e in old.segments.iter().filter(|e| merged_ids.contains(&e.id)) {
             let mut files = vec![seg_dir.join(segment_file_name(e.id))];
             files.extend(
                 e.deletes

@@ -5,6 +5,8 @@ mod compact;
 mod flush;
 mod index;
 mod iter;
+mod maintenance;
+mod merge_policy;
 mod open;
 pub(crate) mod state;
 
@@ -54,6 +56,17 @@ pub(crate) struct CollectionInner {
     dropped: AtomicBool,
     open_report: OpenReport,
     flushes: AtomicU64,
+    merges: AtomicU64,
+    /// The background maintenance thread, for writers opened with it enabled.
+    maintenance: Option<maintenance::Maintenance>,
+}
+
+impl Drop for CollectionInner {
+    fn drop(&mut self) {
+        if let Some(m) = &self.maintenance {
+            m.stop();
+        }
+    }
 }
 
 impl std::fmt::Debug for CollectionInner {
@@ -139,8 +152,15 @@ impl CollectionInner {
         if self.config.durability() == Durability::FdatasyncEachBatch {
             self.wait_durable(seq)?;
         }
-        if self.state.read().active.bytes() >= self.config.flush_threshold_bytes() {
-            self.flush_memtable(false)?;
+        let bytes = self.state.read().active.bytes();
+        let threshold = self.config.flush_threshold_bytes();
+        if bytes >= threshold {
+            match &self.maintenance {
+                // The background thread writes the segment; writers wait only if it falls
+                // behind by a whole memtable.
+                Some(m) if m.running() && bytes < 2 * threshold => m.request_flush(),
+                _ => self.flush_memtable(false)?,
+            }
         }
         Ok(())
     }
@@ -258,6 +278,7 @@ impl CollectionInner {
                 .map(|s| s.live_rows())
                 .sum(),
             flushes: self.flushes.load(Ordering::Relaxed),
+            merges: self.merges.load(Ordering::Relaxed),
             wal_syncs: self.commit.sync_calls(),
             wal_replayed_records: self.open_report.wal_replayed_records,
             wal_truncated_bytes: self.open_report.wal_truncated_bytes,
@@ -288,6 +309,8 @@ pub struct CollectionStats {
     pub indexed_docs: u64,
     /// Memtable flushes since the collection was opened.
     pub flushes: u64,
+    /// Background merges since the collection was opened.
+    pub merges: u64,
     /// WAL `fdatasync` calls made for durable writes since open (group commit shares them).
     pub wal_syncs: u64,
     /// WAL records replayed into the memtable when the collection was opened.
@@ -313,7 +336,37 @@ pub struct CollectionStats {
 /// ```
 #[derive(Clone, Debug)]
 pub struct Collection {
-    pub(crate) inner: Arc<CollectionInner>,
+    pub(crate) inner: Arc<Owner>,
+}
+
+/// The users' share of a collection: held by every [`Collection`] handle and by the
+/// [`Database`](crate::Database) that opened it. When the last one goes, the maintenance thread
+/// is stopped and joined first, so the collection (and its lock) is released right away rather
+/// than whenever the thread finishes its current job.
+#[derive(Debug)]
+pub(crate) struct Owner {
+    inner: Arc<CollectionInner>,
+}
+
+impl Owner {
+    pub(crate) fn new(inner: Arc<CollectionInner>) -> Arc<Self> {
+        Arc::new(Self { inner })
+    }
+}
+
+impl std::ops::Deref for Owner {
+    type Target = CollectionInner;
+    fn deref(&self) -> &CollectionInner {
+        &self.inner
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(m) = &self.inner.maintenance {
+            m.stop();
+        }
+    }
 }
 
 impl Collection {

@@ -29,7 +29,11 @@ pub(crate) const LOCK_FILE: &str = "LOCK";
 /// How a collection is opened.
 pub(crate) enum OpenMode {
     /// The one writer: holds `db_lock` and takes the collection lock.
-    Writer { db_lock: Arc<dyn LockGuard> },
+    Writer {
+        db_lock: Arc<dyn LockGuard>,
+        /// Start a background maintenance thread.
+        maintenance: bool,
+    },
     /// A snapshot reader: no locks, nothing on disk changes.
     ReadOnly,
 }
@@ -53,7 +57,10 @@ pub(crate) fn open_collection(
 ) -> Result<Arc<CollectionInner>> {
     let started = Instant::now();
     match mode {
-        OpenMode::Writer { db_lock } => {
+        OpenMode::Writer {
+            db_lock,
+            maintenance,
+        } => {
             let lock_path = dir.join(LOCK_FILE);
             let lock = vfs
                 .try_lock(&lock_path)
@@ -73,14 +80,10 @@ pub(crate) fn open_collection(
             vfs.sync_dir(&dir.join(SEGMENTS_DIR)).at(&dir)?;
             vfs.sync_dir(&dir).at(&dir)?;
             rec.report.open_duration = started.elapsed();
-            Ok(assemble(
-                vfs,
-                dir,
-                name,
-                vec![db_lock, Arc::from(lock)],
-                Some(wal),
-                rec,
-            ))
+            let locks = vec![db_lock, Arc::from(lock)];
+            let inner = assemble(vfs, dir, name, locks, Some(wal), rec, maintenance);
+            super::maintenance::Maintenance::start(&inner);
+            Ok(inner)
         }
         OpenMode::ReadOnly => {
             // A writer may replace the manifest and remove files between our reads: start over
@@ -90,7 +93,7 @@ pub(crate) fn open_collection(
                 match recover(&*vfs, &dir) {
                     Ok(mut rec) => {
                         rec.report.open_duration = started.elapsed();
-                        return Ok(assemble(vfs, dir, name, Vec::new(), None, rec));
+                        return Ok(assemble(vfs, dir, name, Vec::new(), None, rec, false));
                     }
                     Err(e) if attempt + 1 < READ_ONLY_OPEN_RETRIES && may_be_a_race(&e) => {
                         attempt += 1;
@@ -123,6 +126,7 @@ fn assemble(
     locks: Vec<Arc<dyn LockGuard>>,
     wal: Option<WalWriter>,
     rec: Recovered,
+    maintenance: bool,
 ) -> Arc<CollectionInner> {
     // Under `Buffered` durability, replayed records may not be durable yet; treating only the
     // flushed prefix as durable is conservative and correct.
@@ -141,6 +145,8 @@ fn assemble(
         dropped: AtomicBool::new(false),
         open_report: rec.report,
         flushes: AtomicU64::new(0),
+        merges: AtomicU64::new(0),
+        maintenance: maintenance.then(super::maintenance::Maintenance::default),
     })
 }
 

@@ -1,0 +1,234 @@
+//! Search measurements: the benchmark metric, exact distances in `f64`, recall@k against ground
+//! truth (fair with ties), and latency percentiles.
+
+use crate::vecs::Vectors;
+
+/// The metric a dataset's ground truth was computed with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// Euclidean; ground-truth distances are squared L2.
+    L2,
+    /// Cosine (angular); ground-truth distances are `1 - cos`.
+    Cosine,
+    /// Inner product; ground-truth "distances" are `-<q, b>`.
+    Dot,
+}
+
+impl Metric {
+    /// Parse `l2` / `euclidean`, `cosine` / `angular`, `dot` / `ip`.
+    pub fn parse(s: &str) -> Option<Metric> {
+        match s.to_ascii_lowercase().as_str() {
+            "l2" | "euclidean" => Some(Metric::L2),
+            "cosine" | "angular" | "cos" => Some(Metric::Cosine),
+            "dot" | "ip" | "inner_product" | "dotproduct" => Some(Metric::Dot),
+            _ => None,
+        }
+    }
+
+    /// The short name (`l2`, `cosine`, `dot`), as the reference script takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::L2 => "l2",
+            Metric::Cosine => "cosine",
+            Metric::Dot => "dot",
+        }
+    }
+
+    /// The nDB distance for collections of this metric.
+    pub fn ndb_distance(self) -> ndb::Distance {
+        match self {
+            Metric::L2 => ndb::Distance::Euclidean,
+            Metric::Cosine => ndb::Distance::Cosine,
+            Metric::Dot => ndb::Distance::DotProduct,
+        }
+    }
+
+    /// The exact distance between `q` and `b` in `f64`, as the ground truth defines it (lower
+    /// is nearer): squared L2, `1 - cos`, or `-<q, b>`.
+    pub fn distance(self, q: &[f32], b: &[f32]) -> f64 {
+        match self {
+            Metric::L2 => q
+                .iter()
+                .zip(b)
+                .map(|(&x, &y)| {
+                    let d = x as f64 - y as f64;
+                    d * d
+                })
+                .sum(),
+            Metric::Cosine => {
+                let (mut dot, mut qq, mut bb) = (0f64, 0f64, 0f64);
+                for (&x, &y) in q.iter().zip(b) {
+                    let (x, y) = (x as f64, y as f64);
+                    dot += x * y;
+                    qq += x * x;
+                    bb += y * y;
+                }
+                if qq == 0.0 || bb == 0.0 {
+                    1.0
+                } else {
+                    1.0 - dot / (qq.sqrt() * bb.sqrt())
+                }
+            }
+            Metric::Dot => -q
+                .iter()
+                .zip(b)
+                .map(|(&x, &y)| x as f64 * y as f64)
+                .sum::<f64>(),
+        }
+    }
+}
+
+/// Tolerance when comparing an exact `f64` distance with a ground-truth distance stored as `f32`.
+#[inline]
+pub fn tie_tolerance(kth: f64) -> f64 {
+    1e-6 * kth.abs() + 1e-7
+}
+
+/// Recall@k of result lists against ground truth.
+///
+/// A returned row counts as a hit if it is among the true top `k` (`gt`), or, to be fair with
+/// ties, if its exact distance to the query is at most the `k`-th ground-truth distance
+/// (`gt_dist`, within [`tie_tolerance`]). Each query contributes `k` possible hits (duplicates in a
+/// result list count once).
+pub struct RecallJudge<'a> {
+    /// Metric of the ground truth.
+    pub metric: Metric,
+    /// k.
+    pub k: usize,
+    /// Base vectors (row numbers are the ids).
+    pub base: &'a Vectors<f32>,
+    /// Queries.
+    pub queries: &'a Vectors<f32>,
+    /// True neighbours per query (at least `k` per row).
+    pub gt: &'a Vectors<i32>,
+    /// Their distances (at least `k` per row).
+    pub gt_dist: &'a Vectors<f32>,
+}
+
+impl RecallJudge<'_> {
+    /// Hits of one query's result rows (at most `k` are looked at).
+    pub fn hits(&self, query: usize, result_rows: &[usize]) -> usize {
+        let k = self.k;
+        let truth = &self.gt.row(query)[..k];
+        let kth = self.gt_dist.row(query)[k - 1] as f64;
+        let q = self.queries.row(query);
+        let mut seen: Vec<usize> = Vec::with_capacity(k);
+        let mut hits = 0;
+        for &r in result_rows.iter().take(k) {
+            if seen.contains(&r) {
+                continue;
+            }
+            seen.push(r);
+            if truth.iter().any(|&t| t as i64 == r as i64) {
+                hits += 1;
+            } else if r < self.base.rows() {
+                let d = self.metric.distance(q, self.base.row(r));
+                if d <= kth + tie_tolerance(kth) {
+                    hits += 1;
+                }
+            }
+        }
+        hits
+    }
+
+    /// Recall over all queries: total hits / (queries × k).
+    pub fn recall(&self, results: &[Vec<usize>]) -> f64 {
+        if results.is_empty() {
+            return f64::NAN;
+        }
+        let hits: usize = results
+            .iter()
+            .enumerate()
+            .map(|(q, r)| self.hits(q, r))
+            .sum();
+        hits as f64 / (results.len() * self.k) as f64
+    }
+}
+
+/// Latency percentiles of a set of per-query times.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Latency {
+    /// Queries measured.
+    pub count: usize,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Mean, ms.
+    pub mean_ms: f64,
+    /// Largest, ms.
+    pub max_ms: f64,
+}
+
+impl Latency {
+    /// Percentiles (nearest rank) of `ms` (per-query latencies in milliseconds).
+    pub fn of(ms: &[f64]) -> Latency {
+        if ms.is_empty() {
+            return Latency::default();
+        }
+        let mut v = ms.to_vec();
+        v.sort_by(|a, b| a.total_cmp(b));
+        Latency {
+            count: v.len(),
+            p50_ms: percentile(&v, 50.0),
+            p95_ms: percentile(&v, 95.0),
+            p99_ms: percentile(&v, 99.0),
+            mean_ms: v.iter().sum::<f64>() / v.len() as f64,
+            max_ms: v[v.len() - 1],
+        }
+    }
+}
+
+/// Nearest-rank percentile `p` (0..=100) of sorted values.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles() {
+        let v: Vec<f64> = (1..=100).map(|x| x as f64).collect();
+        assert_eq!(percentile(&v, 50.0), 50.0);
+        assert_eq!(percentile(&v, 99.0), 99.0);
+        assert_eq!(percentile(&[3.0], 99.0), 3.0);
+        let l = Latency::of(&[2.0, 1.0, 3.0]);
+        assert_eq!((l.p50_ms, l.max_ms, l.mean_ms), (2.0, 3.0, 2.0));
+    }
+
+    #[test]
+    fn recall_counts_ties() {
+        // Base: 0 at distance 1, 1 at distance 1 (tie), 2 at distance 4.
+        let base = Vectors::new(1, vec![1.0, -1.0, 2.0]);
+        let queries = Vectors::new(1, vec![0.0]);
+        let gt = Vectors::new(1, vec![0]);
+        let gt_dist = Vectors::new(1, vec![1.0]);
+        let j = RecallJudge {
+            metric: Metric::L2,
+            k: 1,
+            base: &base,
+            queries: &queries,
+            gt: &gt,
+            gt_dist: &gt_dist,
+        };
+        assert_eq!(j.hits(0, &[0]), 1);
+        assert_eq!(j.hits(0, &[1]), 1); // tie at the k-th distance
+        assert_eq!(j.hits(0, &[2]), 0);
+        assert_eq!(j.recall(&[vec![2]]), 0.0);
+    }
+
+    #[test]
+    fn distances() {
+        assert_eq!(Metric::L2.distance(&[0.0, 3.0], &[4.0, 0.0]), 25.0);
+        assert!((Metric::Cosine.distance(&[1.0, 0.0], &[0.0, 2.0]) - 1.0).abs() < 1e-12);
+        assert_eq!(Metric::Dot.distance(&[1.0, 2.0], &[3.0, 4.0]), -11.0);
+    }
+}

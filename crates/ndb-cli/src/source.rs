@@ -1,0 +1,773 @@
+//! Streaming readers of the import formats (JSON Lines, `.fvecs`, `.npy`), one document at a
+//! time, and the document checks an import runs before writing anything.
+
+use crate::error::{CliError, CliResult};
+use ndb::{Distance, Document};
+use serde::Deserialize;
+use serde_json::Value;
+use std::fmt;
+use std::fs::File;
+use std::io::{BufRead, BufReader, ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+/// Input file formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line: {"id": .., "vector": [..], "payload": {..}}.
+    Jsonl,
+    /// TexMex .fvecs: per row, a little-endian i32 dimension then that many f32.
+    Fvecs,
+    /// NumPy .npy: a 2-D little-endian float32 (or float64) array in C order.
+    Npy,
+}
+
+impl Format {
+    /// The format named by a file's extension.
+    pub fn from_path(path: &Path) -> CliResult<Format> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        match ext.as_deref() {
+            Some("jsonl" | "ndjson" | "json") => Ok(Format::Jsonl),
+            Some("fvecs") => Ok(Format::Fvecs),
+            Some("npy") => Ok(Format::Npy),
+            _ => Err(CliError::usage(format!(
+                "cannot tell the format of {} from its extension; pass --format jsonl|fvecs|npy",
+                path.display()
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Fvecs => "fvecs",
+            Format::Npy => "npy",
+        }
+    }
+}
+
+/// Where a row came from, for messages: `data.jsonl line 7`, `base.fvecs row 6`.
+#[derive(Clone, Debug)]
+pub struct Loc {
+    pub file: PathBuf,
+    /// JSON Lines: 1-based line number. Binary formats: 0-based row number (= the id).
+    pub n: u64,
+    pub is_line: bool,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = if self.is_line { "line" } else { "row" };
+        write!(f, "{} {kind} {}", self.file.display(), self.n)
+    }
+}
+
+/// One row read from a source: a document, or why this row is not one (skippable).
+pub type Row = (Loc, Result<Document, String>);
+
+/// A streaming reader of documents.
+pub trait Source {
+    /// The next row; `Ok(None)` at the end. `Err` is damage that ends the read (it cannot be
+    /// skipped: a broken file structure, an I/O error).
+    fn next_row(&mut self) -> CliResult<Option<Row>>;
+    /// Bytes of the main file consumed so far.
+    fn position(&self) -> u64;
+    /// Size of the main file.
+    fn len(&self) -> u64;
+    /// Number of rows, when the format says it up front.
+    fn rows(&self) -> Option<u64>;
+    /// Dimension, when the format says it up front.
+    fn dim(&self) -> Option<usize>;
+}
+
+/// Open `path` as `format`, with an optional payload file (binary formats only).
+pub fn open(path: &Path, format: Format, payloads: Option<&Path>) -> CliResult<Box<dyn Source>> {
+    let file = File::open(path)
+        .map_err(|e| CliError::fail(format!("cannot open {}: {e}", path.display())))?;
+    let len = file.metadata().map_err(|e| CliError::io(path, e))?.len();
+    let payloads = match payloads {
+        Some(p) => Some(PayloadLines::open(p)?),
+        None => None,
+    };
+    let reader = BufReader::with_capacity(1 << 20, file);
+    Ok(match format {
+        Format::Jsonl => {
+            if payloads.is_some() {
+                return Err(CliError::usage(
+                    "--payloads is for .fvecs and .npy input; JSON Lines carry their payloads inline",
+                ));
+            }
+            Box::new(JsonlSource {
+                path: path.to_path_buf(),
+                reader,
+                line: 0,
+                pos: 0,
+                len,
+                buf: Vec::new(),
+            })
+        }
+        Format::Fvecs => Box::new(FvecsSource::new(path, reader, len, payloads)?),
+        Format::Npy => Box::new(NpySource::new(path, reader, len, payloads)?),
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON Lines
+
+/// One line of a JSON Lines import (and of an export).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonDoc {
+    id: Value,
+    vector: Vec<f32>,
+    #[serde(default)]
+    payload: Option<Value>,
+}
+
+struct JsonlSource {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line: u64,
+    pos: u64,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl Source for JsonlSource {
+    fn next_row(&mut self) -> CliResult<Option<Row>> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| CliError::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.pos += n as u64;
+            self.line += 1;
+            if self.buf.iter().all(u8::is_ascii_whitespace) {
+                continue; // blank lines are allowed
+            }
+            let loc = Loc {
+                file: self.path.clone(),
+                n: self.line,
+                is_line: true,
+            };
+            return Ok(Some((loc, parse_json_doc(&self.buf))));
+        }
+    }
+    fn position(&self) -> u64 {
+        self.pos
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn rows(&self) -> Option<u64> {
+        None
+    }
+    fn dim(&self) -> Option<usize> {
+        None
+    }
+}
+
+/// serde_json's message without its "at line 1 column N" suffix, with the column kept.
+fn json_error(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let msg = match full.rfind(" at line ") {
+        Some(i) => &full[..i],
+        None => &full,
+    };
+    if e.column() > 0 {
+        format!("invalid JSON (column {}): {msg}", e.column())
+    } else {
+        format!("invalid JSON: {msg}")
+    }
+}
+
+fn parse_json_doc(line: &[u8]) -> Result<Document, String> {
+    let d: JsonDoc = serde_json::from_slice(line).map_err(|e| json_error(&e))?;
+    let id = match d.id {
+        Value::String(s) => s,
+        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
+        other => {
+            return Err(format!(
+                "\"id\" must be a string or an integer, got {}",
+                json_kind(&other)
+            ))
+        }
+    };
+    Ok(Document {
+        id,
+        vector: d.vector,
+        payload: d.payload,
+    })
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Payload file for binary formats: line i is the payload of row i.
+
+struct PayloadLines {
+    path: PathBuf,
+    reader: BufReader<File>,
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl PayloadLines {
+    fn open(path: &Path) -> CliResult<Self> {
+        let file = File::open(path)
+            .map_err(|e| CliError::fail(format!("cannot open {}: {e}", path.display())))?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader: BufReader::with_capacity(1 << 20, file),
+            line: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// The payload of the next row. `Ok(Err(..))` is a bad line (skippable); `Err` means the
+    /// file ended early or could not be read.
+    fn next_payload(
+        &mut self,
+        rows_file: &Path,
+        row: u64,
+    ) -> CliResult<Result<Option<Value>, String>> {
+        self.buf.clear();
+        let n = self
+            .reader
+            .read_until(b'\n', &mut self.buf)
+            .map_err(|e| CliError::io(&self.path, e))?;
+        if n == 0 {
+            return Err(CliError::fail(format!(
+                "{} has {} lines but {} has more rows (line i must be the payload of row i)",
+                self.path.display(),
+                self.line,
+                rows_file.display()
+            )));
+        }
+        self.line += 1;
+        if self.buf.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Ok(None));
+        }
+        Ok(match serde_json::from_slice::<Value>(&self.buf) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => Err(format!(
+                "payload at {} line {} (row {row}): {}",
+                self.path.display(),
+                self.line,
+                json_error(&e)
+            )),
+        })
+    }
+
+    /// Check that no payload lines are left once the rows are done.
+    fn finish(&mut self, rows_file: &Path, rows: u64) -> CliResult<()> {
+        loop {
+            self.buf.clear();
+            let n = self
+                .reader
+                .read_until(b'\n', &mut self.buf)
+                .map_err(|e| CliError::io(&self.path, e))?;
+            if n == 0 {
+                return Ok(());
+            }
+            self.line += 1;
+            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+                return Err(CliError::fail(format!(
+                    "{} has a payload on line {} but {} has only {rows} rows",
+                    self.path.display(),
+                    self.line,
+                    rows_file.display()
+                )));
+            }
+        }
+    }
+}
+
+/// Attach the next payload (if a payload file was given) to a row read from a binary file.
+fn with_payload(
+    payloads: &mut Option<PayloadLines>,
+    file: &Path,
+    row: u64,
+    doc: Result<Document, String>,
+) -> CliResult<Result<Document, String>> {
+    let Some(p) = payloads else { return Ok(doc) };
+    let payload = p.next_payload(file, row)?;
+    Ok(match (doc, payload) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e),
+        (Ok(mut d), Ok(payload)) => {
+            d.payload = payload;
+            Ok(d)
+        }
+    })
+}
+
+/// Read exactly `buf.len()` bytes; `Ok(false)` if the file ended first.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
+    let mut done = 0;
+    while done < buf.len() {
+        match r.read(&mut buf[done..]) {
+            Ok(0) => return Ok(false),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(true)
+}
+
+// ---------------------------------------------------------------------------------------------
+// .fvecs
+
+struct FvecsSource {
+    path: PathBuf,
+    reader: BufReader<File>,
+    payloads: Option<PayloadLines>,
+    row: u64,
+    pos: u64,
+    len: u64,
+    first_dim: Option<usize>,
+    buf: Vec<u8>,
+    done: bool,
+}
+
+impl FvecsSource {
+    fn new(
+        path: &Path,
+        mut reader: BufReader<File>,
+        len: u64,
+        payloads: Option<PayloadLines>,
+    ) -> CliResult<Self> {
+        // Peek at the first row's dimension (for the row count and --create).
+        let first_dim = {
+            let head = reader.fill_buf().map_err(|e| CliError::io(path, e))?;
+            if head.len() >= 4 {
+                let d = i32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+                (d > 0 && d as usize <= ndb::limits::DIM_MAX).then_some(d as usize)
+            } else {
+                None
+            }
+        };
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            payloads,
+            row: 0,
+            pos: 0,
+            len,
+            first_dim,
+            buf: Vec::new(),
+            done: false,
+        })
+    }
+}
+
+impl Source for FvecsSource {
+    fn next_row(&mut self) -> CliResult<Option<Row>> {
+        if self.done {
+            return Ok(None);
+        }
+        let row = self.row;
+        let loc = Loc {
+            file: self.path.clone(),
+            n: row,
+            is_line: false,
+        };
+        let mut head = [0u8; 4];
+        let got = self
+            .reader
+            .read(&mut head[..1])
+            .map_err(|e| CliError::io(&self.path, e))?;
+        if got == 0 {
+            self.done = true;
+            if let Some(p) = &mut self.payloads {
+                p.finish(&self.path, row)?;
+            }
+            return Ok(None);
+        }
+        let damaged = |what: String| CliError::fail(format!("{loc}: {what}"));
+        if !read_full(&mut self.reader, &mut head[1..]).map_err(|e| CliError::io(&self.path, e))? {
+            return Err(damaged(format!(
+                "the file ends inside the row's dimension field (offset {})",
+                self.pos
+            )));
+        }
+        let dim = i32::from_le_bytes(head);
+        if dim <= 0 || dim as usize > ndb::limits::DIM_MAX {
+            return Err(damaged(format!(
+                "dimension field at offset {} is {dim}; is this really an .fvecs file?",
+                self.pos
+            )));
+        }
+        let dim = dim as usize;
+        self.buf.resize(dim * 4, 0);
+        if !read_full(&mut self.reader, &mut self.buf).map_err(|e| CliError::io(&self.path, e))? {
+            return Err(damaged(format!(
+                "the file ends inside the row (it needs {} bytes after offset {})",
+                4 + dim * 4,
+                self.pos
+            )));
+        }
+        self.pos += 4 + dim as u64 * 4;
+        self.row += 1;
+        let vector: Vec<f32> = self
+            .buf
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        let doc = Ok(Document::new(row.to_string(), vector));
+        let doc = with_payload(&mut self.payloads, &self.path, row, doc)?;
+        Ok(Some((loc, doc)))
+    }
+    fn position(&self) -> u64 {
+        self.pos
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn rows(&self) -> Option<u64> {
+        let row_bytes = 4 + 4 * self.first_dim? as u64;
+        self.len
+            .is_multiple_of(row_bytes)
+            .then_some(self.len / row_bytes)
+    }
+    fn dim(&self) -> Option<usize> {
+        self.first_dim
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// .npy
+
+#[derive(Clone, Copy)]
+enum NpyType {
+    F32,
+    F64,
+}
+
+struct NpySource {
+    path: PathBuf,
+    reader: BufReader<File>,
+    payloads: Option<PayloadLines>,
+    ty: NpyType,
+    rows: u64,
+    dim: usize,
+    row: u64,
+    pos: u64,
+    len: u64,
+    buf: Vec<u8>,
+}
+
+impl NpySource {
+    fn new(
+        path: &Path,
+        mut reader: BufReader<File>,
+        len: u64,
+        payloads: Option<PayloadLines>,
+    ) -> CliResult<Self> {
+        let bad = |what: &str| {
+            CliError::fail(format!(
+                "{}: not a supported .npy file: {what}",
+                path.display()
+            ))
+        };
+        let mut pre = [0u8; 10];
+        if !read_full(&mut reader, &mut pre).map_err(|e| CliError::io(path, e))?
+            || &pre[..6] != b"\x93NUMPY"
+        {
+            return Err(bad("no .npy magic"));
+        }
+        let major = pre[6];
+        let (header_len, prefix) = match major {
+            1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10usize),
+            2 | 3 => {
+                let mut more = [0u8; 2];
+                if !read_full(&mut reader, &mut more).map_err(|e| CliError::io(path, e))? {
+                    return Err(bad("truncated header"));
+                }
+                (
+                    u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
+                    12usize,
+                )
+            }
+            v => return Err(bad(&format!("format version {v}"))),
+        };
+        if header_len > 1 << 20 {
+            return Err(bad("header too large"));
+        }
+        let mut header = vec![0u8; header_len];
+        if !read_full(&mut reader, &mut header).map_err(|e| CliError::io(path, e))? {
+            return Err(bad("truncated header"));
+        }
+        let header = String::from_utf8_lossy(&header);
+        let descr = dict_value(&header, "descr").ok_or_else(|| bad("no 'descr' in the header"))?;
+        let ty = match descr.trim_matches(|c| c == '\'' || c == '"') {
+            "<f4" => NpyType::F32,
+            "<f8" => NpyType::F64,
+            other => {
+                return Err(bad(&format!(
+                    "element type {other:?}; nDB imports little-endian float32 ('<f4') or \
+                     float64 ('<f8'): convert with a.astype('<f4')"
+                )))
+            }
+        };
+        let fortran = dict_value(&header, "fortran_order")
+            .ok_or_else(|| bad("no 'fortran_order' in the header"))?;
+        if fortran.trim() != "False" {
+            return Err(bad(
+                "the array is in Fortran order; save it in C order (numpy.ascontiguousarray)",
+            ));
+        }
+        let shape = dict_value(&header, "shape").ok_or_else(|| bad("no 'shape' in the header"))?;
+        let dims: Vec<u64> = shape
+            .trim()
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse::<u64>())
+            .collect::<Result<_, _>>()
+            .map_err(|_| bad(&format!("shape {shape}")))?;
+        let [rows, dim] = dims[..] else {
+            return Err(bad(&format!(
+                "shape {} has {} dimensions; nDB imports a 2-D array (rows × dimension)",
+                shape.trim(),
+                dims.len()
+            )));
+        };
+        if dim == 0 || dim as usize > ndb::limits::DIM_MAX {
+            return Err(bad(&format!("vector dimension {dim}")));
+        }
+        let item = match ty {
+            NpyType::F32 => 4,
+            NpyType::F64 => 8,
+        };
+        let data_start = (prefix + header_len) as u64;
+        let expected = rows
+            .checked_mul(dim)
+            .and_then(|n| n.checked_mul(item))
+            .and_then(|n| n.checked_add(data_start));
+        if expected != Some(len) {
+            return Err(CliError::fail(format!(
+                "{}: the file is {len} bytes but its header describes {rows} × {dim} values ({} bytes); is it truncated?",
+                path.display(),
+                expected.map_or_else(|| "too many".to_string(), |e| e.to_string())
+            )));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            reader,
+            payloads,
+            ty,
+            rows,
+            dim: dim as usize,
+            row: 0,
+            pos: data_start,
+            len,
+            buf: Vec::new(),
+        })
+    }
+}
+
+/// The text of `key`'s value in the header's Python dict literal (up to the next top-level comma).
+fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    let start = header
+        .find(&format!("'{key}'"))
+        .or_else(|| header.find(&format!("\"{key}\"")))?;
+    let rest = &header[start + key.len() + 2..];
+    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
+    let mut depth = 0i32;
+    for (i, c) in rest.char_indices() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            ',' | '}' if depth == 0 => return Some(&rest[..i]),
+            _ => {}
+        }
+    }
+    None
+}
+
+impl Source for NpySource {
+    fn next_row(&mut self) -> CliResult<Option<Row>> {
+        if self.row == self.rows {
+            if let Some(p) = &mut self.payloads {
+                p.finish(&self.path, self.rows)?;
+                self.payloads = None;
+            }
+            return Ok(None);
+        }
+        let row = self.row;
+        let item = match self.ty {
+            NpyType::F32 => 4,
+            NpyType::F64 => 8,
+        };
+        self.buf.resize(self.dim * item, 0);
+        if !read_full(&mut self.reader, &mut self.buf).map_err(|e| CliError::io(&self.path, e))? {
+            return Err(CliError::fail(format!(
+                "{} row {row}: the file ends early",
+                self.path.display()
+            )));
+        }
+        self.pos += self.buf.len() as u64;
+        self.row += 1;
+        let vector: Vec<f32> = match self.ty {
+            NpyType::F32 => self
+                .buf
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect(),
+            NpyType::F64 => self
+                .buf
+                .chunks_exact(8)
+                .map(|c| {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(c);
+                    f64::from_le_bytes(b) as f32
+                })
+                .collect(),
+        };
+        let loc = Loc {
+            file: self.path.clone(),
+            n: row,
+            is_line: false,
+        };
+        let doc = Ok(Document::new(row.to_string(), vector));
+        let doc = with_payload(&mut self.payloads, &self.path, row, doc)?;
+        Ok(Some((loc, doc)))
+    }
+    fn position(&self) -> u64 {
+        self.pos
+    }
+    fn len(&self) -> u64 {
+        self.len
+    }
+    fn rows(&self) -> Option<u64> {
+        Some(self.rows)
+    }
+    fn dim(&self) -> Option<usize> {
+        Some(self.dim)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks
+
+/// Check `doc` the way `Collection::insert_batch` will, so that an import can refuse a file
+/// before writing any of it. Returns the approximate bytes the document adds to a WAL record.
+pub fn check_doc(dim: usize, distance: Distance, doc: &Document) -> Result<usize, String> {
+    if doc.id.is_empty() {
+        return Err("document id must not be empty".into());
+    }
+    if doc.id.len() > ndb::limits::ID_BYTES_MAX {
+        return Err(format!(
+            "document id is {} bytes; the limit is {}",
+            doc.id.len(),
+            ndb::limits::ID_BYTES_MAX
+        ));
+    }
+    let ctx = |m: String| format!("document {:?}: {m}", doc.id);
+    if doc.vector.len() != dim {
+        return Err(ctx(format!(
+            "wrong vector dimension: expected {dim}, got {}",
+            doc.vector.len()
+        )));
+    }
+    if let Some(i) = doc.vector.iter().position(|x| !x.is_finite()) {
+        return Err(ctx(format!(
+            "vector component {i} is {} (only finite values are allowed)",
+            doc.vector[i]
+        )));
+    }
+    if distance == Distance::Cosine && doc.vector.iter().all(|&x| x == 0.0) {
+        return Err(ctx(
+            "a zero vector has no direction, so it cannot be stored in a cosine collection".into(),
+        ));
+    }
+    let payload_bytes = match &doc.payload {
+        None | Some(Value::Null) => 0,
+        Some(v @ Value::Object(_)) => {
+            let mut counter = ByteCounter(0);
+            serde_json::to_writer(&mut counter, v).map_err(|e| ctx(format!("payload: {e}")))?;
+            if counter.0 > ndb::limits::PAYLOAD_BYTES_MAX {
+                return Err(ctx(format!(
+                    "payload is {} bytes; the limit is {}",
+                    counter.0,
+                    ndb::limits::PAYLOAD_BYTES_MAX
+                )));
+            }
+            counter.0
+        }
+        Some(other) => {
+            return Err(ctx(format!(
+                "payload must be a JSON object or null, got {}",
+                json_kind(other)
+            )))
+        }
+    };
+    Ok(doc.id.len() + 4 * dim + payload_bytes + 16)
+}
+
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npy_header_values() {
+        let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
+        assert_eq!(dict_value(h, "descr"), Some("'<f4'"));
+        assert_eq!(dict_value(h, "fortran_order"), Some("False"));
+        assert_eq!(dict_value(h, "shape"), Some("(3, 4)"));
+    }
+
+    #[test]
+    fn json_lines() {
+        let d = parse_json_doc(br#"{"id": 7, "vector": [1, 2.5]}"#).unwrap();
+        assert_eq!(d.id, "7");
+        assert_eq!(d.vector, vec![1.0, 2.5]);
+        let e = parse_json_doc(br#"{"id": "a", "vector": [1, "x"]}"#).unwrap_err();
+        assert!(e.starts_with("invalid JSON (column"), "{e}");
+        let e = parse_json_doc(br#"{"id": true, "vector": [1]}"#).unwrap_err();
+        assert!(e.contains("string or an integer"), "{e}");
+    }
+
+    #[test]
+    fn checks() {
+        let d = Document::new("a", vec![0.0, 0.0]);
+        assert!(check_doc(2, Distance::Cosine, &d).is_err());
+        assert!(check_doc(2, Distance::DotProduct, &d).is_ok());
+        assert!(check_doc(3, Distance::DotProduct, &d)
+            .unwrap_err()
+            .contains("expected 3, got 2"));
+        let d = Document::new("a", vec![1.0]).with_payload(serde_json::json!([1]));
+        assert!(check_doc(1, Distance::DotProduct, &d).is_err());
+    }
+}
