@@ -56,3 +56,8 @@ pub use search::{Match, Search, TOP_K_MAX};
 pub mod testing {
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }
+
+/// The README's Rust example, compiled and run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
