@@ -33,6 +33,8 @@ mod database;
 mod document;
 mod error;
 mod filter;
+#[cfg(feature = "testing")]
+mod fuzzing;
 pub mod limits;
 mod manifest;
 mod memtable;
@@ -54,6 +56,7 @@ pub use search::{Match, Search, TOP_K_MAX};
 /// not part of the stable API.
 #[cfg(feature = "testing")]
 pub mod testing {
+    pub use crate::fuzzing::*;
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }
 

@@ -13,7 +13,7 @@ use super::open::SEGMENTS_DIR;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, CollectionManifest, SegmentEntry};
+use crate::manifest::{self, SegmentEntry};
 use crate::segment::deletes::deletes_file_name;
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
@@ -52,23 +52,38 @@ fn segment_bytes(s: &LiveSegment) -> u64 {
 impl CollectionInner {
     /// Merge every segment into one.
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
-        let mut manifest = self.manifest.lock();
+        let _merging = self.merge_lock.lock();
         self.writer()?;
-        let all: Vec<usize> = (0..self.state.read().segments.len()).collect();
-        self.merge(&mut manifest, &all)
+        let all: Vec<u64> = self
+            .state
+            .read()
+            .segments
+            .iter()
+            .map(|s| s.segment.id())
+            .collect();
+        self.merge(&all)
     }
 
-    /// Merge the segments at positions `which` (ascending) into one, placed last. The caller
-    /// holds the manifest lock, so positions cannot change meanwhile.
-    pub(crate) fn merge(
-        &self,
-        manifest: &mut CollectionManifest,
-        which: &[usize],
-    ) -> Result<CompactionStats> {
+    /// Merge the segments with ids `which` into one new segment (placed by id). The caller holds
+    /// the merge lock. The manifest lock is taken only to reserve ids and to commit, so flushes
+    /// (and the writers waiting on them) proceed while the merged segment and its index are
+    /// written.
+    pub(crate) fn merge(&self, which: &[u64]) -> Result<CompactionStats> {
         let started = Instant::now();
-        let all = self.state.read().segments.clone();
-        let segments: Vec<LiveSegment> =
-            which.iter().filter_map(|&i| all.get(i).cloned()).collect();
+        // Phase 1: snapshot, reserve a segment id and three file generations.
+        let (segments, mut scratch) = {
+            let mut manifest = self.manifest.lock();
+            let all = self.state.read().segments.clone();
+            let segments: Vec<LiveSegment> = all
+                .into_iter()
+                .filter(|s| which.contains(&s.segment.id()))
+                .collect();
+            let mut scratch = manifest.clone();
+            manifest.next_segment_id += 1;
+            manifest.next_file_gen += 3;
+            scratch.segments.clear();
+            (segments, scratch)
+        };
         let mut stats = CompactionStats {
             docs_before: segments.iter().map(|s| u64::from(s.segment.rows())).sum(),
             bytes_before: segments.iter().map(segment_bytes).sum(),
@@ -87,8 +102,8 @@ impl CollectionInner {
             return Ok(stats);
         }
 
-        // Merge: the rows not in each segment's persisted deletion state, oldest first; remember
-        // where each old row went.
+        // Phase 2: the rows not in each segment's persisted deletion state, oldest first, into a
+        // new segment (and its indexes); remember where each old row went.
         let mut rows: Vec<RowRef<'_>> = Vec::new();
         let mut moved: Vec<Vec<u32>> = Vec::with_capacity(segments.len());
         for s in &segments {
@@ -107,38 +122,39 @@ impl CollectionInner {
             }
             moved.push(map);
         }
-
+        let map_rows = |from: &[(usize, RoaringBitmap)]| {
+            let mut out = RoaringBitmap::new();
+            for (i, bitmap) in from {
+                for row in bitmap.iter() {
+                    match moved[*i].get(row as usize) {
+                        Some(&r) if r != u32::MAX => {
+                            out.insert(r);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            out
+        };
         let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut next = manifest.clone();
-        let merged_ids: Vec<u64> = segments.iter().map(|s| s.segment.id()).collect();
-        next.segments.retain(|e| !merged_ids.contains(&e.id));
-        let mut new_segment = None;
+        let id = scratch.next_segment_id;
+        let (index_gen, deletes_gen) = (scratch.next_file_gen, scratch.next_file_gen + 2);
+        scratch.next_file_gen += 1; // the payload index takes the next one
+        let mut new_entry = None;
+        let mut built = None;
         if !rows.is_empty() {
-            let id = next.next_segment_id;
-            next.next_segment_id += 1;
             let path = seg_dir.join(segment_file_name(id));
-            let file_bytes = write_segment(
-                vfs,
-                &path,
-                id,
-                self.config.dim(),
-                self.config.distance(),
-                &rows,
-            )?;
-            let index = if next.index_enabled && rows.len() >= self.config.index().min_rows {
-                let gen = next.next_file_gen;
-                next.next_file_gen += 1;
-                let vectors = RowVectors {
-                    rows: &rows,
-                    dim: self.config.dim(),
-                };
-                Some(self.write_index(&seg_dir, id, gen, &vectors)?)
+            let dim = self.config.dim();
+            let file_bytes = write_segment(vfs, &path, id, dim, self.config.distance(), &rows)?;
+            let index = if scratch.index_enabled && rows.len() >= self.config.index().min_rows {
+                let vectors = RowVectors { rows: &rows, dim };
+                Some(self.write_index(&seg_dir, id, index_gen, &vectors)?)
             } else {
                 None
             };
-            let payload_index = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
-            next.segments.push(SegmentEntry {
+            let payload_index = self.write_payload_index(&mut scratch, &seg_dir, id, &rows)?;
+            new_entry = Some(SegmentEntry {
                 id,
                 rows: rows.len() as u64,
                 file_bytes,
@@ -146,21 +162,68 @@ impl CollectionInner {
                 index,
                 payload_index: payload_index.as_ref().map(|p| p.0),
             });
-            new_segment = Some((id, path, rows.len() as u64, index, payload_index));
+            built = Some((path, index, payload_index));
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+
+        // Phase 3: commit. Deletions persisted by flushes since phase 1 move to the new segment.
+        let mut manifest = self.manifest.lock();
+        self.writer()?;
+        let current = self.state.read().segments.clone();
+        let now: Vec<&LiveSegment> = which
+            .iter()
+            .filter_map(|id| current.iter().find(|s| s.segment.id() == *id))
+            .collect();
+        if now.len() != segments.len() {
+            return Err(crate::Error::invalid("segments changed during a merge"));
+        }
+        let extra: Vec<(usize, RoaringBitmap)> = now
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (i, &*s.persisted - &*segments[i].persisted))
+            .collect();
+        let persisted_new = map_rows(&extra);
+        let mut next = manifest.clone();
+        next.segments.retain(|e| !which.contains(&e.id));
+        let mut persisted_bytes = 0;
+        if let Some(mut entry) = new_entry {
+            if !persisted_new.is_empty() {
+                let path = seg_dir.join(deletes_file_name(id, deletes_gen));
+                let file_bytes = crate::segment::deletes::write(vfs, &path, id, &persisted_new)?;
+                vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+                entry.deletes = Some(crate::manifest::DeletesEntry {
+                    gen: deletes_gen,
+                    count: persisted_new.len(),
+                    file_bytes,
+                });
+                persisted_bytes = file_bytes;
+            }
+            // Keep the list ordered by id (a flush during the merge may have added newer ones).
+            let at = next
+                .segments
+                .iter()
+                .position(|e| e.id > id)
+                .unwrap_or(next.segments.len());
+            next.segments.insert(at, entry);
+        }
         if let Err(e) = manifest::write_collection(vfs, &self.dir, &next) {
-            self.poison(format!("manifest update for compaction failed: {e}"));
+            self.poison(format!("manifest update for a merge failed: {e}"));
             return Err(e);
         }
-        let opened = match new_segment {
-            Some((id, path, n, index, payload_index)) => {
-                let seg =
-                    Segment::open(vfs, &path, id, self.config.dim(), self.config.distance(), n);
+        let opened = match built {
+            Some((path, index, payload_index)) => {
+                let seg = Segment::open(
+                    vfs,
+                    &path,
+                    id,
+                    self.config.dim(),
+                    self.config.distance(),
+                    rows.len() as u64,
+                );
                 let seg = match seg {
                     Ok(s) => s,
                     Err(e) => {
-                        self.poison(format!("compacted segment does not open: {e}"));
+                        self.poison(format!("merged segment does not open: {e}"));
                         return Err(e);
                     }
                 };
@@ -173,7 +236,7 @@ impl CollectionInner {
                         graph_metric(self.config.distance()),
                     )
                     .map(|i| (Arc::new(i), ix.gen))
-                    .map_err(|e| log::warn!("compacted index unusable, searching exactly: {e}"))
+                    .map_err(|e| log::warn!("merged index unusable, searching exactly: {e}"))
                     .ok(),
                     None => None,
                 };
@@ -187,51 +250,45 @@ impl CollectionInner {
             let wal = self.writer()?;
             let _wal = wal.lock();
             let mut st = self.state.write();
-            let mut deleted = RoaringBitmap::new();
-            for (i, &pos) in which.iter().enumerate() {
-                let s = &st.segments[pos];
-                // Rows hidden since the merge started, or by writes not yet flushed.
-                for row in s.deleted.iter() {
-                    if !s.persisted.contains(row) {
-                        if let Some(&new_row) = moved[i].get(row as usize) {
-                            if new_row != u32::MAX {
-                                deleted.insert(new_row);
-                            }
-                        }
-                    }
-                }
-            }
-            let kept: Vec<LiveSegment> = std::mem::take(&mut st.segments)
-                .into_iter()
+            // Rows hidden since phase 1 or by writes not yet flushed (a superset of
+            // `persisted_new`).
+            let hidden: Vec<(usize, RoaringBitmap)> = segments
+                .iter()
                 .enumerate()
-                .filter(|(i, _)| !which.contains(i))
-                .map(|(_, s)| s)
+                .filter_map(|(i, old)| {
+                    st.segments
+                        .iter()
+                        .find(|s| s.segment.id() == old.segment.id())
+                        .map(|s| (i, &*s.deleted - &*old.persisted))
+                })
                 .collect();
-            st.segments = kept;
+            let deleted = map_rows(&hidden);
+            st.segments.retain(|s| !which.contains(&s.segment.id()));
             if let Some((segment, index, payload_index)) = opened {
-                st.segments.push(LiveSegment {
+                let live = LiveSegment {
                     segment,
                     deleted: Arc::new(deleted),
-                    persisted: Arc::new(RoaringBitmap::new()),
-                    persisted_bytes: 0,
+                    persisted: Arc::new(persisted_new),
+                    persisted_bytes,
                     index_gen: index.as_ref().map(|(_, g)| *g),
                     index: index.map(|(i, _)| i),
                     payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
                     payload_index: payload_index.map(|p| p.1),
-                });
-                let new = st
+                };
+                stats.docs_after = u64::from(live.segment.rows());
+                stats.bytes_after = segment_bytes(&live);
+                stats.segments_after = 1;
+                let at = st
                     .segments
-                    .last()
-                    .map(|s| (u64::from(s.segment.rows()), segment_bytes(s)));
-                if let Some((rows, bytes)) = new {
-                    stats.docs_after = rows;
-                    stats.bytes_after = bytes;
-                    stats.segments_after = 1;
-                }
+                    .iter()
+                    .position(|s| s.segment.id() > id)
+                    .unwrap_or(st.segments.len());
+                st.segments.insert(at, live);
             }
         }
-        let old = std::mem::replace(manifest, next);
-        for e in old.segments.iter().filter(|e| merged_ids.contains(&e.id)) {
+        let old = std::mem::replace(&mut *manifest, next);
+        drop(manifest);
+        for e in old.segments.iter().filter(|e| which.contains(&e.id)) {
             let mut files = vec![seg_dir.join(segment_file_name(e.id))];
             files.extend(
                 e.deletes
@@ -241,9 +298,12 @@ impl CollectionInner {
                 e.index
                     .map(|ix| seg_dir.join(index_file_name(e.id, ix.gen))),
             );
+            files.extend(e.payload_index.map(|ix| {
+                seg_dir.join(crate::payload_index::payload_index_file_name(e.id, ix.gen))
+            }));
             for path in files {
                 if let Err(err) = vfs.remove_file(&path) {
-                    log::warn!("could not remove compacted {}: {err}", path.display());
+                    log::warn!("could not remove merged {}: {err}", path.display());
                 }
             }
         }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 impl CollectionInner {
     pub(crate) fn rebuild_index(&self) -> Result<()> {
+        let _merging = self.merge_lock.lock();
         let mut manifest = self.manifest.lock();
         let segments = self.state.read().segments.clone();
         let seg_dir = self.dir.join(SEGMENTS_DIR);
@@ -33,6 +34,7 @@ impl CollectionInner {
     }
 
     pub(crate) fn delete_index(&self) -> Result<()> {
+        let _merging = self.merge_lock.lock();
         let mut manifest = self.manifest.lock();
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut next = manifest.clone();
@@ -110,6 +112,7 @@ impl CollectionInner {
                 "payload index field {field:?} must be a dotted path of non-empty names (at most 256 bytes, not starting with '$')"
             )));
         }
+        let _merging = self.merge_lock.lock();
         let mut manifest = self.manifest.lock();
         let mut next = manifest.clone();
         next.payload_indexes.retain(|(f, _)| f != field);

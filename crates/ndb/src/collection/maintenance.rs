@@ -104,8 +104,20 @@ fn run(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
                 continue;
             }
         }
-        if let Err(e) = inner.merge_step() {
-            log::error!("collection {:?}: background merge failed: {e}", inner.name);
+        // Merge until the layout satisfies the policy, unless asked to stop or flush.
+        loop {
+            match inner.merge_step() {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    log::error!("collection {:?}: background merge failed: {e}", inner.name);
+                    break;
+                }
+            }
+            let s = signal.state.lock();
+            if s.stop || s.flush {
+                break;
+            }
         }
     }
 }
@@ -113,21 +125,25 @@ fn run(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
 impl CollectionInner {
     /// Apply the merge policy once (at most one merge).
     pub(crate) fn merge_step(&self) -> crate::Result<bool> {
-        let mut manifest = self.manifest.lock();
+        let _merging = self.merge_lock.lock();
         self.writer()?;
-        let metas: Vec<SegmentMeta> = self
+        let (ids, metas): (Vec<u64>, Vec<SegmentMeta>) = self
             .state
             .read()
             .segments
             .iter()
-            .map(|s| SegmentMeta {
-                rows: u64::from(s.segment.rows()),
-                deleted: s.persisted.len(),
+            .map(|s| {
+                let meta = SegmentMeta {
+                    rows: u64::from(s.segment.rows()),
+                    deleted: s.persisted.len(),
+                };
+                (s.segment.id(), meta)
             })
-            .collect();
+            .unzip();
         match merge_policy::plan(&metas) {
             Some(which) => {
-                self.merge(&mut manifest, &which)?;
+                let which: Vec<u64> = which.iter().map(|&i| ids[i]).collect();
+                self.merge(&which)?;
                 self.merges
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(true)

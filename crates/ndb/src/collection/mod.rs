@@ -50,8 +50,11 @@ pub(crate) struct CollectionInner {
     wal: Option<Mutex<WalWriter>>,
     state: RwLock<State>,
     commit: GroupCommit,
-    /// The committed manifest; holding this lock serializes flushes.
+    /// The committed manifest; holding this lock serializes flushes and manifest changes.
     manifest: Mutex<CollectionManifest>,
+    /// Serializes merges, index rebuilds and payload index changes (long jobs that take the
+    /// manifest lock only briefly, or that a merge must not interleave with).
+    merge_lock: Mutex<()>,
     poison: Mutex<Option<String>>,
     dropped: AtomicBool,
     open_report: OpenReport,

@@ -141,6 +141,7 @@ fn assemble(
         state: RwLock::new(rec.state),
         commit: GroupCommit::new(durable),
         manifest: Mutex::new(rec.manifest),
+        merge_lock: Mutex::new(()),
         poison: Mutex::new(None),
         dropped: AtomicBool::new(false),
         open_report: rec.report,

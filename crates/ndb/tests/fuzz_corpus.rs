@@ -1,0 +1,73 @@
+//! Replays the committed fuzz corpora (`fuzz/corpus/<target>/*`) through the fuzz harnesses
+//! (`ndb::testing::fuzz_*`), so every input the fuzzers kept — seeds, inputs that reached new
+//! code, and former crashes — runs in CI as an ordinary test. docs/FUZZING.md says how the
+//! corpora are made; `cargo test -p ndb --test fuzz_corpus -- --ignored` rewrites the seeds.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+fn corpus_dir(target: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/corpus")
+        .join(target)
+}
+
+/// Run every file of `target`'s corpus; fail naming each input that panics.
+fn replay(target: &str) {
+    let harness = ndb::testing::harness(target).expect("a known target");
+    let dir = corpus_dir(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "corpus {} is empty", dir.display());
+    let mut failed = Vec::new();
+    for path in &files {
+        let data = std::fs::read(path).expect("read a corpus file");
+        if catch_unwind(AssertUnwindSafe(|| harness(&data))).is_err() {
+            failed.push(path.display().to_string());
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} {target} inputs panicked (messages above); reproduce one with \
+         `cargo fuzz run {target} <file>` in fuzz/:\n{}",
+        failed.len(),
+        files.len(),
+        failed.join("\n")
+    );
+}
+
+#[test]
+fn wal_corpus_replays_without_panics() {
+    replay("wal");
+}
+
+#[test]
+fn segment_corpus_replays_without_panics() {
+    replay("segment");
+}
+
+#[test]
+fn manifest_corpus_replays_without_panics() {
+    replay("manifest");
+}
+
+#[test]
+fn filter_corpus_replays_without_panics() {
+    replay("filter");
+}
+
+/// Rewrites the seed inputs (`seed-*` files) from a freshly built database; run after a format
+/// change, then re-minimize (docs/FUZZING.md).
+#[test]
+#[ignore = "writes into fuzz/corpus; run by hand"]
+fn write_seed_corpus() {
+    for (target, name, bytes) in ndb::testing::seeds() {
+        let dir = corpus_dir(target);
+        std::fs::create_dir_all(&dir).expect("create the corpus directory");
+        std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write a seed");
+    }
+}
