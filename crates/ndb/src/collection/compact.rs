@@ -273,6 +273,7 @@ impl CollectionInner {
                     index_gen: index.as_ref().map(|(_, g)| *g),
                     index: index.map(|(i, _)| i),
                     payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
+                    payload_index_gen: payload_index.as_ref().map(|p| p.0.gen),
                     payload_index: payload_index.map(|p| p.1),
                 };
                 stats.docs_after = u64::from(live.segment.rows());

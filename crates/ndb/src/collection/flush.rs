@@ -210,6 +210,7 @@ impl CollectionInner {
                     index_gen: index.as_ref().and(new_index_gen),
                     index,
                     payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
+                    payload_index_gen: payload_index.as_ref().map(|p| p.0.gen),
                     payload_index: payload_index.map(|p| p.1),
                 });
             }

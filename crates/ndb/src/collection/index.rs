@@ -159,6 +159,7 @@ impl CollectionInner {
             let mut st = self.state.write();
             for (s, new) in st.segments.iter_mut().zip(built) {
                 s.payload_index_bytes = new.as_ref().map_or(0, |n| n.0.file_bytes);
+                s.payload_index_gen = new.as_ref().map(|n| n.0.gen);
                 s.payload_index = new.map(|n| n.1);
             }
         }

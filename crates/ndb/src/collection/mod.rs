@@ -537,6 +537,20 @@ impl Collection {
                 }
                 (None, None) => {}
             }
+            if let Some(gen) = s.payload_index_gen {
+                let id = s.segment.id();
+                let path = self
+                    .inner
+                    .dir
+                    .join(SEGMENTS_DIR_NAME)
+                    .join(crate::payload_index::payload_index_file_name(id, gen));
+                crate::payload_index::read_file(
+                    &*self.inner.vfs,
+                    &path,
+                    id,
+                    u64::from(s.segment.rows()),
+                )?;
+            }
         }
         crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
         Ok(())

@@ -224,6 +224,7 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         segments.push(LiveSegment {
             payload_index,
             payload_index_bytes,
+            payload_index_gen: entry.payload_index.map(|p| p.gen),
             segment: Arc::new(segment),
             deleted: Arc::clone(&deleted),
             persisted: Arc::clone(&deleted),

@@ -32,6 +32,8 @@ pub(crate) struct LiveSegment {
     pub payload_index: Option<Arc<crate::payload_index::SegmentPayloadIndex>>,
     /// Size of the payload index file.
     pub payload_index_bytes: u64,
+    /// The payload index file generation the manifest names (kept even if it failed to load).
+    pub payload_index_gen: Option<u64>,
 }
 
 impl LiveSegment {
