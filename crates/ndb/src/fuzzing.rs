@@ -322,8 +322,14 @@ fn new_doc(dim: usize) -> Document {
 /// survive. `vfs` is the collection's file system; the handles are consumed (closed).
 fn exercise_writes_and_reopen(vfs: &SimVfs, db: Database, c: Collection) {
     let dim = c.config().dim();
+    eprintln!("PROBE verify before writes {:?}", c.verify());
+    eprintln!("PROBE get doc-00 before {:?}", c.get("doc-00"));
+    let ids: Vec<String> = c.iter().unwrap().filter_map(|d| d.ok()).map(|d| d.id).collect();
+    eprintln!("PROBE ids {ids:?}");
     let inserted = c.insert(new_doc(dim)).is_ok();
-    let deleted = c.delete("doc-00").is_ok();
+    let dr = c.delete("doc-00");
+    eprintln!("PROBE delete {dr:?}");
+    let deleted = dr.is_ok();
     let _ = c.flush();
     let _ = c.insert(Document::new("fz-2", vec![0.5; dim]));
     let _ = c.compact();

@@ -13,13 +13,12 @@ use super::open::SEGMENTS_DIR;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, SegmentEntry};
+use crate::manifest::{self};
 use crate::segment::deletes::deletes_file_name;
-use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
-use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
+use crate::segment::index::index_file_name;
+use crate::segment::{segment_file_name, RowRef};
 use crate::Result;
 use roaring::RoaringBitmap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// What [`Collection::compact`](crate::Collection::compact) did.
@@ -139,30 +138,11 @@ impl CollectionInner {
         let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let id = scratch.next_segment_id;
-        let (index_gen, deletes_gen) = (scratch.next_file_gen, scratch.next_file_gen + 2);
-        scratch.next_file_gen += 1; // the payload index takes the next one
-        let mut new_entry = None;
-        let mut built = None;
+        // Of the three reserved generations, the index and payload index take the first two.
+        let deletes_gen = scratch.next_file_gen + 2;
+        let mut new_segment = None;
         if !rows.is_empty() {
-            let path = seg_dir.join(segment_file_name(id));
-            let dim = self.config.dim();
-            let file_bytes = write_segment(vfs, &path, id, dim, self.config.distance(), &rows)?;
-            let index = if scratch.index_enabled && rows.len() >= self.config.index().min_rows {
-                let vectors = RowVectors { rows: &rows, dim };
-                Some(self.write_index(&seg_dir, id, index_gen, &vectors)?)
-            } else {
-                None
-            };
-            let payload_index = self.write_payload_index(&mut scratch, &seg_dir, id, &rows)?;
-            new_entry = Some(SegmentEntry {
-                id,
-                rows: rows.len() as u64,
-                file_bytes,
-                deletes: None,
-                index,
-                payload_index: payload_index.as_ref().map(|p| p.0),
-            });
-            built = Some((path, index, payload_index));
+            new_segment = Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows)?);
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
 
@@ -186,7 +166,7 @@ impl CollectionInner {
         let mut next = manifest.clone();
         next.segments.retain(|e| !which.contains(&e.id));
         let mut persisted_bytes = 0;
-        if let Some(mut entry) = new_entry {
+        if let Some(entry) = new_segment.as_mut().map(|n| &mut n.entry) {
             if !persisted_new.is_empty() {
                 let path = seg_dir.join(deletes_file_name(id, deletes_gen));
                 let file_bytes = crate::segment::deletes::write(vfs, &path, id, &persisted_new)?;
@@ -204,47 +184,12 @@ impl CollectionInner {
                 .iter()
                 .position(|e| e.id > id)
                 .unwrap_or(next.segments.len());
-            next.segments.insert(at, entry);
+            next.segments.insert(at, entry.clone());
         }
         if let Err(e) = manifest::write_collection(vfs, &self.dir, &next) {
             self.poison(format!("manifest update for a merge failed: {e}"));
             return Err(e);
         }
-        let opened = match built {
-            Some((path, index, payload_index)) => {
-                let seg = Segment::open(
-                    vfs,
-                    &path,
-                    id,
-                    self.config.dim(),
-                    self.config.distance(),
-                    rows.len() as u64,
-                );
-                let seg = match seg {
-                    Ok(s) => s,
-                    Err(e) => {
-                        self.poison(format!("merged segment does not open: {e}"));
-                        return Err(e);
-                    }
-                };
-                let index = match index {
-                    Some(ix) => SegmentIndex::open(
-                        vfs,
-                        &seg_dir.join(index_file_name(id, ix.gen)),
-                        id,
-                        seg.rows(),
-                        graph_metric(self.config.distance()),
-                    )
-                    .map(|i| (Arc::new(i), ix.gen))
-                    .map_err(|e| log::warn!("merged index unusable, searching exactly: {e}"))
-                    .ok(),
-                    None => None,
-                };
-                Some((Arc::new(seg), index, payload_index))
-            }
-            None => None,
-        };
-
         // Install under the WAL lock: no write is between computing its shadows and applying.
         {
             let wal = self.writer()?;
@@ -264,17 +209,19 @@ impl CollectionInner {
                 .collect();
             let deleted = map_rows(&hidden);
             st.segments.retain(|s| !which.contains(&s.segment.id()));
-            if let Some((segment, index, payload_index)) = opened {
-                let live = LiveSegment {
-                    segment,
-                    deleted: Arc::new(deleted),
-                    persisted: Arc::new(persisted_new),
+            if let Some(new) = new_segment {
+                let live = match self.open_new_segment(
+                    &seg_dir,
+                    new,
+                    deleted,
+                    persisted_new,
                     persisted_bytes,
-                    index_gen: index.as_ref().map(|(_, g)| *g),
-                    index: index.map(|(i, _)| i),
-                    payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
-                    payload_index_gen: payload_index.as_ref().map(|p| p.0.gen),
-                    payload_index: payload_index.map(|p| p.1),
+                ) {
+                    Ok(live) => live,
+                    Err(e) => {
+                        self.poison(format!("merged segment does not open: {e}"));
+                        return Err(e);
+                    }
                 };
                 stats.docs_after = u64::from(live.segment.rows());
                 stats.bytes_after = segment_bytes(&live);

@@ -14,15 +14,12 @@
 //! its rename happened) is consistent with the WAL, and reopening recovers.
 
 use super::open::SEGMENTS_DIR;
-use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, CollectionManifest, DeletesEntry, IndexEntry, SegmentEntry};
+use crate::manifest::{self, CollectionManifest, DeletesEntry};
 use crate::memtable::Memtable;
-use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
 use crate::segment::deletes::{self, deletes_file_name};
-use crate::segment::index::{self, graph_metric, index_file_name, SegmentIndex};
-use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
+use crate::segment::RowRef;
 use crate::wal::{list_generations, wal_file_name};
 use crate::Result;
 use roaring::RoaringBitmap;
@@ -102,36 +99,9 @@ impl CollectionInner {
                     payload: mem.payload(r),
                 })
                 .collect();
-            let path = seg_dir.join(segment_file_name(id));
-            let file_bytes = write_segment(
-                vfs,
-                &path,
-                id,
-                self.config.dim(),
-                self.config.distance(),
-                &rows,
-            )?;
-            let index = if next.index_enabled && rows.len() >= self.config.index().min_rows {
-                let gen = next.next_file_gen;
-                next.next_file_gen += 1;
-                let vectors = RowVectors {
-                    rows: &rows,
-                    dim: self.config.dim(),
-                };
-                Some(self.write_index(&seg_dir, id, gen, &vectors)?)
-            } else {
-                None
-            };
-            let payload_index = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
-            next.segments.push(SegmentEntry {
-                id,
-                rows: rows.len() as u64,
-                file_bytes,
-                deletes: None,
-                index,
-                payload_index: payload_index.as_ref().map(|p| p.0),
-            });
-            new_segment = Some((id, path, rows.len() as u64, index, payload_index));
+            let new = self.write_new_segment(&mut next, &seg_dir, id, &rows)?;
+            next.segments.push(new.entry.clone());
+            new_segment = Some(new);
         }
         let mut replaced_deletes = Vec::new();
         let mut changed = Vec::new();
@@ -161,31 +131,6 @@ impl CollectionInner {
         manifest::write_collection(vfs, &self.dir, &next)?;
 
         // Step 3: install.
-        let new_index_gen = next.segments.last().and_then(|e| e.index).map(|ix| ix.gen);
-        let segment = match new_segment {
-            Some((id, path, rows, index, payload_index)) => {
-                let seg = Segment::open(
-                    vfs,
-                    &path,
-                    id,
-                    self.config.dim(),
-                    self.config.distance(),
-                    rows,
-                )?;
-                let index = match index {
-                    Some(ix) => Some(Arc::new(SegmentIndex::open(
-                        vfs,
-                        &seg_dir.join(index_file_name(id, ix.gen)),
-                        id,
-                        seg.rows(),
-                        graph_metric(self.config.distance()),
-                    )?)),
-                    None => None,
-                };
-                Some((Arc::new(seg), index, payload_index))
-            }
-            None => None,
-        };
         {
             let wal_lock = self.writer()?;
             let _wal = wal_lock.lock();
@@ -195,24 +140,23 @@ impl CollectionInner {
                 s.persisted = bitmap;
                 s.persisted_bytes = d.file_bytes;
             }
-            if let Some((segment, index, payload_index)) = segment {
+            if let Some(new) = new_segment {
+                let mut live = self.open_new_segment(
+                    &seg_dir,
+                    new,
+                    RoaringBitmap::new(),
+                    RoaringBitmap::new(),
+                    0,
+                )?;
+                // Rows that writes since the freeze shadowed.
                 let mut deleted = RoaringBitmap::new();
                 for id in st.active.touched_ids() {
-                    if let Some(row) = segment.find(id)? {
+                    if let Some(row) = live.segment.find(id)? {
                         deleted.insert(row);
                     }
                 }
-                st.segments.push(LiveSegment {
-                    segment,
-                    deleted: Arc::new(deleted),
-                    persisted: Arc::new(RoaringBitmap::new()),
-                    persisted_bytes: 0,
-                    index_gen: index.as_ref().and(new_index_gen),
-                    index,
-                    payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.0.file_bytes),
-                    payload_index_gen: payload_index.as_ref().map(|p| p.0.gen),
-                    payload_index: payload_index.map(|p| p.1),
-                });
+                live.deleted = Arc::new(deleted);
+                st.segments.push(live);
             }
             st.frozen = None;
         }
@@ -232,52 +176,5 @@ impl CollectionInner {
             }
         }
         Ok(())
-    }
-}
-
-impl CollectionInner {
-    /// Build the HNSW graph over `vectors` and write it as index generation `gen` of segment
-    /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
-    pub(crate) fn write_index(
-        &self,
-        seg_dir: &std::path::Path,
-        id: u64,
-        gen: u64,
-        vectors: &(impl ndb_hnsw::Vectors + ?Sized),
-    ) -> Result<IndexEntry> {
-        let graph = index::build_graph(vectors, self.config.distance(), self.config.index(), id);
-        let path = seg_dir.join(index_file_name(id, gen));
-        let file_bytes = index::write(
-            &*self.vfs,
-            &path,
-            id,
-            vectors.len() as u64,
-            graph_metric(self.config.distance()),
-            &graph.words,
-        )?;
-        Ok(IndexEntry { gen, file_bytes })
-    }
-}
-
-impl CollectionInner {
-    /// Build and write the declared payload indexes over `rows` (nothing if none are declared).
-    pub(crate) fn write_payload_index(
-        &self,
-        next: &mut CollectionManifest,
-        seg_dir: &std::path::Path,
-        id: u64,
-        rows: &[RowRef<'_>],
-    ) -> Result<Option<(IndexEntry, Arc<SegmentPayloadIndex>)>> {
-        if next.payload_indexes.is_empty() {
-            return Ok(None);
-        }
-        let built =
-            SegmentPayloadIndex::build(&next.payload_indexes, rows.iter().map(|r| r.payload));
-        let gen = next.next_file_gen;
-        next.next_file_gen += 1;
-        let path = seg_dir.join(payload_index_file_name(id, gen));
-        let file_bytes =
-            crate::payload_index::write_file(&*self.vfs, &path, id, rows.len() as u64, &built)?;
-        Ok(Some((IndexEntry { gen, file_bytes }, Arc::new(built))))
     }
 }

@@ -7,6 +7,7 @@ mod index;
 mod iter;
 mod maintenance;
 mod merge_policy;
+mod new_segment;
 mod open;
 pub(crate) mod state;
 

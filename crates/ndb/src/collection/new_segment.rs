@@ -1,0 +1,153 @@
+//! Writing a new segment with its indexes, and opening it for installation: shared by flushes
+//! and merges.
+
+use super::state::LiveSegment;
+use super::CollectionInner;
+use crate::manifest::{CollectionManifest, IndexEntry, SegmentEntry};
+use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
+use crate::segment::index::{self, graph_metric, index_file_name, SegmentIndex};
+use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
+use crate::Result;
+use roaring::RoaringBitmap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A segment whose files are written and fsynced but not yet named by a manifest.
+pub(crate) struct NewSegment {
+    pub entry: SegmentEntry,
+    path: PathBuf,
+    payload_index: Option<Arc<SegmentPayloadIndex>>,
+}
+
+impl CollectionInner {
+    /// Write segment `id` from `rows`, its HNSW graph (if the index is enabled and the segment
+    /// large enough) and its payload indexes (if any are declared), taking file generations
+    /// from `next.next_file_gen`. Every file is fsynced; the caller syncs the directory before
+    /// naming them in a manifest.
+    pub(crate) fn write_new_segment(
+        &self,
+        next: &mut CollectionManifest,
+        seg_dir: &Path,
+        id: u64,
+        rows: &[RowRef<'_>],
+    ) -> Result<NewSegment> {
+        let dim = self.config.dim();
+        let path = seg_dir.join(segment_file_name(id));
+        let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config.distance(), rows)?;
+        let index = if next.index_enabled && rows.len() >= self.config.index().min_rows {
+            let gen = next.next_file_gen;
+            next.next_file_gen += 1;
+            Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim })?)
+        } else {
+            None
+        };
+        let payload_index = self.write_payload_index(next, seg_dir, id, rows)?;
+        Ok(NewSegment {
+            entry: SegmentEntry {
+                id,
+                rows: rows.len() as u64,
+                file_bytes,
+                deletes: None,
+                index,
+                payload_index: payload_index.as_ref().map(|p| p.0),
+            },
+            path,
+            payload_index: payload_index.map(|p| p.1),
+        })
+    }
+
+    /// Map a segment written by [`CollectionInner::write_new_segment`] (after its manifest
+    /// swap) with the given deletion state. An index file that does not open is logged and
+    /// skipped: the segment is then searched exactly until `rebuild_index`.
+    pub(crate) fn open_new_segment(
+        &self,
+        seg_dir: &Path,
+        new: NewSegment,
+        deleted: RoaringBitmap,
+        persisted: RoaringBitmap,
+        persisted_bytes: u64,
+    ) -> Result<LiveSegment> {
+        let e = &new.entry;
+        let vfs = &*self.vfs;
+        let segment = Segment::open(
+            vfs,
+            &new.path,
+            e.id,
+            self.config.dim(),
+            self.config.distance(),
+            e.rows,
+        )?;
+        let index = e.index.and_then(|ix| {
+            let path = seg_dir.join(index_file_name(e.id, ix.gen));
+            SegmentIndex::open(
+                vfs,
+                &path,
+                e.id,
+                segment.rows(),
+                graph_metric(self.config.distance()),
+            )
+            .map_err(|err| {
+                log::warn!(
+                    "segment {}: new index unusable, searching exactly: {err}",
+                    e.id
+                )
+            })
+            .ok()
+        });
+        Ok(LiveSegment {
+            segment: Arc::new(segment),
+            deleted: Arc::new(deleted),
+            persisted: Arc::new(persisted),
+            persisted_bytes,
+            index_gen: e.index.map(|ix| ix.gen),
+            index: index.map(Arc::new),
+            payload_index_bytes: e.payload_index.map_or(0, |p| p.file_bytes),
+            payload_index_gen: e.payload_index.map(|p| p.gen),
+            payload_index: new.payload_index,
+        })
+    }
+
+    /// Build the HNSW graph over `vectors` and write it as index generation `gen` of segment
+    /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
+    pub(crate) fn write_index(
+        &self,
+        seg_dir: &Path,
+        id: u64,
+        gen: u64,
+        vectors: &(impl ndb_hnsw::Vectors + ?Sized),
+    ) -> Result<IndexEntry> {
+        let graph = index::build_graph(vectors, self.config.distance(), self.config.index(), id);
+        let path = seg_dir.join(index_file_name(id, gen));
+        let file_bytes = index::write(
+            &*self.vfs,
+            &path,
+            id,
+            vectors.len() as u64,
+            graph_metric(self.config.distance()),
+            &graph.words,
+        )?;
+        Ok(IndexEntry { gen, file_bytes })
+    }
+
+    /// Build and write the declared payload indexes over `rows` (nothing if none are declared),
+    /// taking the file generation from `next.next_file_gen`.
+    pub(crate) fn write_payload_index(
+        &self,
+        next: &mut CollectionManifest,
+        seg_dir: &Path,
+        id: u64,
+        rows: &[RowRef<'_>],
+    ) -> Result<Option<(IndexEntry, Arc<SegmentPayloadIndex>)>> {
+        if next.payload_indexes.is_empty() {
+            return Ok(None);
+        }
+        let built =
+            SegmentPayloadIndex::build(&next.payload_indexes, rows.iter().map(|r| r.payload));
+        let gen = next.next_file_gen;
+        next.next_file_gen += 1;
+        let path = seg_dir.join(payload_index_file_name(id, gen));
+        let file_bytes =
+            crate::payload_index::write_file(&*self.vfs, &path, id, rows.len() as u64, &built)?;
+        Ok(Some((IndexEntry { gen, file_bytes }, Arc::new(built))))
+    }
+}
