@@ -669,57 +669,28 @@ impl Source for NpySource {
 // ---------------------------------------------------------------------------------------------
 // Checks
 
-/// Check `doc` the way `Collection::insert_batch` will, so that an import can refuse a file
-/// before writing any of it. Returns the approximate bytes the document adds to a WAL record.
+/// Check `doc` the way `Collection::insert_batch` will (the library's own rules), so that an
+/// import can refuse a file before writing any of it. Returns the approximate bytes the
+/// document adds to a WAL record.
 pub fn check_doc(dim: usize, distance: Distance, doc: &Document) -> Result<usize, String> {
-    if doc.id.is_empty() {
-        return Err("document id must not be empty".into());
-    }
-    if doc.id.len() > ndb::limits::ID_BYTES_MAX {
-        return Err(format!(
-            "document id is {} bytes; the limit is {}",
-            doc.id.len(),
-            ndb::limits::ID_BYTES_MAX
-        ));
-    }
-    let ctx = |m: String| format!("document {:?}: {m}", doc.id);
-    if doc.vector.len() != dim {
-        return Err(ctx(format!(
-            "wrong vector dimension: expected {dim}, got {}",
-            doc.vector.len()
-        )));
-    }
-    if let Some(i) = doc.vector.iter().position(|x| !x.is_finite()) {
-        return Err(ctx(format!(
-            "vector component {i} is {} (only finite values are allowed)",
-            doc.vector[i]
-        )));
-    }
-    if distance == Distance::Cosine && doc.vector.iter().all(|&x| x == 0.0) {
-        return Err(ctx(
-            "a zero vector has no direction, so it cannot be stored in a cosine collection".into(),
-        ));
-    }
+    ndb::CollectionConfig::new(dim)
+        .with_distance(distance)
+        .check_document(doc)
+        .map_err(|e| match e {
+            ndb::Error::WrongDimension { expected, got } => format!(
+                "document {:?}: wrong vector dimension: expected {expected}, got {got}",
+                doc.id
+            ),
+            ndb::Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        })?;
     let payload_bytes = match &doc.payload {
-        None | Some(Value::Null) => 0,
         Some(v @ Value::Object(_)) => {
             let mut counter = ByteCounter(0);
-            serde_json::to_writer(&mut counter, v).map_err(|e| ctx(format!("payload: {e}")))?;
-            if counter.0 > ndb::limits::PAYLOAD_BYTES_MAX {
-                return Err(ctx(format!(
-                    "payload is {} bytes; the limit is {}",
-                    counter.0,
-                    ndb::limits::PAYLOAD_BYTES_MAX
-                )));
-            }
+            serde_json::to_writer(&mut counter, v).map_err(|e| format!("payload: {e}"))?;
             counter.0
         }
-        Some(other) => {
-            return Err(ctx(format!(
-                "payload must be a JSON object or null, got {}",
-                json_kind(other)
-            )))
-        }
+        _ => 0,
     };
     Ok(doc.id.len() + 4 * dim + payload_bytes + 16)
 }

@@ -63,28 +63,25 @@ pub(crate) struct PreparedDoc {
     pub payload_json: Vec<u8>,
 }
 
-/// Validate `doc` for a collection with `config`, returning what the WAL and memtable store.
-pub(crate) fn prepare(config: &CollectionConfig, doc: Document) -> Result<PreparedDoc> {
+/// Check `doc` against every rule `insert` applies for a collection with `config`; returns the
+/// serialized payload (empty for none).
+fn check(config: &CollectionConfig, doc: &Document) -> Result<Vec<u8>> {
     validate_id(&doc.id)?;
-    let Document {
-        id,
-        mut vector,
-        payload,
-    } = doc;
-    check_vector(config.dim(), &vector).map_err(|e| with_id(e, &id))?;
-    if config.distance() == Distance::Cosine && !ndb_kernels::normalize(&mut vector) {
+    let id = &doc.id;
+    check_vector(config.dim(), &doc.vector).map_err(|e| with_id(e, id))?;
+    if config.distance() == Distance::Cosine && doc.vector.iter().all(|&x| x == 0.0) {
         return Err(Error::invalid(format!(
             "document {id:?}: a zero vector has no direction, so it cannot be stored in a cosine collection"
         )));
     }
-    let payload_json = match payload {
+    let payload_json = match &doc.payload {
         None | Some(Value::Null) => Vec::new(),
-        Some(v @ Value::Object(_)) => serde_json::to_vec(&v)
+        Some(v @ Value::Object(_)) => serde_json::to_vec(v)
             .map_err(|e| Error::invalid(format!("document {id:?}: payload: {e}")))?,
         Some(other) => {
             return Err(Error::invalid(format!(
                 "document {id:?}: payload must be a JSON object or null, got {}",
-                json_kind(&other)
+                json_kind(other)
             )))
         }
     };
@@ -92,6 +89,37 @@ pub(crate) fn prepare(config: &CollectionConfig, doc: Document) -> Result<Prepar
         return Err(Error::invalid(format!(
             "document {id:?}: payload is {} bytes; the limit is {PAYLOAD_BYTES_MAX}",
             payload_json.len()
+        )));
+    }
+    Ok(payload_json)
+}
+
+impl CollectionConfig {
+    /// Check a document against every rule [`Collection::insert`](crate::Collection::insert)
+    /// applies in a collection with this configuration, without writing anything (e.g. to
+    /// validate a whole file before importing it).
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Document, Error};
+    /// let config = CollectionConfig::new(2);
+    /// assert!(config.check_document(&Document::new("a", vec![1.0, 0.0])).is_ok());
+    /// assert!(matches!(
+    ///     config.check_document(&Document::new("a", vec![1.0])),
+    ///     Err(Error::WrongDimension { expected: 2, got: 1 })
+    /// ));
+    /// ```
+    pub fn check_document(&self, doc: &Document) -> Result<()> {
+        check(self, doc).map(|_| ())
+    }
+}
+
+/// Validate `doc` for a collection with `config`, returning what the WAL and memtable store.
+pub(crate) fn prepare(config: &CollectionConfig, doc: Document) -> Result<PreparedDoc> {
+    let payload_json = check(config, &doc)?;
+    let Document { id, mut vector, .. } = doc;
+    if config.distance() == Distance::Cosine && !ndb_kernels::normalize(&mut vector) {
+        return Err(Error::invalid(format!(
+            "document {id:?}: the vector's norm is not finite, so it cannot be normalized"
         )));
     }
     Ok(PreparedDoc {
