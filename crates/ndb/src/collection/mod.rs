@@ -36,6 +36,8 @@ use std::time::Duration;
 pub(crate) struct OpenReport {
     pub wal_replayed_records: u64,
     pub wal_truncated_bytes: u64,
+    /// Bytes of valid WAL read at open (what a read-only handle reports as `wal_bytes`).
+    pub wal_bytes: u64,
     pub open_duration: Duration,
 }
 
@@ -255,7 +257,10 @@ impl CollectionInner {
 
     fn stats(&self) -> Result<CollectionStats> {
         self.check_alive()?;
-        let wal_bytes = self.wal.as_ref().map_or(0, |w| w.lock().bytes());
+        let wal_bytes = self
+            .wal
+            .as_ref()
+            .map_or(self.open_report.wal_bytes, |w| w.lock().bytes());
         let st = self.state.read();
         let segment_bytes: u64 = st
             .segments

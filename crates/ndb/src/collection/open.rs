@@ -297,6 +297,7 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             report.wal_truncated_bytes += scan.torn_bytes;
         }
         last_wal = Some((gen, scan.valid_len));
+        report.wal_bytes += scan.valid_len;
     }
     Ok(Recovered {
         manifest,
