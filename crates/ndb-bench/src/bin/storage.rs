@@ -285,7 +285,7 @@ fn scenario_bulk(args: &Args, rep: &mut Report) -> Res<()> {
                 let db = Database::open(&dir)?;
                 let coll = db.create_collection(
                     COLL,
-                    CollectionConfig::new(DIM).with_durability(durability),
+                    storage_only(CollectionConfig::new(DIM).with_durability(durability)),
                 )?;
                 let syncs0 = coll.stats()?.wal_syncs;
                 let mut rng = Prng::new(args.seed.wrapping_add(run as u64));
@@ -369,7 +369,9 @@ fn scenario_single(args: &Args, rep: &mut Report) -> Res<()> {
                 let db = Database::open(&dir)?;
                 let coll = db.create_collection(
                     COLL,
-                    CollectionConfig::new(DIM).with_durability(Durability::FdatasyncEachBatch),
+                    storage_only(
+                        CollectionConfig::new(DIM).with_durability(Durability::FdatasyncEachBatch),
+                    ),
                 )?;
                 let syncs0 = coll.stats()?.wal_syncs;
                 let start = Instant::now();
@@ -595,7 +597,7 @@ fn measure_reopen(
 
 fn build_flushed(dir: &Path, n: u64, seed: u64) -> Res<(f64, u64, usize)> {
     let db = Database::open(dir)?;
-    let coll = db.create_collection(COLL, CollectionConfig::new(DIM))?;
+    let coll = db.create_collection(COLL, storage_only(CollectionConfig::new(DIM)))?;
     let mut rng = Prng::new(seed);
     let t = Instant::now();
     let mut done = 0u64;
@@ -666,7 +668,7 @@ fn scenario_wal_reopen(args: &Args, rep: &mut Report) -> Res<()> {
         let db = Database::open(&dir)?;
         let coll = db.create_collection(
             COLL,
-            CollectionConfig::new(DIM).with_flush_threshold_bytes(threshold as usize),
+            storage_only(CollectionConfig::new(DIM).with_flush_threshold_bytes(threshold as usize)),
         )?;
         let mut rng = Prng::new(args.seed);
         let mut done = 0u64;
@@ -895,4 +897,13 @@ fn real_main() -> Res<()> {
         print_markdown(&header, &rep);
     }
     Ok(())
+}
+
+/// These figures are about the storage engine: no HNSW graph is built at flush (index builds
+/// are measured by `ndb-search-bench --hnsw`).
+fn storage_only(config: CollectionConfig) -> CollectionConfig {
+    config.with_index(ndb::IndexConfig {
+        min_rows: usize::MAX,
+        ..ndb::IndexConfig::default()
+    })
 }
