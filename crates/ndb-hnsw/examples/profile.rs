@@ -12,14 +12,21 @@ fn read_fvecs(path: &str, limit: usize) -> (Vec<f32>, usize) {
     let mut out = Vec::with_capacity(n * dim);
     for r in 0..n {
         let base = r * row + 4;
-        out.extend(bytes[base..base + 4 * dim].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())));
+        out.extend(
+            bytes[base..base + 4 * dim]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap())),
+        );
     }
     (out, dim)
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let limit: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(usize::MAX);
+    let limit: usize = args
+        .get(3)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(usize::MAX);
     let ef: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(64);
     let (base, dim) = read_fvecs(&args[1], limit);
     let (queries, _) = read_fvecs(&args[2], 1000);
@@ -36,12 +43,23 @@ fn main() {
     let t = Instant::now();
     let mut results = Vec::new();
     for i in 0..qv.len() as u32 {
-        results.push(view.search(&v, Metric::NegL2Squared, &k, qv.vector(i), 10, ef, &|_| true, &mut scratch));
+        results.push(view.search(
+            &v,
+            Metric::NegL2Squared,
+            &k,
+            qv.vector(i),
+            10,
+            ef,
+            &|_| true,
+            &mut scratch,
+        ));
     }
     let search_s = t.elapsed().as_secs_f64();
     for (i, r) in results.iter().enumerate() {
         let q = qv.vector(i as u32);
-        let mut all: Vec<(f32, u32)> = (0..v.len() as u32).map(|j| (k.l2_squared(q, v.vector(j)), j)).collect();
+        let mut all: Vec<(f32, u32)> = (0..v.len() as u32)
+            .map(|j| (k.l2_squared(q, v.vector(j)), j))
+            .collect();
         all.select_nth_unstable_by(10, |a, b| a.0.total_cmp(&b.0));
         let kth = all[..10].iter().map(|x| x.0).fold(f32::MIN, f32::max);
         hits += r.iter().filter(|(s, _)| -s <= kth).count();

@@ -54,6 +54,14 @@ impl Scratch {
         self.results.clear();
     }
 
+    /// Whether `node` was visited in this search.
+    #[inline]
+    pub(crate) fn is_visited(&self, node: u32) -> bool {
+        self.visited
+            .get(node as usize)
+            .is_none_or(|&v| v == self.stamp)
+    }
+
     /// Mark `node` visited; false if it already was.
     #[inline]
     pub(crate) fn visit(&mut self, node: u32) -> bool {
@@ -135,6 +143,12 @@ pub(crate) fn beam<V: Vectors + ?Sized>(
             }
         }
         neighbors(c.1, &mut buf);
+        // Start loading every unvisited neighbour's vector before scoring the first one.
+        for &nb in &buf {
+            if nb < n && !scratch.is_visited(nb) {
+                ndb_kernels::prefetch(vectors.vector(nb));
+            }
+        }
         for &nb in &buf {
             if nb >= n || !scratch.visit(nb) {
                 continue;

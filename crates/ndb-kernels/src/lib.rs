@@ -35,6 +35,10 @@ use std::sync::OnceLock;
 
 mod scalar;
 
+#[expect(unsafe_code, reason = "the prefetch intrinsic takes a raw pointer")]
+mod prefetch;
+pub use prefetch::prefetch;
+
 #[cfg(target_arch = "x86_64")]
 #[expect(
     unsafe_code,
