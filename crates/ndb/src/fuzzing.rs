@@ -268,11 +268,7 @@ fn exercise_reads(c: &Collection) {
     let _ = c.payload_indexes();
     let mut ids = Vec::new();
     if let Ok(iter) = c.iter() {
-        for item in iter.take(READ_MAX) {
-            if let Ok(doc) = item {
-                ids.push(doc.id);
-            }
-        }
+        ids.extend(iter.take(READ_MAX).flatten().map(|d| d.id));
     }
     for id in ids.iter().take(64) {
         let _ = c.get(id);
@@ -689,11 +685,12 @@ fn store_doc(i: usize) -> Document {
 fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
-        let mut index = IndexConfig::default();
-        index.m = 4;
-        index.ef_construction = 16;
-        index.ef_search = 16;
-        index.min_rows = 4;
+        let index = IndexConfig {
+            m: 4,
+            ef_construction: 16,
+            ef_search: 16,
+            min_rows: 4,
+        };
         let image = build_image(|db| {
             let config = CollectionConfig::new(DIM)
                 .with_distance(Distance::Euclidean)
@@ -769,16 +766,17 @@ fn check_damaged_store(vfs: &SimVfs, forged: bool) {
     exercise_writes_and_reopen(vfs, db, c);
 }
 
-/// Byte ranges of checksum fields of a file of the store, by its name (docs/FORMAT.md).
-fn checksum_fields(name: &str) -> Vec<std::ops::Range<usize>> {
+/// Checksum fields (`(offset, length)`) of a file of the store, by its name (docs/FORMAT.md).
+fn checksum_fields(name: &str) -> Vec<(usize, usize)> {
     match extension(name) {
         "ndb" => {
-            let mut out = vec![504..508];
-            out.extend((0..14).map(|i| 56 + i * 32 + 24..56 + i * 32 + 28));
+            // The header CRC, and the CRC of each of the 14 section table entries.
+            let mut out = vec![(504, 4)];
+            out.extend((0..14).map(|i| (56 + i * 32 + 24, 4)));
             out
         }
-        "del" | "hnsw" | "pidx" => vec![40..48],
-        _ if name.ends_with("MANIFEST") => vec![24..28],
+        "del" | "hnsw" | "pidx" => vec![(40, 8)],
+        _ if name.ends_with("MANIFEST") => vec![(24, 4)],
         _ => Vec::new(),
     }
 }
@@ -861,7 +859,11 @@ fn mutate(cur: &mut Cursor<'_>, bytes: &mut Vec<u8>, name: &str, forge: bool) {
             continue;
         }
         let at = offset % bytes.len();
-        if !forge && protected.iter().any(|r| r.contains(&at)) {
+        if !forge
+            && protected
+                .iter()
+                .any(|&(start, len)| (start..start + len).contains(&at))
+        {
             continue;
         }
         bytes[at] ^= x;
@@ -996,7 +998,7 @@ fn filter_payload(i: usize) -> Option<Value> {
     }
     m.insert("n".into(), json!(i as i64 % 7 - 3));
     m.insert("f".into(), json!(i as f64 / 4.0 - 2.0));
-    m.insert("b".into(), json!(i % 3 == 0));
+    m.insert("b".into(), json!(i.is_multiple_of(3)));
     m.insert("tags".into(), json!([k, format!("t{}", i % 4)]));
     m.insert("a".into(), json!({"b": i % 4, "c": [i % 2, "x"]}));
     let mixed = match i % 7 {
@@ -1010,9 +1012,18 @@ fn filter_payload(i: usize) -> Option<Value> {
     };
     m.insert("mixed".into(), mixed);
     m.insert("big".into(), json!(9_007_199_254_740_993i64 + i as i64));
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         m.insert("u".into(), json!(u64::MAX - i as u64));
     }
+    let num = match i % 6 {
+        0 => json!(5),
+        1 => json!(5.0),
+        2 => json!(2.5),
+        3 => json!(u64::MAX),
+        4 => json!(-7),
+        _ => json!("5"),
+    };
+    m.insert("num".into(), num);
     Some(Value::Object(m))
 }
 
@@ -1021,16 +1032,20 @@ fn filter_fixture() -> &'static FilterFixture {
     FIXTURE.get_or_init(|| {
         let vfs = SimVfs::new(3);
         let db = open_db(&vfs, false).expect("fixture: open");
-        let mut index = IndexConfig::default();
-        index.m = 4;
-        index.ef_construction = 32;
-        index.min_rows = 8;
+        let index = IndexConfig {
+            m: 4,
+            ef_construction: 32,
+            min_rows: 8,
+            ..IndexConfig::default()
+        };
         let config = CollectionConfig::new(DIM)
             .with_distance(Distance::Euclidean)
             .with_index(index);
         let c = db
             .create_collection(COLLECTION, config)
             .expect("fixture: create");
+        // Set to fuzz on while open bugs are being fixed: leaves out the indexes they are in.
+        let mask_open_bugs = std::env::var_os("NDB_FUZZ_MASK_OPEN_BUGS").is_some();
         for (field, kind) in [
             ("k", PayloadIndexKind::Keyword),
             ("n", PayloadIndexKind::Integer),
@@ -1041,7 +1056,12 @@ fn filter_fixture() -> &'static FilterFixture {
             ("mixed", PayloadIndexKind::Keyword),
             ("big", PayloadIndexKind::Float),
             ("u", PayloadIndexKind::Integer),
+            ("num", PayloadIndexKind::Integer),
         ] {
+            if mask_open_bugs && (field == "u" || field == "num") {
+                // Integer indexes miss numbers that are not i64 (docs/FUZZING.md, Findings).
+                continue;
+            }
             c.create_payload_index(field, kind)
                 .expect("fixture: payload index");
         }

@@ -201,7 +201,7 @@ pub(crate) fn run(
     let mut scanned: Vec<usize> = Vec::new();
     for (si, seg) in segments.iter().enumerate() {
         let has_graph = use_index && seg.index.is_some();
-        match planner::plan(seg, filter, has_graph, k, ef)? {
+        match planner::plan(seg, filter, has_graph, ef)? {
             planner::Plan::Graph { allow, ef } => {
                 search_graph(seg, si, &scorer, stored, &allow, k, ef, &mut top)?;
             }

@@ -8,9 +8,6 @@ use crate::filter::Filter;
 use crate::Result;
 use roaring::RoaringBitmap;
 
-/// Up to this many matching rows (and at most a quarter of the segment) are searched exactly
-/// (every match scored).
-const EXACT_ROWS_MAX: u64 = 20_000;
 /// Below this fraction of matching rows the graph is not used.
 const GRAPH_SELECTIVITY_MIN: f64 = 0.05;
 /// Rows decoded to estimate a filter's selectivity when no payload index answers it.
@@ -85,8 +82,18 @@ fn matching_rows(seg: &LiveSegment, filter: &Filter) -> Result<Option<RoaringBit
 }
 
 /// Wider beams for rarer matches: the graph must be walked further to meet `k` of them.
+/// Rough cost model in distance computations: exact search scores every match; a graph search
+/// scores about `ef · m0` nodes to fill its beam, and `1 / selectivity` times more when most
+/// nodes it meets do not match.
+fn graph_is_cheaper(matches: u64, selectivity: f64, ef: usize, m0: usize) -> bool {
+    let graph = (widen(ef, selectivity) * m0) as f64 / selectivity.max(1e-6);
+    selectivity >= GRAPH_SELECTIVITY_MIN && (matches as f64) > graph
+}
+
 fn widen(ef: usize, selectivity: f64) -> usize {
-    let factor = (1.0 / selectivity.max(1e-3)).min(8.0);
+    // The beam already walks through non-matching nodes; a moderate widening keeps recall at
+    // low selectivity without paying 1/selectivity.
+    let factor = (1.0 / selectivity.max(1e-3)).sqrt().min(4.0);
     ((ef as f64) * factor).ceil() as usize
 }
 
@@ -94,9 +101,14 @@ pub(crate) fn plan<'f>(
     seg: &LiveSegment,
     filter: Option<&'f Filter>,
     has_graph: bool,
-    k: usize,
     ef: usize,
 ) -> Result<Plan<'f>> {
+    // Neighbours per node on the bottom level of the graph, for the cost model.
+    let m0 = seg
+        .index
+        .as_ref()
+        .and_then(|i| i.view().ok())
+        .map_or(32, |v| 2 * v.m());
     let Some(filter) = filter else {
         return Ok(if has_graph {
             Plan::Graph {
@@ -113,16 +125,16 @@ pub(crate) fn plan<'f>(
     }
     if let Some(matches) = matching_rows(seg, filter)? {
         let selectivity = matches.len() as f64 / f64::from(rows);
-        let exact_max = EXACT_ROWS_MAX.min(u64::from(rows) / 4).max(k as u64);
-        let few = matches.len() <= exact_max || selectivity < GRAPH_SELECTIVITY_MIN;
-        return Ok(if has_graph && !few {
-            Plan::Graph {
-                ef: widen(ef, selectivity),
-                allow: Allow::Rows(matches),
-            }
-        } else {
-            Plan::Rows(matches)
-        });
+        return Ok(
+            if has_graph && graph_is_cheaper(matches.len(), selectivity, ef, m0) {
+                Plan::Graph {
+                    ef: widen(ef, selectivity),
+                    allow: Allow::Rows(matches),
+                }
+            } else {
+                Plan::Rows(matches)
+            },
+        );
     }
     if !has_graph {
         return Ok(Plan::Scan);
