@@ -113,6 +113,47 @@ impl<'a> GraphView<'a> {
         })
     }
 
+    /// A view of words that [`GraphView::parse`] accepted before (e.g. when the file was
+    /// opened): reads the header and level offsets only (O(levels)), without re-checking the
+    /// node lists. Still never unsafe: every neighbour id is bounds-checked when read, and
+    /// words that no longer match their earlier check give an error or a worse search, never
+    /// a panic.
+    pub fn reopen(words: &'a [u32], n_expected: u32) -> Result<Self, String> {
+        let n = word(words, 2)?;
+        let m = word(words, 3)? as usize;
+        let m0 = word(words, 4)? as usize;
+        let levels = (word(words, 5)? as usize).min(LEVEL_MAX);
+        let entry = word(words, 6)?;
+        if n != n_expected || !(2..=M_MAX).contains(&m) || m0 != 2 * m || (n > 0 && entry >= n) {
+            return Err("graph header changed since it was checked".into());
+        }
+        let level0_start = HEADER_WORDS + levels;
+        let level0 = words
+            .get(level0_start..level0_start + n as usize * (1 + m0))
+            .ok_or("level 0 block past the end")?;
+        let mut upper = Vec::with_capacity(levels);
+        for l in 1..=levels {
+            let start = word(words, HEADER_WORDS + l - 1)? as usize;
+            let count = word(words, start)? as usize;
+            let nodes = words
+                .get(start + 1..start + 1 + count)
+                .ok_or("level node list past the end")?;
+            let rec_start = start + 1 + count;
+            let records = words
+                .get(rec_start..rec_start + count * (1 + m))
+                .ok_or("level records past the end")?;
+            upper.push(Level { nodes, records });
+        }
+        Ok(Self {
+            n,
+            m,
+            m0,
+            entry,
+            level0,
+            upper,
+        })
+    }
+
     /// Number of nodes.
     pub fn len(&self) -> u32 {
         self.n

@@ -168,30 +168,42 @@ impl SegmentIndex {
             body_crc,
             file_bytes: len,
         };
-        idx.view()?;
+        // The full shape check, once; searches use the cheap `view`.
+        idx.check_shape()?;
         Ok(idx)
     }
 
-    /// The graph, ready to search.
-    pub fn view(&self) -> Result<GraphView<'_>> {
-        let body = &self.map[HEADER_LEN..];
-        let words: &[u32] = bytemuck::try_cast_slice(body).map_err(|e| {
+    fn words(&self) -> Result<&[u32]> {
+        bytemuck::try_cast_slice(&self.map[HEADER_LEN..]).map_err(|e| {
             Error::corruption(
                 &self.path,
                 HEADER_LEN as u64,
                 format!("index body misaligned: {e}"),
             )
-        })?;
-        GraphView::parse(words, self.rows).map_err(|reason| {
-            Error::corruption(
-                &self.path,
-                HEADER_LEN as u64,
-                format!("index graph: {reason}"),
-            )
         })
     }
 
-    /// Check the body checksum.
+    fn graph_error(&self, reason: String) -> Error {
+        Error::corruption(
+            &self.path,
+            HEADER_LEN as u64,
+            format!("index graph: {reason}"),
+        )
+    }
+
+    /// Every structural check of the graph (O(nodes on the upper levels)).
+    fn check_shape(&self) -> Result<()> {
+        GraphView::parse(self.words()?, self.rows)
+            .map(|_| ())
+            .map_err(|r| self.graph_error(r))
+    }
+
+    /// The graph, ready to search (its shape was checked at open; this reads only its header).
+    pub fn view(&self) -> Result<GraphView<'_>> {
+        GraphView::reopen(self.words()?, self.rows).map_err(|r| self.graph_error(r))
+    }
+
+    /// Check the body checksum and the graph's shape.
     pub fn verify(&self) -> Result<()> {
         let actual = crc32c(&self.map[HEADER_LEN..]);
         if actual != self.body_crc {
@@ -204,6 +216,6 @@ impl SegmentIndex {
                 ),
             ));
         }
-        self.view().map(|_| ())
+        self.check_shape()
     }
 }
