@@ -73,7 +73,7 @@ pub struct IndexConfig {
     /// Candidate list size while building. Default 200.
     pub ef_construction: usize,
     /// Candidate list size while searching, unless [`Search::ef`](crate::Search::ef) says
-    /// otherwise. Default 64.
+    /// otherwise. Default 100 (recall@10 >= 0.95 on GloVe and fashion-mnist samples).
     pub ef_search: usize,
     /// Segments with at least this many rows get an index when they are written. Default 10,000.
     pub min_rows: usize,
@@ -84,7 +84,7 @@ impl Default for IndexConfig {
         Self {
             m: 16,
             ef_construction: 200,
-            ef_search: 64,
+            ef_search: 100,
             min_rows: 10_000,
         }
     }
