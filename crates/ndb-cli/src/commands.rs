@@ -100,7 +100,7 @@ pub fn list(ctx: &mut Ctx, db: &Path) -> CliResult<()> {
                     "config": config_json(c),
                     "docs": s.doc_count,
                     "segments": s.segment_count,
-                    "disk_bytes": s.disk_bytes + wal_bytes(db, name, s),
+                    "disk_bytes": s.disk_bytes,
                 }),
                 Err(e) => json!({"name": name, "error": e}),
             })
@@ -128,7 +128,7 @@ pub fn list(ctx: &mut Ctx, db: &Path) -> CliResult<()> {
                     distance_name(c.distance()).into(),
                     fmt::count(s.doc_count),
                     s.segment_count.to_string(),
-                    fmt::bytes(s.disk_bytes + wal_bytes(db, name, s)),
+                    fmt::bytes(s.disk_bytes),
                 ]),
                 Err(e) => t.row(vec![
                     name.clone(),
@@ -162,32 +162,17 @@ pub fn drop(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
 
 /// WAL bytes of a collection. A read-only handle reports `wal_bytes` 0 (it has no WAL writer),
 /// so add up the WAL files (`wal-NNNNNN.log`, see docs/FORMAT.md) in the collection directory.
-fn wal_bytes(db: &Path, name: &str, s: &CollectionStats) -> u64 {
-    if s.wal_bytes > 0 {
-        return 0; // already counted in disk_bytes
-    }
-    let Ok(entries) = std::fs::read_dir(db.join(name)) else {
-        return 0;
-    };
-    entries
-        .flatten()
-        .filter(|e| {
-            let n = e.file_name();
-            let n = n.to_string_lossy();
-            n.starts_with("wal-") && n.ends_with(".log")
-        })
-        .filter_map(|e| e.metadata().ok())
-        .map(|m| m.len())
-        .sum()
-}
-
 pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
     let database = open_read(db)?;
     let coll = database.get_collection(name)?;
     let s = coll.stats()?;
     let c = coll.config();
-    let wal = s.wal_bytes + wal_bytes(db, name, &s);
-    let disk = s.disk_bytes - s.wal_bytes + wal;
+    let (wal, disk) = (s.wal_bytes, s.disk_bytes);
+    let payload_indexes: Vec<String> = s
+        .payload_indexes
+        .iter()
+        .map(|(field, kind)| format!("{field} ({})", format!("{kind:?}").to_lowercase()))
+        .collect();
     let index = if coll.has_index() { "yes" } else { "no" };
     if ctx.json {
         ctx.print_json(&json!({
@@ -205,6 +190,13 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
             "wal_replayed_records": s.wal_replayed_records,
             "wal_truncated_bytes": s.wal_truncated_bytes,
             "open_seconds": s.open_duration.as_secs_f64(),
+            "open_manifest_seconds": s.open_manifest_duration.as_secs_f64(),
+            "open_segments_seconds": s.open_segments_duration.as_secs_f64(),
+            "open_wal_replay_seconds": s.open_wal_replay_duration.as_secs_f64(),
+            "payload_indexes": payload_indexes,
+            "segments": s.segments.iter().map(|g| json!({
+                "id": g.id, "rows": g.rows, "deleted": g.deleted, "bytes": g.bytes, "indexed": g.indexed,
+            })).collect::<Vec<_>>(),
         }))
     } else {
         let ix = c.index();
@@ -239,7 +231,41 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
                     "WAL replayed",
                     format!("{} records", fmt::count(s.wal_replayed_records)),
                 ),
-                ("open time", fmt::duration(s.open_duration)),
+                (
+                    "open time",
+                    format!(
+                        "{} (manifest {}, segments {}, WAL replay {})",
+                        fmt::duration(s.open_duration),
+                        fmt::duration(s.open_manifest_duration),
+                        fmt::duration(s.open_segments_duration),
+                        fmt::duration(s.open_wal_replay_duration)
+                    ),
+                ),
+                (
+                    "payload indexes",
+                    if payload_indexes.is_empty() {
+                        "none".to_string()
+                    } else {
+                        payload_indexes.join(", ")
+                    },
+                ),
+                (
+                    "segment sizes",
+                    s.segments
+                        .iter()
+                        .map(|g| {
+                            format!(
+                                "#{}: {} rows ({} deleted), {}{}",
+                                g.id,
+                                fmt::count(g.rows),
+                                fmt::count(g.deleted),
+                                fmt::bytes(g.bytes),
+                                if g.indexed { ", indexed" } else { "" }
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
             ],
         )
     }

@@ -43,7 +43,7 @@ mod search;
 mod segment;
 mod wal;
 
-pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter};
+pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter, SegmentStats};
 pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
 pub use database::{Database, DatabaseOptions};
 pub use document::Document;

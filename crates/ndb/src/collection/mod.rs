@@ -12,6 +12,7 @@ mod open;
 pub(crate) mod state;
 
 pub use compact::CompactionStats;
+
 pub use iter::DocumentIter;
 pub(crate) use open::{
     open_collection, OpenMode as CollectionOpenMode, SEGMENTS_DIR as SEGMENTS_DIR_NAME,
@@ -39,6 +40,9 @@ pub(crate) struct OpenReport {
     /// Bytes of valid WAL read at open (what a read-only handle reports as `wal_bytes`).
     pub wal_bytes: u64,
     pub open_duration: Duration,
+    pub manifest_duration: Duration,
+    pub segments_duration: Duration,
+    pub wal_replay_duration: Duration,
 }
 
 /// Shared state of one open collection.
@@ -292,6 +296,24 @@ impl CollectionInner {
             wal_replayed_records: self.open_report.wal_replayed_records,
             wal_truncated_bytes: self.open_report.wal_truncated_bytes,
             open_duration: self.open_report.open_duration,
+            open_manifest_duration: self.open_report.manifest_duration,
+            open_segments_duration: self.open_report.segments_duration,
+            open_wal_replay_duration: self.open_report.wal_replay_duration,
+            segments: st
+                .segments
+                .iter()
+                .map(|s| SegmentStats {
+                    id: s.segment.id(),
+                    rows: u64::from(s.segment.rows()),
+                    deleted: s.deleted.len(),
+                    bytes: s.segment.file_len()
+                        + s.persisted_bytes
+                        + s.index.as_ref().map_or(0, |i| i.file_bytes)
+                        + s.payload_index_bytes,
+                    indexed: s.index.is_some(),
+                })
+                .collect(),
+            payload_indexes: self.payload_indexes(),
         })
     }
 }
@@ -328,6 +350,32 @@ pub struct CollectionStats {
     pub wal_truncated_bytes: u64,
     /// Time the collection took to open (manifest, segments, WAL replay).
     pub open_duration: Duration,
+    /// Of `open_duration`: reading and checking the manifest.
+    pub open_manifest_duration: Duration,
+    /// Of `open_duration`: checking and mapping segments and their deletion and index files.
+    pub open_segments_duration: Duration,
+    /// Of `open_duration`: reading and replaying the WAL.
+    pub open_wal_replay_duration: Duration,
+    /// Each segment, oldest first.
+    pub segments: Vec<SegmentStats>,
+    /// Declared payload indexes: field and kind.
+    pub payload_indexes: Vec<(String, crate::PayloadIndexKind)>,
+}
+
+/// Figures about one segment, in [`CollectionStats::segments`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SegmentStats {
+    /// Segment id (its file is `segments/<id>.ndb`).
+    pub id: u64,
+    /// Rows stored, live or not.
+    pub rows: u64,
+    /// Rows deleted or replaced.
+    pub deleted: u64,
+    /// Bytes of the segment file plus its deletion, index and payload index files.
+    pub bytes: u64,
+    /// Whether it has a usable HNSW index.
+    pub indexed: bool,
 }
 
 /// A handle to a collection; cheap to clone, `Send + Sync`.

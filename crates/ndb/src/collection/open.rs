@@ -152,7 +152,9 @@ fn assemble(
 }
 
 fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
+    let started = Instant::now();
     let manifest = manifest::read_collection(vfs, dir)?;
+    let manifest_duration = started.elapsed();
     let manifest_path = dir.join(MANIFEST_FILE);
     manifest
         .config
@@ -239,7 +241,12 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         segments,
     };
 
-    let mut report = OpenReport::default();
+    let segments_duration = started.elapsed() - manifest_duration;
+    let mut report = OpenReport {
+        manifest_duration,
+        segments_duration,
+        ..OpenReport::default()
+    };
     let mut next_seq = manifest.flushed_seq + 1;
     let mut last_wal = None;
     let gens: Vec<u64> = wal::list_generations(vfs, dir)?
@@ -299,6 +306,7 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         last_wal = Some((gen, scan.valid_len));
         report.wal_bytes += scan.valid_len;
     }
+    report.wal_replay_duration = started.elapsed() - manifest_duration - segments_duration;
     Ok(Recovered {
         manifest,
         state,
