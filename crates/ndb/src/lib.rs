@@ -32,6 +32,7 @@ mod config;
 mod database;
 mod document;
 mod error;
+mod failpoint;
 mod filter;
 #[cfg(feature = "testing")]
 mod fuzzing;
@@ -56,6 +57,7 @@ pub use search::{Match, Search, TOP_K_MAX};
 /// not part of the stable API.
 #[cfg(feature = "testing")]
 pub mod testing {
+    pub use crate::failpoint::POINTS as FAILPOINTS;
     pub use crate::fuzzing::*;
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }

@@ -4,27 +4,49 @@
 //! corpora are made; `cargo test -p ndb --test fuzz_corpus -- --ignored` rewrites the seeds.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-fn corpus_dir(target: &str) -> PathBuf {
+const TARGETS: [&str; 4] = ["wal", "segment", "manifest", "filter"];
+
+fn fuzz_dir(kind: &str, target: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/corpus")
+        .join("../../fuzz")
+        .join(kind)
         .join(target)
 }
 
-/// Run every file of `target`'s corpus; fail naming each input that panics.
-fn replay(target: &str) {
-    let harness = ndb::testing::harness(target).expect("a known target");
-    let dir = corpus_dir(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("corpus {}: {e}", dir.display()))
+fn corpus_dir(target: &str) -> PathBuf {
+    fuzz_dir("corpus", target)
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
         .map(|e| e.expect("directory entry").path())
         .filter(|p| p.is_file())
         .collect();
     files.sort();
-    assert!(!files.is_empty(), "corpus {} is empty", dir.display());
+    files
+}
+
+/// Run every file of `target`'s corpus; fail naming each input that panics.
+fn replay(target: &str) {
+    let dir = corpus_dir(target);
+    let files = files_in(&dir);
+    assert!(
+        !files.is_empty(),
+        "corpus {} is missing or empty",
+        dir.display()
+    );
+    replay_files(target, &files);
+}
+
+fn replay_files(target: &str, files: &[PathBuf]) {
+    let harness = ndb::testing::harness(target).expect("a known target");
     let mut failed = Vec::new();
-    for path in &files {
+    for path in files {
         let data = std::fs::read(path).expect("read a corpus file");
         if catch_unwind(AssertUnwindSafe(|| harness(&data))).is_err() {
             failed.push(path.display().to_string());
@@ -58,6 +80,16 @@ fn manifest_corpus_replays_without_panics() {
 #[test]
 fn filter_corpus_replays_without_panics() {
     replay("filter");
+}
+
+/// Inputs that crashed a harness through a bug that is not fixed yet (`fuzz/crashes/<target>/`,
+/// listed in docs/FUZZING.md). Once it is fixed this passes: move the files into the corpus.
+#[test]
+#[ignore = "open bugs; see docs/FUZZING.md, Findings"]
+fn known_crashes_replay() {
+    for target in TARGETS {
+        replay_files(target, &files_in(&fuzz_dir("crashes", target)));
+    }
 }
 
 /// Rewrites the seed inputs (`seed-*` files) from a freshly built database; run after a format

@@ -145,6 +145,7 @@ impl CollectionInner {
             new_segment = Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows)?);
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        crate::failpoint::hit("merge.segment.written");
 
         // Phase 3: commit. Deletions persisted by flushes since phase 1 move to the new segment.
         let mut manifest = self.manifest.lock();
@@ -186,10 +187,12 @@ impl CollectionInner {
                 .unwrap_or(next.segments.len());
             next.segments.insert(at, entry.clone());
         }
+        crate::failpoint::hit("merge.manifest.before");
         if let Err(e) = manifest::write_collection(vfs, &self.dir, &next) {
             self.poison(format!("manifest update for a merge failed: {e}"));
             return Err(e);
         }
+        crate::failpoint::hit("merge.manifest.after");
         // Install under the WAL lock: no write is between computing its shadows and applying.
         {
             let wal = self.writer()?;
@@ -250,7 +253,10 @@ impl CollectionInner {
                 seg_dir.join(crate::payload_index::payload_index_file_name(e.id, ix.gen))
             }));
             for path in files {
-                if let Err(err) = vfs.remove_file(&path) {
+                crate::failpoint::hit("merge.unlink.before");
+                let removed = vfs.remove_file(&path);
+                crate::failpoint::hit("merge.unlink.after");
+                if let Err(err) = removed {
                     log::warn!("could not remove merged {}: {err}", path.display());
                 }
             }

@@ -50,7 +50,10 @@ impl CollectionInner {
                     return Ok(());
                 }
             }
-            if let Err(e) = wal.rotate(&*self.vfs) {
+            crate::failpoint::hit("wal.rotate.before");
+            let rotated = wal.rotate(&*self.vfs);
+            crate::failpoint::hit("wal.rotate.after");
+            if let Err(e) = rotated {
                 self.poison(format!("WAL rotation failed: {e}"));
                 return Err(e);
             }
@@ -102,6 +105,7 @@ impl CollectionInner {
             let new = self.write_new_segment(&mut next, &seg_dir, id, &rows)?;
             next.segments.push(new.entry.clone());
             new_segment = Some(new);
+            crate::failpoint::hit("flush.segment.written");
         }
         let mut replaced_deletes = Vec::new();
         let mut changed = Vec::new();
@@ -125,10 +129,14 @@ impl CollectionInner {
             entry.deletes = Some(d);
             changed.push((i, d, Arc::clone(bitmap)));
         }
+        crate::failpoint::hit("flush.deletes.written");
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        crate::failpoint::hit("flush.dir.synced");
         next.wal_gen = frozen.wal_gen;
         next.flushed_seq = frozen.flushed_seq;
+        crate::failpoint::hit("flush.manifest.before");
         manifest::write_collection(vfs, &self.dir, &next)?;
+        crate::failpoint::hit("flush.manifest.after");
 
         // Step 3: install.
         {
@@ -171,9 +179,11 @@ impl CollectionInner {
             }
         }
         for path in obsolete {
+            crate::failpoint::hit("flush.unlink.before");
             if let Err(e) = vfs.remove_file(&path) {
                 log::warn!("could not remove obsolete {}: {e}", path.display());
             }
+            crate::failpoint::hit("flush.unlink.after");
         }
         Ok(())
     }

@@ -186,7 +186,10 @@ impl CollectionInner {
                     let (file, path) = w.file();
                     (file, path, w.last_seq())
                 };
-                if let Err(e) = commit::sync_file(&*file, &path) {
+                crate::failpoint::hit("wal.sync.before");
+                let synced = commit::sync_file(&*file, &path);
+                crate::failpoint::hit("wal.sync.after");
+                if let Err(e) = synced {
                     // Poison before the leader wakes the other waiters, so none of them can
                     // run a second fsync that "succeeds" after the failed one.
                     self.poison(format!("fdatasync of the WAL failed: {e}"));

@@ -352,6 +352,7 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
             if !keep.contains(&entry.name) && !entry.is_dir {
                 let path = seg_dir.join(&entry.name);
                 log::info!("removing {} (not named by the manifest)", path.display());
+                crate::failpoint::hit("open.unlink.before");
                 vfs.remove_file(&path).at(&path)?;
             }
         }
