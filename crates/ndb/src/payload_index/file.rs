@@ -13,6 +13,8 @@
 //!        path_len u16, path (UTF-8), kind u8 (1 keyword, 2 integer, 3 float, 4 bool),
 //!        entry_count u32, then per entry: key, bitmap_len u32, bitmap (Roaring portable format)
 //!        key: keyword = len u32 + UTF-8 bytes; integer = i64; float = f64 bits (u64); bool = u8
+//!        integer fields end with one more `bitmap_len u32, bitmap`: the rows holding a number
+//!        that is not an i64 (candidates of every numeric condition)
 //! ```
 
 use super::{F64Key, FieldIndex, PayloadIndexKind, SegmentPayloadIndex};
@@ -54,12 +56,13 @@ fn encode_body(index: &SegmentPayloadIndex) -> Vec<u8> {
                     put_bitmap(&mut out, b);
                 }
             }
-            FieldIndex::Integer(m) => {
+            FieldIndex::Integer(m, other) => {
                 out.extend_from_slice(&(m.len() as u32).to_le_bytes());
                 for (k, b) in m {
                     out.extend_from_slice(&k.to_le_bytes());
                     put_bitmap(&mut out, b);
                 }
+                put_bitmap(&mut out, other);
             }
             FieldIndex::Float(m) => {
                 out.extend_from_slice(&(m.len() as u32).to_le_bytes());
@@ -118,7 +121,7 @@ fn decode_body(body: &[u8], rows: u64) -> std::result::Result<SegmentPayloadInde
                 (FieldIndex::Keyword(m), Key::Str(s)) => {
                     m.insert(s, bitmap);
                 }
-                (FieldIndex::Integer(m), Key::Int(i)) => {
+                (FieldIndex::Integer(m, _), Key::Int(i)) => {
                     m.insert(i, bitmap);
                 }
                 (FieldIndex::Float(m), Key::Float(f)) if f.is_finite() => {
@@ -126,6 +129,14 @@ fn decode_body(body: &[u8], rows: u64) -> std::result::Result<SegmentPayloadInde
                 }
                 (FieldIndex::Bool(b), Key::Bool(x)) if x <= 1 => b[x as usize] = bitmap,
                 _ => return Err("invalid key".into()),
+            }
+        }
+        if let FieldIndex::Integer(_, other) = &mut field {
+            let blen = r.u32().ok_or("truncated bitmap length")? as usize;
+            let bytes = r.take(blen).ok_or("truncated bitmap")?;
+            *other = RoaringBitmap::deserialize_from(bytes).map_err(|e| format!("bitmap: {e}"))?;
+            if other.max().is_some_and(|m| u64::from(m) >= rows) {
+                return Err("bitmap names a row past the segment".into());
             }
         }
         index.fields.insert(path, field);

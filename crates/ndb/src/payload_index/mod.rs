@@ -51,6 +51,13 @@ impl PayloadIndexKind {
 /// A total order on f64 keys (NaN never occurs: JSON numbers are finite).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct F64Key(pub f64);
+
+impl F64Key {
+    /// The key of `f`: `-0.0` is stored as `0.0`, since JSON comparisons treat them as equal.
+    pub(crate) fn of(f: f64) -> Self {
+        Self(if f == 0.0 { 0.0 } else { f })
+    }
+}
 impl Eq for F64Key {}
 impl PartialOrd for F64Key {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
@@ -67,7 +74,9 @@ impl Ord for F64Key {
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum FieldIndex {
     Keyword(BTreeMap<String, RoaringBitmap>),
-    Integer(BTreeMap<i64, RoaringBitmap>),
+    /// Integer keys, and the rows holding a number that is not an `i64` (a fraction, or an
+    /// integer past `i64`): those are candidates of every numeric condition.
+    Integer(BTreeMap<i64, RoaringBitmap>, RoaringBitmap),
     Float(BTreeMap<F64Key, RoaringBitmap>),
     Bool([RoaringBitmap; 2]),
 }
@@ -76,7 +85,7 @@ impl FieldIndex {
     pub(crate) fn new(kind: PayloadIndexKind) -> Self {
         match kind {
             PayloadIndexKind::Keyword => FieldIndex::Keyword(BTreeMap::new()),
-            PayloadIndexKind::Integer => FieldIndex::Integer(BTreeMap::new()),
+            PayloadIndexKind::Integer => FieldIndex::Integer(BTreeMap::new(), RoaringBitmap::new()),
             PayloadIndexKind::Float => FieldIndex::Float(BTreeMap::new()),
             PayloadIndexKind::Bool => {
                 FieldIndex::Bool([RoaringBitmap::new(), RoaringBitmap::new()])
@@ -87,7 +96,7 @@ impl FieldIndex {
     pub(crate) fn kind(&self) -> PayloadIndexKind {
         match self {
             FieldIndex::Keyword(_) => PayloadIndexKind::Keyword,
-            FieldIndex::Integer(_) => PayloadIndexKind::Integer,
+            FieldIndex::Integer(..) => PayloadIndexKind::Integer,
             FieldIndex::Float(_) => PayloadIndexKind::Float,
             FieldIndex::Bool(_) => PayloadIndexKind::Bool,
         }
@@ -108,14 +117,17 @@ impl FieldIndex {
             (FieldIndex::Keyword(m), Value::String(s)) => {
                 m.entry(s.clone()).or_default().insert(row);
             }
-            (FieldIndex::Integer(m), Value::Number(n)) => {
-                if let Some(i) = n.as_i64() {
+            (FieldIndex::Integer(m, other), Value::Number(n)) => match n.as_i64() {
+                Some(i) => {
                     m.entry(i).or_default().insert(row);
                 }
-            }
+                None => {
+                    other.insert(row);
+                }
+            },
             (FieldIndex::Float(m), Value::Number(n)) => {
                 if let Some(f) = n.as_f64() {
-                    m.entry(F64Key(f)).or_default().insert(row);
+                    m.entry(F64Key::of(f)).or_default().insert(row);
                 }
             }
             (FieldIndex::Bool(b), Value::Bool(x)) => {
@@ -132,22 +144,25 @@ impl FieldIndex {
             (FieldIndex::Keyword(m), Value::String(s)) => {
                 Some((m.get(s).cloned().unwrap_or_default(), true))
             }
-            (FieldIndex::Integer(m), Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => Some((m.get(&i).cloned().unwrap_or_default(), true)),
-                // Non-integral (or out of i64 range): no indexed integer equals it, but an
-                // unindexed huge integer might.
-                (None, Some(f)) if f.fract() != 0.0 && f.abs() < 9.0e18 => {
-                    Some((RoaringBitmap::new(), true))
-                }
-                // An integral float (1.0) equals the integer of the same value.
-                (None, Some(f)) if f.abs() < 9.0e18 => {
-                    Some((m.get(&(f as i64)).cloned().unwrap_or_default(), true))
-                }
-                _ => None,
-            },
+            (FieldIndex::Integer(m, other), Value::Number(n)) => with_other(
+                other,
+                match (n.as_i64(), n.as_f64()) {
+                    (Some(i), _) => Some((m.get(&i).cloned().unwrap_or_default(), true)),
+                    // Non-integral (or out of i64 range): no indexed integer equals it, but an
+                    // unindexed huge integer might.
+                    (None, Some(f)) if f.fract() != 0.0 && f.abs() < 9.0e18 => {
+                        Some((RoaringBitmap::new(), true))
+                    }
+                    // An integral float (1.0) equals the integer of the same value.
+                    (None, Some(f)) if f.abs() < 9.0e18 => {
+                        Some((m.get(&(f as i64)).cloned().unwrap_or_default(), true))
+                    }
+                    _ => None,
+                },
+            ),
             (FieldIndex::Float(m), Value::Number(n)) => {
                 let f = n.as_f64()?;
-                Some((m.get(&F64Key(f)).cloned().unwrap_or_default(), false))
+                Some((m.get(&F64Key::of(f)).cloned().unwrap_or_default(), false))
             }
             (FieldIndex::Bool(b), Value::Bool(x)) => Some((b[usize::from(*x)].clone(), true)),
             _ => None,
@@ -187,7 +202,7 @@ impl FieldIndex {
                 );
                 Some((rows, true))
             }
-            (FieldIndex::Integer(m), Value::Number(n)) => {
+            (FieldIndex::Integer(m, other), Value::Number(n)) => {
                 // Only exact when the operand is an integer in range; a float bound is widened
                 // to the enclosing integers and the rows re-checked.
                 let (key, exact) = match n.as_i64() {
@@ -207,19 +222,36 @@ impl FieldIndex {
                 } else {
                     (Unbounded, Included(key))
                 };
-                Some((union(m.range((lo, hi)).map(|(_, b)| b)), exact))
+                with_other(
+                    other,
+                    Some((union(m.range((lo, hi)).map(|(_, b)| b)), exact)),
+                )
             }
             (FieldIndex::Float(m), Value::Number(n)) => {
                 let f = n.as_f64()?;
                 let (lo, hi) = if lower {
-                    (Included(F64Key(f)), Unbounded)
+                    (Included(F64Key::of(f)), Unbounded)
                 } else {
-                    (Unbounded, Included(F64Key(f)))
+                    (Unbounded, Included(F64Key::of(f)))
                 };
                 Some((union(m.range((lo, hi)).map(|(_, b)| b)), false))
             }
             _ => None,
         }
+    }
+}
+
+/// Add the rows an integer index could not key (non-`i64` numbers) to an answer: they are
+/// candidates, to be checked row by row.
+fn with_other(
+    other: &RoaringBitmap,
+    answer: Option<(RoaringBitmap, bool)>,
+) -> Option<(RoaringBitmap, bool)> {
+    let (rows, exact) = answer?;
+    if other.is_empty() {
+        Some((rows, exact))
+    } else {
+        Some((rows | other, false))
     }
 }
 
