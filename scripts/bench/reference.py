@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Reference timings for nDB's exact search: faiss IndexFlat and numpy brute force, one query at a
-time on one thread, on the same TexMex files that `ndb-search-bench` reads.
+"""Reference timings for nDB's search: exact (faiss IndexFlat and numpy brute force) and, with
+--hnsw, approximate (hnswlib and USearch HNSW), one query at a time on one thread, on the same
+TexMex files that `ndb-search-bench` reads.
 
     target/bench-venv/bin/python scripts/bench/reference.py DIR [--metric l2|cosine|dot] [--k 10]
                                                            [--queries N] [--warmup 10]
@@ -14,6 +15,25 @@ script on it). The venv comes from scripts/bench/setup-venv.sh.
   faiss.omp_set_num_threads(1); each query timed alone: index.search(q[i:i+1], k).
 - numpy: per query one matrix-vector product against the base (single-threaded BLAS), then
   argpartition + sort of the k best; l2 uses precomputed base norms (|b|^2 - 2<q,b>).
+
+--hnsw (ndb-search-bench --hnsw --reference runs it with its own M / ef_construction / ef sweep):
+
+    reference.py DIR --hnsw [--m 16] [--ef-construction 200] [--ef-sweep 16,32,64,128,256,512]
+                 [--build-threads 1,2] [--reopen-runs 5] [--sweep-runs 3]
+                 [--engines hnswlib,usearch] [--scratch DIR]
+
+- hnswlib: Index(space l2 | ip (cosine: unit vectors)), init_index(n, M, ef_construction,
+  random_seed=100), add_items(base, num_threads=t) timed once per build thread count (the last
+  build is searched); set_num_threads(1), set_ef(ef), knn_query(q[i:i+1], k, num_threads=1).
+  Reopen: load_index of the saved file (reads it into memory), median of --reopen-runs.
+- USearch (if it imports): Index(ndim, metric l2sq | ip, dtype f32, connectivity=M,
+  expansion_add=ef_construction), add(keys, base, threads=t) timed per thread count;
+  expansion_search = ef, search(q, k, threads=1). Reopen: Index.restore(file, view=True) (mmap).
+- Per ef: recall@k, QPS, latency percentiles and the CPU wait of the one-at-a-time loop (the
+  fastest of --sweep-runs passes), and the QPS of one batched call over all queries on one thread
+  (no per-call Python overhead; also the fastest of --sweep-runs).
+- An engine that does not import is listed under "skipped" with the reason; the others still run.
+
 - recall@k: a result is a hit if its id is in the true top k, or if its exact (float64) distance
   is <= the k-th ground-truth distance (fair with ties), the same definition as ndb-search-bench.
 
@@ -114,6 +134,21 @@ def run_delay_s():
     return total / 1e9
 
 
+def run_time_s():
+    """Seconds this process's (live) threads have run on a CPU, from /proc schedstat."""
+    total = 0
+    try:
+        for t in os.listdir("/proc/self/task"):
+            try:
+                with open(f"/proc/self/task/{t}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except (OSError, IndexError, ValueError):
+                pass
+    except OSError:
+        return 0.0
+    return total / 1e9
+
+
 def summarise(engine, mode, note, ms, wall_s, rec, wait_s):
     ms = np.sort(np.asarray(ms))
     n = len(ms)
@@ -146,6 +181,7 @@ def timed_loop(fn, queries, warmup):
     out = []
     perf = time.perf_counter
     d0 = run_delay_s()
+    c0 = run_time_s()
     t0 = perf()
     for i in range(len(queries)):
         t = perf()
@@ -153,6 +189,7 @@ def timed_loop(fn, queries, warmup):
         ms.append((perf() - t) * 1e3)
         out.append(r)
     wall = perf() - t0
+    timed_loop.cpu_s = run_time_s() - c0
     return ms, out, wall, run_delay_s() - d0
 
 
@@ -163,8 +200,19 @@ def main():
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--warmup", type=int, default=10)
-    ap.add_argument("--engines", default="faiss,numpy")
+    ap.add_argument("--engines", default=None,
+                    help="default faiss,numpy; with --hnsw hnswlib,usearch")
+    ap.add_argument("--hnsw", action="store_true", help="approximate search: hnswlib / USearch sweep")
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--ef-construction", type=int, default=200)
+    ap.add_argument("--ef-sweep", default="16,32,64,128,256,512")
+    ap.add_argument("--build-threads", default="1,2")
+    ap.add_argument("--reopen-runs", type=int, default=5)
+    ap.add_argument("--sweep-runs", type=int, default=3, help="passes per ef, the fastest kept")
+    ap.add_argument("--scratch", default=None, help="folder for the saved index files")
     a = ap.parse_args()
+    if a.engines is None:
+        a.engines = "hnswlib,usearch" if a.hnsw else "faiss,numpy"
     engines = [e.strip() for e in a.engines.split(",") if e.strip()]
     k, metric = a.k, a.metric
 
@@ -187,6 +235,12 @@ def main():
     else:
         xb = np.ascontiguousarray(base, dtype=np.float32)
         xq = np.ascontiguousarray(queries, dtype=np.float32)
+
+    if a.hnsw:
+        out = hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq)
+        json.dump(out, sys.stdout, indent=1)
+        sys.stdout.write("\n")
+        return
 
     info = {
         "python": platform.python_version(),
@@ -274,6 +328,229 @@ def main():
 
     json.dump(info, sys.stdout, indent=1)
     sys.stdout.write("\n")
+
+
+def int_list(s):
+    v = sorted(set(int(x) for x in s.split(",") if x.strip()))
+    if not v or v[0] <= 0:
+        raise SystemExit(f"bad list {s!r}")
+    return v
+
+
+def package_version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:
+        return "?"
+
+
+def cpu_s():
+    """CPU seconds (user + system) of this process, exited threads included."""
+    t = os.times()
+    return t.user + t.system
+
+
+def timed_build(build, threads):
+    """Run build(threads); its wall seconds and CPU use (process CPU time / (wall x threads)).
+    The build threads' run-queue wait cannot be read: they have exited when it returns."""
+    c0 = cpu_s()
+    t0 = time.perf_counter()
+    index = build(threads)
+    wall = time.perf_counter() - t0
+    cpu = cpu_s() - c0
+    return index, {"threads": threads, "seconds": round(wall, 4),
+                   "cpu_use": round(cpu / (wall * threads), 4), "sched_wait": None}
+
+
+def sweep(a, k, metric, base, queries, gt, gt_dist, xq, set_ef, one, batch):
+    """The ef sweep: per ef, one query at a time (timed_loop) and one batched call."""
+    points = []
+    for ef in int_list(a.ef_sweep):
+        set_ef(ef)
+        # Best of --sweep-runs passes (noise on a shared machine only ever slows a pass).
+        ms, res, wall, wait = timed_loop(one, xq, a.warmup)
+        cpu = timed_loop.cpu_s
+        for _ in range(1, a.sweep_runs):
+            ms2, res2, wall2, wait2 = timed_loop(one, xq, 0)
+            if wall2 < wall:
+                ms, res, wall, wait, cpu = ms2, res2, wall2, wait2, timed_loop.cpu_s
+        rec = recall(metric, k, base, queries, gt, gt_dist, res)
+        row = summarise("", "", "", ms, wall, rec, wait)
+        bwall = float("inf")
+        for _ in range(a.sweep_runs):
+            t0 = time.perf_counter()
+            batch()
+            bwall = min(bwall, time.perf_counter() - t0)
+        point = {"ef": ef, "recall": row["recall"], "qps": row["qps"], "p50_ms": row["p50_ms"],
+                 "p95_ms": row["p95_ms"], "p99_ms": row["p99_ms"], "mean_ms": row["mean_ms"],
+                 "sched_wait": row["sched_wait"], "batch_qps": round(len(xq) / bwall, 2),
+                 "cpu_qps": round(len(xq) / cpu, 2) if cpu > 0 else None}
+        log(f"  ef {ef}: recall {point['recall']}, {point['qps']} QPS ({point['cpu_qps']} per CPU s), p50 {point['p50_ms']} ms, "
+            f"batch {point['batch_qps']} QPS, CPU wait {100 * point['sched_wait']:.0f}%")
+        points.append(point)
+    return points
+
+
+def median_ms(fn, runs):
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        obj = fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+        del obj
+    return round(float(np.median(times)), 4), [round(t, 4) for t in times]
+
+
+def hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq):
+    """hnswlib and USearch: builds per thread count, file size, reopen, ef sweep."""
+    import tempfile
+
+    k, metric = a.k, a.metric
+    n, d = xb.shape
+    threads = int_list(a.build_threads)
+    out = {
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "metric": metric,
+        "k": k,
+        "n": int(n),
+        "dim": int(d),
+        "queries": int(len(xq)),
+        "m": a.m,
+        "ef_construction": a.ef_construction,
+        "ef_sweep": int_list(a.ef_sweep),
+        "build_threads": threads,
+        "engines": [],
+        "skipped": [],
+    }
+    if a.scratch:
+        os.makedirs(a.scratch, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(prefix="ndb-ref-hnsw-", dir=a.scratch)
+    ids = np.arange(n)
+
+    for engine in engines:
+        if engine == "hnswlib":
+            try:
+                import hnswlib
+            except ImportError as e:
+                out["skipped"].append({"engine": "hnswlib", "reason": f"not installed ({e})"})
+                log(f"hnswlib skipped: {e}")
+                continue
+            ver = package_version("hnswlib")
+            space = "l2" if metric == "l2" else "ip"
+            log(f"hnswlib {ver}: space {space}, M {a.m}, ef_construction {a.ef_construction}, "
+                f"builds on {threads} thread(s)")
+
+            def build(t):
+                ix = hnswlib.Index(space=space, dim=int(d))
+                ix.init_index(max_elements=int(n), M=a.m, ef_construction=a.ef_construction,
+                              random_seed=100)
+                ix.set_num_threads(t)
+                ix.add_items(xb, ids, num_threads=t)
+                return ix
+
+            builds = []
+            index = None
+            for t in threads:
+                index = None  # free the previous graph first
+                index, b = timed_build(build, t)
+                log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
+                builds.append(b)
+            path = os.path.join(tmp.name, "hnswlib.bin")
+            index.save_index(path)
+            size = os.path.getsize(path)
+
+            def load():
+                ix = hnswlib.Index(space=space, dim=int(d))
+                ix.load_index(path, max_elements=int(n))
+                return ix
+
+            open_ms, open_runs = median_ms(load, a.reopen_runs)
+            log(f"  file {size / n:.0f} bytes/vector, load_index median {open_ms} ms")
+            index.set_num_threads(1)
+
+            def one(i, index=index):
+                labels, _ = index.knn_query(xq[i:i + 1], k=k, num_threads=1)
+                return labels[0]
+
+            points = sweep(a, k, metric, base, queries, gt, gt_dist, xq, index.set_ef, one,
+                           lambda index=index: index.knn_query(xq, k=k, num_threads=1))
+            out["engines"].append({
+                "engine": f"hnswlib {ver}",
+                "version": ver,
+                "builds": builds,
+                "index_file_bytes": size,
+                "file_holds_vectors": True,
+                "open_ms": open_ms,
+                "open_runs_ms": open_runs,
+                "open_how": "load_index (reads the file into memory)",
+                "sweep": points,
+                "note": f"space {space}, random_seed 100; build = add_items(num_threads=t); "
+                        "search = knn_query(q[i:i+1], k, num_threads=1) after set_num_threads(1)",
+            })
+            del index
+        elif engine == "usearch":
+            try:
+                import usearch
+                from usearch.index import Index, ScalarKind
+            except ImportError as e:
+                out["skipped"].append({"engine": "usearch", "reason": f"not installed ({e})"})
+                log(f"usearch skipped: {e}")
+                continue
+            ver = getattr(usearch, "__version__", package_version("usearch"))
+            umetric = "l2sq" if metric == "l2" else "ip"
+            log(f"USearch {ver}: metric {umetric}, connectivity {a.m}, expansion_add "
+                f"{a.ef_construction}, builds on {threads} thread(s)")
+            keys = ids.astype(np.uint64)
+
+            def build(t):
+                ix = Index(ndim=int(d), metric=umetric, dtype=ScalarKind.F32, connectivity=a.m,
+                           expansion_add=a.ef_construction, expansion_search=64)
+                ix.add(keys, xb, threads=t)
+                return ix
+
+            builds = []
+            index = None
+            for t in threads:
+                index = None
+                index, b = timed_build(build, t)
+                log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
+                builds.append(b)
+            path = os.path.join(tmp.name, "usearch.bin")
+            index.save(path)
+            size = os.path.getsize(path)
+            open_ms, open_runs = median_ms(lambda: Index.restore(path, view=True), a.reopen_runs)
+            log(f"  file {size / n:.0f} bytes/vector, restore(view=True) median {open_ms} ms; "
+                f"hardware acceleration {index.hardware_acceleration}")
+
+            def set_ef(ef, index=index):
+                index.expansion_search = ef
+
+            def one(i, index=index):
+                return index.search(xq[i], k, threads=1).keys
+
+            points = sweep(a, k, metric, base, queries, gt, gt_dist, xq, set_ef, one,
+                           lambda index=index: index.search(xq, k, threads=1))
+            out["engines"].append({
+                "engine": f"USearch {ver}",
+                "version": ver,
+                "builds": builds,
+                "index_file_bytes": size,
+                "file_holds_vectors": True,
+                "open_ms": open_ms,
+                "open_runs_ms": open_runs,
+                "open_how": "Index.restore(view=True) (mmap)",
+                "sweep": points,
+                "note": f"metric {umetric}, dtype f32, hardware acceleration "
+                        f"{index.hardware_acceleration}; build = add(keys, base, threads=t); "
+                        "search = search(q, k, threads=1) after expansion_search = ef",
+            })
+            del index
+        else:
+            raise SystemExit(f"unknown --hnsw engine {engine!r} (hnswlib, usearch)")
+    tmp.cleanup()
+    return out
 
 
 if __name__ == "__main__":

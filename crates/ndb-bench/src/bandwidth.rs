@@ -117,6 +117,35 @@ pub fn sum_lanes(xs: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + rest
 }
 
+/// CPU seconds (user + system) this process has used, its exited threads included, from
+/// `/proc/self/stat` (clock ticks of 1/100 s); NaN where unavailable.
+pub fn process_cpu_s() -> f64 {
+    let text = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses: state is field 3,
+    // utime 14 and stime 15.
+    let Some((_, rest)) = text.rsplit_once(')') else {
+        return f64::NAN;
+    };
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    match (
+        f.get(11).and_then(|v| v.parse::<u64>().ok()),
+        f.get(12).and_then(|v| v.parse::<u64>().ok()),
+    ) {
+        (Some(u), Some(s)) => (u + s) as f64 / 100.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Nanoseconds the calling thread has run on a CPU (0 where unavailable), from
+/// `/proc/thread-self/schedstat`: unlike wall time, not inflated while other processes hold the
+/// CPU.
+pub fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|t| t.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}
+
 /// Nanoseconds the calling thread has waited in the run queue (0 where unavailable).
 pub fn thread_run_delay_ns() -> u64 {
     schedstat_delay(&std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default())

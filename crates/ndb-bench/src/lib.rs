@@ -1,8 +1,10 @@
 //! Shared helpers for the nDB benchmark binaries: a seeded PRNG, random documents, medians,
-//! process memory figures and a description of the machine.
+//! process memory figures and a description of the machine; recall–QPS sweeps and their plot.
 
 pub mod bandwidth;
 pub mod measure;
+pub mod plot;
+pub mod sweep;
 pub mod vecs;
 
 use std::path::Path;

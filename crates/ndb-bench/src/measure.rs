@@ -145,6 +145,69 @@ impl RecallJudge<'_> {
     }
 }
 
+/// Exact ground truth by brute force in `f64` (the same distances as [`Metric::distance`]):
+/// for every query the `k` nearest base rows (ties broken by the lower row number) and their
+/// distances, computed over the queries in parallel on the current rayon pool.
+pub fn exact_ground_truth(
+    metric: Metric,
+    base: &Vectors<f32>,
+    queries: &Vectors<f32>,
+    k: usize,
+) -> (Vectors<i32>, Vectors<f32>) {
+    use rayon::prelude::*;
+    let k = k.min(base.rows());
+    let per_query: Vec<Vec<(f64, usize)>> = (0..queries.rows())
+        .into_par_iter()
+        .map(|qi| {
+            let q = queries.row(qi);
+            // Max-heap of the k best (distance, row): the worst on top.
+            let mut best: std::collections::BinaryHeap<(OrdF64, usize)> =
+                std::collections::BinaryHeap::with_capacity(k + 1);
+            for (r, b) in base.iter().enumerate() {
+                let d = OrdF64(metric.distance(q, b));
+                if best.len() < k {
+                    best.push((d, r));
+                } else if let Some(top) = best.peek() {
+                    if (d, r) < *top {
+                        best.pop();
+                        best.push((d, r));
+                    }
+                }
+            }
+            let mut v: Vec<(f64, usize)> = best.into_iter().map(|(d, r)| (d.0, r)).collect();
+            v.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            v
+        })
+        .collect();
+    let mut ids = Vec::with_capacity(queries.rows() * k);
+    let mut dists = Vec::with_capacity(queries.rows() * k);
+    for v in per_query {
+        for (d, r) in v {
+            ids.push(r as i32);
+            dists.push(d as f32);
+        }
+    }
+    (Vectors::new(k, ids), Vectors::new(k, dists))
+}
+
+/// `f64` ordered by `total_cmp`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct OrdF64(f64);
+
+impl Eq for OrdF64 {}
+
+impl PartialOrd for OrdF64 {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for OrdF64 {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
 /// Latency percentiles of a set of per-query times.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Latency {
@@ -223,6 +286,18 @@ mod tests {
         assert_eq!(j.hits(0, &[1]), 1); // tie at the k-th distance
         assert_eq!(j.hits(0, &[2]), 0);
         assert_eq!(j.recall(&[vec![2]]), 0.0);
+    }
+
+    #[test]
+    fn ground_truth_brute_force() {
+        let base = Vectors::new(1, vec![5.0, 1.0, -1.0, 3.0, 1.0]);
+        let queries = Vectors::new(1, vec![0.0, 4.0]);
+        let (gt, gd) = exact_ground_truth(Metric::L2, &base, &queries, 3);
+        // Ties (rows 1 and 4 at distance 1) in row order.
+        assert_eq!(gt.row(0), &[1, 2, 4]);
+        assert_eq!(gd.row(0), &[1.0, 1.0, 1.0]);
+        assert_eq!(gt.row(1), &[0, 3, 1]);
+        assert_eq!(gd.row(1), &[1.0, 1.0, 9.0]);
     }
 
     #[test]

@@ -18,6 +18,16 @@
 //! Recall@k: a result is a hit if its id is in the true top k, or if its exact distance (f64) is
 //! at most the k-th ground-truth distance (fair with ties).
 //!
+//! With `--hnsw` (or `--ef-sweep LIST`) it measures approximate search instead (issue 5): the
+//! base vectors go into one segment with one HNSW graph (M and ef_construction from the flags,
+//! the flush threshold above the data size), and the run reports the build time (the flush that
+//! builds the graph, then `rebuild_index` on a pool of 1 and of 2 threads), index bytes per
+//! vector, the reopen time of the indexed collection, and for each `ef` of the sweep recall@k
+//! and one-query-at-a-time single-thread QPS / p50 / p99, with the QPS at recall 0.90 / 0.95 /
+//! 0.99 read off the curve. `--reference` runs hnswlib (and USearch, if installed) with the same
+//! M / ef_construction / ef sweep through `scripts/bench/reference.py --hnsw`, and the curves of
+//! every engine are drawn in one SVG (`--plot`, default `recall-qps.svg` beside `--md`).
+//!
 //! Output: a markdown report on stdout (and `--md FILE`), JSON with `--json FILE`; progress on
 //! stderr.
 
@@ -28,7 +38,9 @@ use std::time::Instant;
 
 use ndb::{CollectionConfig, Database, Document, IndexConfig, Search};
 use ndb_bench::bandwidth::{self, Bandwidth};
-use ndb_bench::measure::{Latency, Metric, RecallJudge};
+use ndb_bench::measure::{exact_ground_truth, Latency, Metric, RecallJudge};
+use ndb_bench::plot::{recall_qps_svg, Curve};
+use ndb_bench::sweep::{cpu_qps_at_recall, parse_ef_list, qps_at_recall, AtRecall, SweepPoint};
 use ndb_bench::vecs::{read_fvecs, read_ivecs, write_fvecs, write_ivecs, VecsReader, Vectors};
 use ndb_bench::{machine_description, Prng};
 use rayon::prelude::*;
@@ -70,6 +82,25 @@ usage: ndb-search-bench DATASET_DIR [options]
                      (searches are exact either way)
   --bandwidth-only   run the bandwidth probe only (no DATASET_DIR needed) and exit
   --keep             keep the database (and synthetic data) directories
+
+approximate search (HNSW):
+  --hnsw             measure the HNSW index instead of exact search: build time, index bytes
+                     per vector, reopen time, and an ef sweep (recall@k, 1-thread QPS, p50, p99)
+  --ef-sweep LIST    ef values of the sweep (implies --hnsw; default 16,32,64,128,256,512)
+  --m M              HNSW neighbours per node (default 16)
+  --ef-construction N  HNSW build candidate list (default 200)
+  --build-threads LIST thread counts of the timed index builds (default 1,2): the flush builds
+                     the graph on a pool of the largest, then rebuild_index runs once per count
+  --base-limit N     use only the first N base vectors (ground truth recomputed by brute force
+                     in f64 and written with the data to a scratch folder the reference reads)
+  --sweep-runs R     passes over the queries per ef, the fastest reported (default 3)
+  --reopen-runs N    Database::open + get_collection timings, median taken (default 5)
+  --plot FILE        recall-QPS SVG (default: recall-qps.svg beside --md, else
+                     <workspace>/target/bench-results/recall-qps.svg)
+  --replot JSON      only redraw the recall-QPS SVG (--plot, default beside JSON) from the
+                     --json output of an earlier --hnsw run, and exit
+  --ref-engines LIST reference engines for --hnsw --reference (default hnswlib,usearch;
+                     one that is not installed is reported as skipped)
 ";
 
 #[derive(Clone, Debug)]
@@ -93,6 +124,17 @@ struct Args {
     no_index: bool,
     bandwidth_only: bool,
     keep: bool,
+    hnsw: bool,
+    ef_sweep: Vec<usize>,
+    m: usize,
+    ef_construction: usize,
+    build_threads: Vec<usize>,
+    base_limit: Option<usize>,
+    reopen_runs: usize,
+    sweep_runs: usize,
+    plot: Option<PathBuf>,
+    replot: Option<PathBuf>,
+    ref_engines: String,
 }
 
 fn parse_args() -> Res<Args> {
@@ -116,6 +158,17 @@ fn parse_args() -> Res<Args> {
         no_index: false,
         bandwidth_only: false,
         keep: false,
+        hnsw: false,
+        ef_sweep: vec![16, 32, 64, 128, 256, 512],
+        m: IndexConfig::default().m,
+        ef_construction: IndexConfig::default().ef_construction,
+        build_threads: vec![1, 2],
+        base_limit: None,
+        reopen_runs: 5,
+        sweep_runs: 3,
+        plot: None,
+        replot: None,
+        ref_engines: "hnswlib,usearch".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -181,6 +234,39 @@ fn parse_args() -> Res<Args> {
             "--bandwidth-only" => a.bandwidth_only = true,
             "--no-index" => a.no_index = true,
             "--keep" => a.keep = true,
+            "--hnsw" => a.hnsw = true,
+            "--ef-sweep" => {
+                let v = val("--ef-sweep")?;
+                a.ef_sweep = parse_ef_list(&v).ok_or_else(|| bad("--ef-sweep", &v))?;
+                a.hnsw = true;
+            }
+            "--m" => {
+                let v = val("--m")?;
+                a.m = positive(&v).ok_or_else(|| bad("--m", &v))?;
+            }
+            "--ef-construction" => {
+                let v = val("--ef-construction")?;
+                a.ef_construction = positive(&v).ok_or_else(|| bad("--ef-construction", &v))?;
+            }
+            "--build-threads" => {
+                let v = val("--build-threads")?;
+                a.build_threads = parse_ef_list(&v).ok_or_else(|| bad("--build-threads", &v))?;
+            }
+            "--base-limit" => {
+                let v = val("--base-limit")?;
+                a.base_limit = Some(positive(&v).ok_or_else(|| bad("--base-limit", &v))?);
+            }
+            "--reopen-runs" => {
+                let v = val("--reopen-runs")?;
+                a.reopen_runs = positive(&v).ok_or_else(|| bad("--reopen-runs", &v))?;
+            }
+            "--sweep-runs" => {
+                let v = val("--sweep-runs")?;
+                a.sweep_runs = positive(&v).ok_or_else(|| bad("--sweep-runs", &v))?;
+            }
+            "--plot" => a.plot = Some(PathBuf::from(val("--plot")?)),
+            "--replot" => a.replot = Some(PathBuf::from(val("--replot")?)),
+            "--ref-engines" => a.ref_engines = val("--ref-engines")?,
             "-h" | "--help" => {
                 print!("{USAGE}");
                 std::process::exit(0);
@@ -197,7 +283,7 @@ fn parse_args() -> Res<Args> {
         }
     }
     match (&a.dataset, &a.synthetic) {
-        _ if a.bandwidth_only => {}
+        _ if a.bandwidth_only || a.replot.is_some() => {}
         (None, None) => {
             return Err(format!("give a DATASET_DIR or --synthetic N,DIM\n\n{USAGE}").into())
         }
@@ -436,15 +522,23 @@ struct Timed {
     wall_s: f64,
     /// Run-queue wait of all the process's threads during the run, seconds.
     wait_s: f64,
+    /// On-CPU time of the calling thread during the run, seconds (sequential runs only).
+    cpu_s: f64,
 }
 
+/// One search: exact (`ef` None) or approximate with that `ef`.
 fn search_once(
     coll: &ndb::Collection,
     q: &[f32],
     k: usize,
     threads: Option<usize>,
+    ef: Option<usize>,
 ) -> Res<(Vec<usize>, Vec<f32>)> {
-    let mut s = Search::new(q).top_k(k).approximate(false);
+    let mut s = Search::new(q).top_k(k);
+    s = match ef {
+        Some(ef) => s.approximate(true).ef(ef),
+        None => s.approximate(false),
+    };
     if let Some(t) = threads {
         s = s.threads(t);
     }
@@ -464,37 +558,42 @@ fn search_once(
 /// One query's latency (ms), result rows and scores.
 type OneQuery = (f64, Vec<usize>, Vec<f32>);
 
-/// Every query one after another on this thread (`threads`: the search's own thread setting).
+/// Every query one after another on this thread (`threads`: the search's own thread setting;
+/// `ef`: approximate search with that ef, else exact).
 fn run_sequential(
     coll: &ndb::Collection,
     ds: &Dataset,
     k: usize,
     threads: Option<usize>,
+    ef: Option<usize>,
     warmup: usize,
 ) -> Res<Timed> {
     let nq = ds.queries.rows();
     for i in 0..warmup.min(nq) {
-        search_once(coll, ds.queries.row(i), k, threads)?;
+        search_once(coll, ds.queries.row(i), k, threads, ef)?;
     }
     let mut ms = Vec::with_capacity(nq);
     let mut rows = Vec::with_capacity(nq);
     let mut scores = Vec::with_capacity(nq);
     let d0 = bandwidth::process_run_delay_ns();
+    let c0 = bandwidth::thread_cpu_ns();
     let t0 = Instant::now();
     for i in 0..nq {
         let t = Instant::now();
-        let (r, s) = search_once(coll, ds.queries.row(i), k, threads)?;
+        let (r, s) = search_once(coll, ds.queries.row(i), k, threads, ef)?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
         rows.push(r);
         scores.push(s);
     }
     let wall_s = t0.elapsed().as_secs_f64();
+    let cpu_s = bandwidth::thread_cpu_ns().saturating_sub(c0) as f64 / 1e9;
     Ok(Timed {
         ms,
         rows,
         scores,
         wall_s,
         wait_s: bandwidth::process_run_delay_ns().saturating_sub(d0) as f64 / 1e9,
+        cpu_s,
     })
 }
 
@@ -502,7 +601,7 @@ fn run_sequential(
 fn run_throughput(coll: &ndb::Collection, ds: &Dataset, k: usize, warmup: usize) -> Res<Timed> {
     let nq = ds.queries.rows();
     (0..warmup.min(nq)).into_par_iter().try_for_each(|i| {
-        search_once(coll, ds.queries.row(i), k, Some(1))
+        search_once(coll, ds.queries.row(i), k, Some(1), None)
             .map(|_| ())
             .map_err(|e| e.to_string())
     })?;
@@ -512,8 +611,8 @@ fn run_throughput(coll: &ndb::Collection, ds: &Dataset, k: usize, warmup: usize)
         .into_par_iter()
         .map(|i| {
             let t = Instant::now();
-            let (r, s) =
-                search_once(coll, ds.queries.row(i), k, Some(1)).map_err(|e| e.to_string())?;
+            let (r, s) = search_once(coll, ds.queries.row(i), k, Some(1), None)
+                .map_err(|e| e.to_string())?;
             Ok((t.elapsed().as_secs_f64() * 1e3, r, s))
         })
         .collect();
@@ -525,6 +624,7 @@ fn run_throughput(coll: &ndb::Collection, ds: &Dataset, k: usize, warmup: usize)
         scores: Vec::with_capacity(nq),
         wall_s,
         wait_s,
+        cpu_s: f64::NAN,
     };
     for o in out {
         let (ms, r, s) = o?;
@@ -584,7 +684,7 @@ fn synthetic_ground_truth(coll: &ndb::Collection, ds: &mut Dataset, k: usize) ->
     let nq = ds.queries.rows();
     let results: Vec<Result<Vec<usize>, String>> = (0..nq)
         .map(|i| {
-            search_once(coll, ds.queries.row(i), k, None)
+            search_once(coll, ds.queries.row(i), k, None, None)
                 .map(|(r, _)| r)
                 .map_err(|e| e.to_string())
         })
@@ -622,26 +722,7 @@ fn run_reference(args: &Args, ds: &Dataset) -> Res<Value> {
     if !script.is_file() {
         return Err(format!("reference script not found at {}", script.display()).into());
     }
-    let python = match (&args.python, std::env::var_os("NDB_BENCH_PYTHON")) {
-        (Some(p), _) => p.clone(),
-        (None, Some(p)) => PathBuf::from(p),
-        (None, None) => {
-            let p = ws.join("target/bench-venv/bin/python");
-            if !p.exists() {
-                progress("no target/bench-venv: running scripts/bench/setup-venv.sh");
-                let st = Command::new("bash")
-                    .arg(ws.join("scripts/bench/setup-venv.sh"))
-                    .current_dir(&ws)
-                    .stdout(Stdio::inherit())
-                    .stderr(Stdio::inherit())
-                    .status()?;
-                if !st.success() {
-                    return Err("scripts/bench/setup-venv.sh failed".into());
-                }
-            }
-            p
-        }
-    };
+    let python = reference_python(args)?;
     let mut cmd = Command::new(&python);
     cmd.arg(&script)
         .arg(&ds.dir)
@@ -714,6 +795,15 @@ fn fmt_ms(x: f64) -> String {
     }
 }
 
+/// Latency with three significant-ish digits (HNSW latencies are tens of microseconds).
+fn fmt_lat(x: f64) -> String {
+    if x >= 1.0 {
+        fmt_ms(x)
+    } else {
+        format!("{x:.3}")
+    }
+}
+
 fn fmt_qps(x: f64) -> String {
     if x >= 100.0 {
         format!("{x:.0}")
@@ -749,6 +839,9 @@ fn real_main() -> Res<()> {
             .num_threads(t)
             .build_global()
             .map_err(|e| format!("cannot size the thread pool: {e}"))?;
+    }
+    if let Some(json_path) = &args.replot {
+        return replot(json_path, args.plot.as_deref());
     }
     let threads = rayon::current_num_threads();
     let load_start = load_average();
@@ -788,6 +881,30 @@ fn real_main() -> Res<()> {
     let nq = ds.queries.rows();
     if args.k > n {
         return Err(format!("--k {} is larger than the {n} base vectors", args.k).into());
+    }
+    if let Some(limit) = args.base_limit {
+        if limit < n {
+            let dir = scratch.join(format!("search-limited-{}", std::process::id()));
+            cleanup.dirs.push(dir.clone());
+            limit_base(&mut ds, limit, args.k, &dir)?;
+        } else {
+            progress(format!(
+                "--base-limit {limit}: the dataset has only {n} base vectors, all used"
+            ));
+        }
+    }
+    let n = ds.base.rows();
+    if args.hnsw {
+        let r = hnsw_main(
+            &args,
+            &command,
+            &mut ds,
+            &scratch,
+            &mut cleanup,
+            &load_start,
+        );
+        drop(cleanup);
+        return r;
     }
     let vector_bytes = (n * dim * 4) as f64;
     let llc = bandwidth::llc_bytes();
@@ -860,7 +977,7 @@ fn real_main() -> Res<()> {
     // nDB runs.
     let mut rows: Vec<Row> = Vec::new();
     progress(format!("nDB: {nq} queries, one at a time, 1 thread"));
-    let single = run_sequential(&coll, &ds, args.k, Some(1), args.warmup)?;
+    let single = run_sequential(&coll, &ds, args.k, Some(1), None, args.warmup)?;
     let single_recall = judge.recall(&single.rows);
     rows.push(Row {
         engine: "nDB".into(),
@@ -883,7 +1000,7 @@ fn real_main() -> Res<()> {
     progress(format!(
         "nDB: {nq} queries, one at a time, default threads ({threads})"
     ));
-    let multi = run_sequential(&coll, &ds, args.k, None, args.warmup)?;
+    let multi = run_sequential(&coll, &ds, args.k, None, None, args.warmup)?;
     let multi_same = multi.rows == single.rows && multi.scores == single.scores;
     rows.push(Row {
         engine: "nDB".into(),
@@ -1164,4 +1281,916 @@ fn real_main() -> Res<()> {
     drop(db);
     drop(cleanup);
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Approximate search (HNSW): build, size, reopen, ef sweep, references, plot.
+
+/// Recall targets whose QPS the report reads off each curve.
+const RECALL_TARGETS: [f64; 3] = [0.90, 0.95, 0.99];
+
+/// `--base-limit`: keep the first `limit` base vectors, recompute the ground truth by brute
+/// force (f64), and write the data this run uses to `dir`, where the reference script reads it.
+fn limit_base(ds: &mut Dataset, limit: usize, k: usize, dir: &Path) -> Res<()> {
+    let n0 = ds.base.rows();
+    ds.base.truncate(limit);
+    let t = Instant::now();
+    progress(format!(
+        "--base-limit {limit}: first {limit} of {n0} base vectors; ground truth by brute force (f64, {} threads)",
+        rayon::current_num_threads()
+    ));
+    let (gt, gd) = exact_ground_truth(ds.metric, &ds.base, &ds.queries, k);
+    std::fs::create_dir_all(dir)?;
+    write_fvecs(dir.join("base.fvecs"), &ds.base)?;
+    write_fvecs(dir.join("query.fvecs"), &ds.queries)?;
+    write_ivecs(dir.join("gt.ivecs"), &gt)?;
+    write_fvecs(dir.join("gt_dist.fvecs"), &gd)?;
+    progress(format!(
+        "  ground truth done ({:.1} s), data written to {}",
+        t.elapsed().as_secs_f64(),
+        dir.display()
+    ));
+    ds.gt = Some(gt);
+    ds.gt_dist = Some(gd);
+    ds.dir = dir.to_path_buf();
+    ds.queries_in_file = ds.queries.rows();
+    ds.name = format!(
+        "{} (first {} base vectors)",
+        ds.name,
+        fmt_thousands(limit as u64)
+    );
+    Ok(())
+}
+
+/// Total size and count of the files under `dir` whose name ends in `.{ext}`.
+fn files_with_ext(dir: &Path, ext: &str) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut count = 0;
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            match e.metadata() {
+                Ok(m) if m.is_dir() => {
+                    let (b, c) = files_with_ext(&p, ext);
+                    bytes += b;
+                    count += c;
+                }
+                Ok(m) if p.extension().is_some_and(|x| x == ext) => {
+                    bytes += m.len();
+                    count += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+    (bytes, count)
+}
+
+/// One timed index build.
+#[derive(Clone, Debug)]
+struct Build {
+    threads: usize,
+    seconds: f64,
+    /// Process CPU time during the build as a share of threads x wall time.
+    cpu_use: f64,
+    /// Share of threads x wall time the build threads waited for a CPU (nDB: the pool's
+    /// workers, from their schedstat; None where not measured).
+    sched_wait: Option<f64>,
+}
+
+impl Build {
+    fn to_json(&self) -> Value {
+        json!({
+            "threads": self.threads,
+            "seconds": r4(self.seconds),
+            "cpu_use": r4(self.cpu_use),
+            "sched_wait": self.sched_wait.map(r4),
+        })
+    }
+
+    /// `27.1 (97% / 2%)`: CPU seconds, CPU use and wait.
+    fn cpu_cell(&self) -> String {
+        format!(
+            "{:.1} ({:.0}% / {})",
+            self.cpu_use * self.seconds * self.threads as f64,
+            100.0 * self.cpu_use,
+            self.sched_wait
+                .map(|w| format!("{:.0}%", 100.0 * w))
+                .unwrap_or_else(|| "-".into())
+        )
+    }
+}
+
+/// Run `f` on a fresh pool of `threads` threads; the figures of that build.
+fn timed_on_pool<T>(threads: usize, f: impl FnOnce() -> T + Send) -> Res<(T, Build)>
+where
+    T: Send,
+{
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()?;
+    let wait = |pool: &rayon::ThreadPool| -> u64 {
+        pool.broadcast(|_| bandwidth::thread_run_delay_ns())
+            .iter()
+            .sum()
+    };
+    let w0 = wait(&pool);
+    let c0 = bandwidth::process_cpu_s();
+    let t0 = Instant::now();
+    let out = pool.install(f);
+    let seconds = t0.elapsed().as_secs_f64();
+    let cpu = bandwidth::process_cpu_s() - c0;
+    let waited = wait(&pool).saturating_sub(w0) as f64 / 1e9;
+    let slots = seconds * threads as f64;
+    Ok((
+        out,
+        Build {
+            threads,
+            seconds,
+            cpu_use: cpu / slots,
+            sched_wait: Some(waited / slots),
+        },
+    ))
+}
+
+/// An engine's figures for the report (nDB or a reference).
+struct EngineResult {
+    name: String,
+    builds: Vec<Build>,
+    /// Index file bytes per vector, and the same less the raw f32 vectors where the file holds
+    /// them (nDB's graph file holds none: the vectors stay in the segment).
+    index_bytes_per_vector: Option<f64>,
+    graph_bytes_per_vector: Option<f64>,
+    /// Reopen / load time, ms (median), and how it was measured.
+    open_ms: Option<f64>,
+    open_how: String,
+    sweep: Vec<SweepPoint>,
+    /// Reference only: QPS of one batched call over all queries on one thread, per ef.
+    batch_qps: Vec<Option<f64>>,
+    note: String,
+}
+
+fn hnsw_main(
+    args: &Args,
+    command: &str,
+    ds: &mut Dataset,
+    scratch: &Path,
+    cleanup: &mut Cleanup,
+    load_start: &str,
+) -> Res<()> {
+    let n = ds.base.rows();
+    let dim = ds.base.dim;
+    let nq = ds.queries.rows();
+    let k = args.k;
+    if ds.gt.is_none() {
+        let t = Instant::now();
+        let (gt, gd) = exact_ground_truth(ds.metric, &ds.base, &ds.queries, k);
+        write_ivecs(ds.dir.join("gt.ivecs"), &gt)?;
+        write_fvecs(ds.dir.join("gt_dist.fvecs"), &gd)?;
+        ds.gt = Some(gt);
+        ds.gt_dist = Some(gd);
+        progress(format!(
+            "ground truth by brute force (f64): {:.1} s",
+            t.elapsed().as_secs_f64()
+        ));
+    }
+    let max_threads = args.build_threads.iter().copied().max().unwrap_or(1);
+
+    // A fresh database.
+    let db_dir = args
+        .db
+        .clone()
+        .unwrap_or_else(|| scratch.join(format!("search-db-{}", std::process::id())));
+    if db_dir.exists() && std::fs::read_dir(&db_dir)?.next().is_some() {
+        return Err(format!("--db {} exists and is not empty", db_dir.display()).into());
+    }
+    std::fs::create_dir_all(&db_dir)?;
+    cleanup.dirs.push(db_dir.clone());
+
+    // One segment, one graph: the flush threshold is set above the data, so the single flush
+    // at the end writes every row to one segment and builds its graph.
+    let index = IndexConfig {
+        m: args.m,
+        ef_construction: args.ef_construction,
+        ef_search: IndexConfig::default().ef_search,
+        min_rows: 1,
+    };
+    let flush_threshold = (n * (dim * 4 + 64) * 2).max(1 << 30);
+    let config = CollectionConfig::new(dim)
+        .with_distance(ds.metric.ndb_distance())
+        .with_index(index)
+        .with_flush_threshold_bytes(flush_threshold);
+    let db = Database::open(&db_dir)?;
+    let coll = db.create_collection(COLL, config)?;
+    progress(format!(
+        "nDB: inserting {n} vectors into {} (M {}, ef_construction {}, flush threshold {} MiB)",
+        db_dir.display(),
+        args.m,
+        args.ef_construction,
+        flush_threshold >> 20
+    ));
+    let t0 = Instant::now();
+    let mut row = 0;
+    while row < n {
+        let end = (row + BATCH).min(n);
+        let docs: Vec<Document> = (row..end)
+            .map(|i| Document::new(i.to_string(), ds.base.row(i).to_vec()))
+            .collect();
+        coll.insert_batch(docs)?;
+        row = end;
+    }
+    let insert_s = t0.elapsed().as_secs_f64();
+    let pre = coll.stats()?;
+    if pre.segment_count != 0 {
+        progress(format!(
+            "  WARNING: {} segment(s) were flushed during the inserts: the graph is not one graph",
+            pre.segment_count
+        ));
+    }
+    progress(format!(
+        "  inserted in {insert_s:.2} s; flush (segment + graph) on a pool of {max_threads} threads"
+    ));
+    let (r, flush) = timed_on_pool(max_threads, || coll.flush())?;
+    r?;
+    let stats = coll.stats()?;
+    progress(format!(
+        "  flush {:.2} s: {} segment(s), {} of {} docs indexed",
+        flush.seconds, stats.segment_count, stats.indexed_docs, stats.doc_count
+    ));
+    if stats.doc_count != n as u64 || stats.indexed_docs != n as u64 {
+        return Err(format!(
+            "after the flush: {} docs, {} indexed, expected {n} of each",
+            stats.doc_count, stats.indexed_docs
+        )
+        .into());
+    }
+
+    // Timed rebuilds on pools of each thread count (graph build + index file write + fsync).
+    let mut builds = Vec::new();
+    for &t in &args.build_threads {
+        progress(format!("nDB: rebuild_index on a pool of {t} thread(s)"));
+        let (r, b) = timed_on_pool(t, || coll.rebuild_index())?;
+        r?;
+        progress(format!(
+            "  {:.2} s (CPU use / wait {})",
+            b.seconds,
+            b.cpu_cell()
+        ));
+        builds.push(b);
+    }
+    let stats = coll.stats()?;
+    let (index_bytes, index_files) = files_with_ext(&db_dir, "hnsw");
+    let (segment_bytes, _) = files_with_ext(&db_dir, "ndb");
+
+    // Reopen: Database::open + get_collection, the indexed collection as it is on disk.
+    drop(coll);
+    drop(db);
+    let mut reopen_ms = Vec::new();
+    let mut first_query_ms = Vec::new();
+    let mut open_duration_ms = Vec::new();
+    let mut kept = None;
+    for r in 0..args.reopen_runs {
+        let t = Instant::now();
+        let db = Database::open(&db_dir)?;
+        let c = db.get_collection(COLL)?;
+        reopen_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        if !c.has_index() {
+            return Err("the indexed collection reopened without its index".into());
+        }
+        let tq = Instant::now();
+        c.search(Search::new(ds.queries.row(0)).top_k(k).threads(1))?;
+        first_query_ms.push(tq.elapsed().as_secs_f64() * 1e3);
+        open_duration_ms.push(c.stats()?.open_duration.as_secs_f64() * 1e3);
+        if r + 1 == args.reopen_runs {
+            kept = Some((db, c));
+        }
+    }
+    let (db, coll) = kept.ok_or("no reopen run")?;
+    let reopen_median = ndb_bench::median(&reopen_ms);
+    progress(format!(
+        "nDB reopen (Database::open + get_collection): median {reopen_median:.2} ms of {:?}",
+        reopen_ms.iter().map(|x| r2(*x)).collect::<Vec<_>>()
+    ));
+
+    // The ef sweep: one thread, one query at a time.
+    let gt = ds.gt.as_ref().ok_or("no ground truth")?;
+    let gt_dist = ds.gt_dist.as_ref().ok_or("no ground truth distances")?;
+    let judge = RecallJudge {
+        metric: ds.metric,
+        k,
+        base: &ds.base,
+        queries: &ds.queries,
+        gt,
+        gt_dist,
+    };
+    let mut points = Vec::new();
+    for &ef in &args.ef_sweep {
+        // Best of --sweep-runs passes (the shared machine's noise only ever slows a pass).
+        let mut tm = run_sequential(&coll, ds, k, Some(1), Some(ef), args.warmup)?;
+        for _ in 1..args.sweep_runs {
+            let again = run_sequential(&coll, ds, k, Some(1), Some(ef), 0)?;
+            if again.rows != tm.rows {
+                return Err(format!("ef {ef}: results differ between passes").into());
+            }
+            if again.wall_s < tm.wall_s {
+                tm = again;
+            }
+        }
+        let lat = Latency::of(&tm.ms);
+        let p = SweepPoint {
+            ef,
+            recall: judge.recall(&tm.rows),
+            qps: nq as f64 / tm.wall_s,
+            p50_ms: lat.p50_ms,
+            p99_ms: lat.p99_ms,
+            sched_wait: Some(tm.wait_s / tm.wall_s),
+            cpu_qps: (tm.cpu_s > 0.0).then(|| nq as f64 / tm.cpu_s),
+        };
+        progress(format!(
+            "nDB ef {ef}: recall@{k} {:.4}, {} QPS ({} per CPU second), p50 {:.3} ms, p99 {:.3} ms, CPU wait {:.0}%",
+            p.recall,
+            fmt_qps(p.qps),
+            p.cpu_qps.map(fmt_qps).unwrap_or_else(|| "-".into()),
+            p.p50_ms,
+            p.p99_ms,
+            100.0 * p.sched_wait.unwrap_or(0.0)
+        ));
+        points.push(p);
+    }
+    drop(coll);
+    drop(db);
+
+    let raw_vector_bytes = (dim * 4) as f64;
+    let mut engines = vec![EngineResult {
+        name: "nDB".into(),
+        builds: builds.clone(),
+        index_bytes_per_vector: Some(index_bytes as f64 / n as f64),
+        graph_bytes_per_vector: Some(index_bytes as f64 / n as f64),
+        open_ms: Some(reopen_median),
+        open_how: "Database::open + get_collection (graph used through mmap)".into(),
+        sweep: points,
+        batch_qps: Vec::new(),
+        note: format!(
+            "Search::ef(ef).threads(1); build = rebuild_index on a pool of N threads (graph + index file + fsync); \
+             segment file {:.0} bytes/vector",
+            segment_bytes as f64 / n as f64
+        ),
+    }];
+
+    // References.
+    let mut reference = None;
+    let mut skipped: Vec<(String, String)> = Vec::new();
+    if args.reference {
+        let r = run_reference_hnsw(args, ds)?;
+        for e in r["engines"].as_array().into_iter().flatten() {
+            engines.push(engine_from_json(e, n, raw_vector_bytes));
+        }
+        for s in r["skipped"].as_array().into_iter().flatten() {
+            skipped.push((
+                s["engine"].as_str().unwrap_or("?").to_string(),
+                s["reason"].as_str().unwrap_or("?").to_string(),
+            ));
+        }
+        reference = Some(r);
+    }
+
+    // Plot.
+    let plot_path = match (&args.plot, &args.md) {
+        (Some(p), _) => p.clone(),
+        (None, Some(md)) => md
+            .parent()
+            .map(|d| d.join("recall-qps.svg"))
+            .unwrap_or_else(|| PathBuf::from("recall-qps.svg")),
+        (None, None) => workspace_root().join("target/bench-results/recall-qps.svg"),
+    };
+    if let Some(d) = plot_path.parent() {
+        if !d.as_os_str().is_empty() {
+            std::fs::create_dir_all(d)?;
+        }
+    }
+    let curves: Vec<Curve> = engines
+        .iter()
+        .map(|e| Curve {
+            name: e.name.clone(),
+            points: e.sweep.clone(),
+        })
+        .collect();
+    let title = format!(
+        "{}: {} x {}, {}; HNSW M {}, ef_construction {}",
+        ds.name,
+        fmt_thousands(n as u64),
+        dim,
+        ds.metric.name(),
+        args.m,
+        args.ef_construction,
+    );
+    recall_qps_svg(&plot_path, &title, k, &curves, &RECALL_TARGETS)?;
+    progress(format!("plot: {}", plot_path.display()));
+    // How the markdown names the plot: relative to the report where it is beside it.
+    let plot_link = match &args.md {
+        Some(md) if md.parent() == plot_path.parent() => plot_path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        _ => plot_path.display().to_string(),
+    };
+
+    // Report.
+    let machine = machine_description();
+    let mut md = String::new();
+    md.push_str(&format!(
+        "## nDB HNSW: {} ({} x {}, {}), k={k}, {} queries, M {}, ef_construction {}\n\n",
+        ds.name,
+        fmt_thousands(n as u64),
+        dim,
+        ds.metric.name(),
+        fmt_thousands(nq as u64),
+        args.m,
+        args.ef_construction
+    ));
+    md.push_str(&format!("Command: `{command}`\n\n"));
+    md.push_str(&format!(
+        "Machine: {} ({} logical CPUs, {} GiB). Load average at start {load_start}, at end {}.\n\n",
+        machine["cpu_model"].as_str().unwrap_or("?"),
+        machine["nproc"],
+        machine["mem_total_gib"],
+        load_average()
+    ));
+    md.push_str(&format!("![recall@{k} vs QPS]({plot_link})\n\n"));
+
+    // Build and open.
+    md.push_str("### Build, size, open\n\n");
+    md.push_str("| engine |");
+    for t in &args.build_threads {
+        md.push_str(&format!(
+            " build, {t} thread{} s |",
+            if *t == 1 { "" } else { "s" }
+        ));
+    }
+    md.push_str(" build CPU s (use / wait) | index file bytes/vector | less raw vectors | reopen / load ms | how opened |\n");
+    md.push_str("|---|");
+    for _ in &args.build_threads {
+        md.push_str("---:|");
+    }
+    md.push_str("---|---:|---:|---:|---|\n");
+    for e in &engines {
+        md.push_str(&format!("| {} |", e.name));
+        for t in &args.build_threads {
+            let cell = e
+                .builds
+                .iter()
+                .find(|b| b.threads == *t)
+                .map(|b| format!("{:.2}", b.seconds))
+                .unwrap_or_else(|| "-".into());
+            md.push_str(&format!(" {cell} |"));
+        }
+        let waits: Vec<String> = e.builds.iter().map(Build::cpu_cell).collect();
+        md.push_str(&format!(
+            " {} | {} | {} | {} | {} |\n",
+            if waits.is_empty() {
+                "-".into()
+            } else {
+                waits.join("; ")
+            },
+            e.index_bytes_per_vector
+                .map(|b| format!("{b:.0}"))
+                .unwrap_or_else(|| "-".into()),
+            e.graph_bytes_per_vector
+                .map(|b| format!("{b:.0}"))
+                .unwrap_or_else(|| "-".into()),
+            e.open_ms
+                .map(|m| format!("{m:.2}"))
+                .unwrap_or_else(|| "-".into()),
+            e.open_how
+        ));
+    }
+    md.push('\n');
+    md.push_str(&format!(
+        "nDB ingest: insert_batch of {BATCH} {:.2} s, then one flush (segment write + graph build, pool of {} threads) \
+         {:.2} s (CPU use / wait {}); {} segment, {} of {} docs indexed, {} index file(s), {:.0} bytes/vector of segment \
+         file; reopen runs {:?} ms, first search after reopen {:?} ms, open_duration {:?} ms.\n\n",
+        insert_s,
+        flush.threads,
+        flush.seconds,
+        flush.cpu_cell(),
+        stats.segment_count,
+        fmt_thousands(stats.indexed_docs),
+        fmt_thousands(stats.doc_count),
+        index_files,
+        segment_bytes as f64 / n as f64,
+        reopen_ms.iter().map(|x| r2(*x)).collect::<Vec<_>>(),
+        first_query_ms.iter().map(|x| r2(*x)).collect::<Vec<_>>(),
+        open_duration_ms.iter().map(|x| r2(*x)).collect::<Vec<_>>(),
+    ));
+
+    // QPS at recall.
+    md.push_str(&format!(
+        "### QPS at recall@{k} (one thread, one query at a time; interpolated between sweep points)\n\n"
+    ));
+    md.push_str("| engine | QPS of |");
+    for t in RECALL_TARGETS {
+        md.push_str(&format!(" recall {t:.2} |"));
+    }
+    md.push_str(" best recall (ef) |\n|---|---|");
+    for _ in RECALL_TARGETS {
+        md.push_str("---:|");
+    }
+    md.push_str("---:|\n");
+    let mut at: Vec<Vec<AtRecall>> = Vec::new();
+    let mut at_cpu: Vec<Vec<AtRecall>> = Vec::new();
+    for e in &engines {
+        let row: Vec<AtRecall> = RECALL_TARGETS
+            .iter()
+            .map(|&t| qps_at_recall(&e.sweep, t))
+            .collect();
+        let row_cpu: Vec<AtRecall> = RECALL_TARGETS
+            .iter()
+            .map(|&t| cpu_qps_at_recall(&e.sweep, t))
+            .collect();
+        let best = e
+            .sweep
+            .iter()
+            .max_by(|a, b| a.recall.total_cmp(&b.recall))
+            .map(|p| format!("{:.4} ({})", p.recall, p.ef))
+            .unwrap_or_else(|| "-".into());
+        md.push_str(&format!("| {} | wall time |", e.name));
+        for a in &row {
+            md.push_str(&format!(" {} |", a.cell()));
+        }
+        md.push_str(&format!(" {best} |\n"));
+        if e.sweep.iter().any(|p| p.cpu_qps.is_some()) {
+            md.push_str(&format!("| {} | on-CPU time |", e.name));
+            for a in &row_cpu {
+                md.push_str(&format!(" {} |", a.cell()));
+            }
+            md.push_str(" |\n");
+        }
+        at.push(row);
+        at_cpu.push(row_cpu);
+    }
+    md.push('\n');
+
+    // The sweep.
+    md.push_str(&format!(
+        "### ef sweep: recall@{k} and QPS (one thread, one query at a time)\n\n"
+    ));
+    md.push_str(&format!(
+        "| engine | ef | recall@{k} | QPS | QPS per CPU s | p50 ms | p99 ms | CPU wait | batch QPS |\n"
+    ));
+    md.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for e in &engines {
+        for (i, p) in e.sweep.iter().enumerate() {
+            md.push_str(&format!(
+                "| {} | {} | {:.4} | {} | {} | {} | {} | {} | {} |\n",
+                e.name,
+                p.ef,
+                p.recall,
+                fmt_qps(p.qps),
+                p.cpu_qps.map(fmt_qps).unwrap_or_else(|| "-".into()),
+                fmt_lat(p.p50_ms),
+                fmt_lat(p.p99_ms),
+                p.sched_wait
+                    .map(|w| format!("{:.0}%", 100.0 * w))
+                    .unwrap_or_else(|| "-".into()),
+                e.batch_qps
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(fmt_qps)
+                    .unwrap_or_else(|| "-".into()),
+            ));
+        }
+    }
+    md.push('\n');
+
+    // Ratios against hnswlib.
+    let mut ratios = serde_json::Map::new();
+    if let Some(hi) = engines.iter().position(|e| e.name.starts_with("hnswlib")) {
+        let h = &engines[hi];
+        if let (Some(a), Some(b)) = (at[0][1].qps(), at[hi][1].qps()) {
+            let cpu = match (at_cpu[0][1].qps(), at_cpu[hi][1].qps()) {
+                (Some(c), Some(d)) => {
+                    ratios.insert("ndb_over_hnswlib_cpu_qps_at_0.95".into(), json!(r4(c / d)));
+                    format!("; by on-CPU time **{:.2}x**", c / d)
+                }
+                _ => String::new(),
+            };
+            md.push_str(&format!(
+                "- nDB / hnswlib QPS at recall 0.95: **{:.2}x** by wall time{cpu} (goal >= 1.2x)\n",
+                a / b
+            ));
+            ratios.insert("ndb_over_hnswlib_qps_at_0.95".into(), json!(r4(a / b)));
+        }
+        for t in &args.build_threads {
+            let nb = engines[0].builds.iter().find(|b| b.threads == *t);
+            let hb = h.builds.iter().find(|b| b.threads == *t);
+            if let (Some(nb), Some(hb)) = (nb, hb) {
+                let cpu = |b: &Build| b.cpu_use * b.seconds * b.threads as f64;
+                md.push_str(&format!(
+                    "- nDB / hnswlib build time, {t} thread(s): **{:.2}x** by wall time, {:.2}x by CPU time (goal <= 1.0x)\n",
+                    nb.seconds / hb.seconds,
+                    cpu(nb) / cpu(hb)
+                ));
+                ratios.insert(
+                    format!("ndb_over_hnswlib_build_{t}t"),
+                    json!(r4(nb.seconds / hb.seconds)),
+                );
+            }
+        }
+    }
+    if let Some(a) = at.first() {
+        md.push_str(&format!(
+            "- nDB recall 0.99 reachable: {}\n",
+            if a[2].qps().is_some() {
+                "yes"
+            } else {
+                "**no**"
+            }
+        ));
+    }
+    for (name, why) in &skipped {
+        md.push_str(&format!("- Reference {name} skipped: {why}\n"));
+    }
+    for e in &engines {
+        if !e.note.is_empty() {
+            md.push_str(&format!("- {}: {}\n", e.name, e.note));
+        }
+    }
+    md.push_str(&format!(
+        "- Recall@{k}: a result is a hit if it is in the true top {k} or its exact distance is <= the {k}-th true \
+         distance (ties), as in the exact-search harness. QPS = queries / wall time of the fastest of {} passes over the \
+         queries per ef (after {} warm-up queries; the results are checked identical across passes); latency per query, wall clock around the call (for the references: the Python call).\n",
+        args.sweep_runs,
+        args.warmup
+    ));
+    md.push_str(
+        "- QPS at a recall: log QPS interpolated linearly in recall between the last ef below the target and the \
+         first at or above it; `>=` where the smallest ef already reaches it.\n",
+    );
+    md.push_str(
+        "- Build: the same M / ef_construction for every engine; the last build of each engine is the graph the \
+         sweep searches. Batch QPS (references): one call with all queries on one thread, i.e. without the \
+         per-call Python overhead.\n",
+    );
+    md.push_str(
+        "- QPS per CPU s: queries / on-CPU time of the searching thread(s) (/proc schedstat), i.e. the QPS with \
+         the time other processes held the CPU taken out (they still share caches and memory bandwidth); on a \
+         quiet machine it equals QPS.\n\
+         - CPU wait: time this process's threads were runnable but waiting for a CPU taken by other processes \
+         (/proc schedstat), as a share of the run x its threads; above a few % the figures are disturbed. \
+         Build CPU use: process CPU time (user + system) / (wall x threads); below 100% the build threads were \
+         waiting (for a CPU, a lock or I/O). Build wait is measured on nDB's pool workers only (the references' \
+         build threads exit before they can be read).\n",
+    );
+
+    print!("{md}");
+    if let Some(p) = &args.md {
+        if let Some(d) = p.parent() {
+            if !d.as_os_str().is_empty() {
+                std::fs::create_dir_all(d)?;
+            }
+        }
+        std::fs::write(p, &md).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    if let Some(p) = &args.json {
+        let engines_json: Vec<Value> = engines
+            .iter()
+            .zip(at.iter().zip(&at_cpu))
+            .map(|(e, (a, c))| {
+                json!({
+                    "engine": e.name,
+                    "builds": e.builds.iter().map(Build::to_json).collect::<Vec<_>>(),
+                    "index_bytes_per_vector": e.index_bytes_per_vector.map(r2),
+                    "index_bytes_less_vectors_per_vector": e.graph_bytes_per_vector.map(r2),
+                    "open_ms": e.open_ms.map(r4),
+                    "open_how": e.open_how,
+                    "sweep": e.sweep.iter().enumerate().map(|(i, p)| {
+                        let mut v = p.to_json();
+                        if let Some(Some(b)) = e.batch_qps.get(i) {
+                            v["batch_qps"] = json!(r2(*b));
+                        }
+                        v
+                    }).collect::<Vec<_>>(),
+                    "qps_at_recall": RECALL_TARGETS.iter().zip(a).map(|(t, x)| {
+                        (format!("{t:.2}"), x.to_json())
+                    }).collect::<serde_json::Map<_, _>>(),
+                    "cpu_qps_at_recall": RECALL_TARGETS.iter().zip(c).map(|(t, x)| {
+                        (format!("{t:.2}"), x.to_json())
+                    }).collect::<serde_json::Map<_, _>>(),
+                    "note": e.note,
+                })
+            })
+            .collect();
+        let j = json!({
+            "bench": "ndb-search-bench --hnsw",
+            "command": command,
+            "dataset": {
+                "name": ds.name,
+                "dir": ds.dir.display().to_string(),
+                "synthetic": ds.synthetic,
+                "n": n,
+                "dim": dim,
+                "queries": nq,
+                "metric": ds.metric.name(),
+            },
+            "k": k,
+            "m": args.m,
+            "ef_construction": args.ef_construction,
+            "ef_sweep": args.ef_sweep,
+            "machine": machine,
+            "ndb": {
+                "insert_s": r4(insert_s),
+                "flush": flush.to_json(),
+                "rebuilds": builds.iter().map(Build::to_json).collect::<Vec<_>>(),
+                "index_bytes": index_bytes,
+                "index_files": index_files,
+                "segment_bytes": segment_bytes,
+                "segments": stats.segment_count,
+                "indexed_docs": stats.indexed_docs,
+                "reopen_ms": reopen_ms.iter().map(|x| r4(*x)).collect::<Vec<_>>(),
+                "reopen_ms_median": r4(reopen_median),
+                "first_search_after_reopen_ms": first_query_ms.iter().map(|x| r4(*x)).collect::<Vec<_>>(),
+                "open_duration_ms": open_duration_ms.iter().map(|x| r4(*x)).collect::<Vec<_>>(),
+            },
+            "engines": engines_json,
+            "ratios": ratios,
+            "plot": plot_path.display().to_string(),
+            "reference": reference,
+        });
+        std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// `--replot`: the recall-QPS SVG again from an earlier run's `--json` output.
+fn replot(json_path: &Path, plot: Option<&Path>) -> Res<()> {
+    let text =
+        std::fs::read_to_string(json_path).map_err(|e| format!("{}: {e}", json_path.display()))?;
+    let j: Value = serde_json::from_str(&text)?;
+    let engines = j["engines"]
+        .as_array()
+        .ok_or("no \"engines\" in the JSON: not the output of an --hnsw run")?;
+    let n = j["dataset"]["n"].as_u64().unwrap_or(0) as usize;
+    let dim = j["dataset"]["dim"].as_u64().unwrap_or(0) as usize;
+    let curves: Vec<Curve> = engines
+        .iter()
+        .map(|e| {
+            let r = engine_from_json(e, n.max(1), (dim * 4) as f64);
+            Curve {
+                name: r.name,
+                points: r.sweep,
+            }
+        })
+        .collect();
+    let title = format!(
+        "{}: {} x {}, {}; HNSW M {}, ef_construction {}",
+        j["dataset"]["name"].as_str().unwrap_or("?"),
+        fmt_thousands(n as u64),
+        dim,
+        j["dataset"]["metric"].as_str().unwrap_or("?"),
+        j["m"],
+        j["ef_construction"],
+    );
+    let out = plot
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| json_path.with_extension("svg"));
+    let k = j["k"].as_u64().unwrap_or(10) as usize;
+    recall_qps_svg(&out, &title, k, &curves, &RECALL_TARGETS)?;
+    println!("{}", out.display());
+    Ok(())
+}
+
+/// A reference engine's figures from the reference script's JSON.
+fn engine_from_json(e: &Value, n: usize, raw_vector_bytes: f64) -> EngineResult {
+    let builds = e["builds"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|b| Build {
+            threads: b["threads"].as_u64().unwrap_or(0) as usize,
+            seconds: b["seconds"].as_f64().unwrap_or(f64::NAN),
+            cpu_use: b["cpu_use"].as_f64().unwrap_or(f64::NAN),
+            sched_wait: b["sched_wait"].as_f64(),
+        })
+        .collect();
+    let index_bytes = e["index_file_bytes"].as_f64();
+    let holds_vectors = e["file_holds_vectors"].as_bool().unwrap_or(true);
+    let mut sweep = Vec::new();
+    let mut batch = Vec::new();
+    for p in e["sweep"].as_array().into_iter().flatten() {
+        sweep.push(SweepPoint {
+            ef: p["ef"].as_u64().unwrap_or(0) as usize,
+            recall: p["recall"].as_f64().unwrap_or(f64::NAN),
+            qps: p["qps"].as_f64().unwrap_or(f64::NAN),
+            p50_ms: p["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            p99_ms: p["p99_ms"].as_f64().unwrap_or(f64::NAN),
+            sched_wait: p["sched_wait"].as_f64(),
+            cpu_qps: p["cpu_qps"].as_f64(),
+        });
+        batch.push(p["batch_qps"].as_f64());
+    }
+    EngineResult {
+        name: e["engine"].as_str().unwrap_or("?").to_string(),
+        builds,
+        index_bytes_per_vector: index_bytes.map(|b| b / n as f64),
+        graph_bytes_per_vector: index_bytes.map(|b| {
+            if holds_vectors {
+                b / n as f64 - raw_vector_bytes
+            } else {
+                b / n as f64
+            }
+        }),
+        open_ms: e["open_ms"].as_f64(),
+        open_how: e["open_how"].as_str().unwrap_or("").to_string(),
+        sweep,
+        batch_qps: batch,
+        note: e["note"].as_str().unwrap_or("").to_string(),
+    }
+}
+
+/// The reference script's python (the venv made by setup-venv.sh unless told otherwise).
+fn reference_python(args: &Args) -> Res<PathBuf> {
+    let ws = workspace_root();
+    Ok(match (&args.python, std::env::var_os("NDB_BENCH_PYTHON")) {
+        (Some(p), _) => p.clone(),
+        (None, Some(p)) => PathBuf::from(p),
+        (None, None) => {
+            // setup-venv.sh makes the venv, or adds what a venv made by an older version of
+            // it lacks (hnswlib, USearch); it returns at once when everything is there.
+            let p = ws.join("target/bench-venv/bin/python");
+            {
+                progress("scripts/bench/setup-venv.sh (checks target/bench-venv)");
+                let st = Command::new("bash")
+                    .arg(ws.join("scripts/bench/setup-venv.sh"))
+                    .current_dir(&ws)
+                    .stdout(Stdio::inherit())
+                    .stderr(Stdio::inherit())
+                    .status()?;
+                if !st.success() {
+                    return Err("scripts/bench/setup-venv.sh failed".into());
+                }
+            }
+            p
+        }
+    })
+}
+
+/// `reference.py --hnsw` on the same files with the same M / ef_construction / ef sweep.
+fn run_reference_hnsw(args: &Args, ds: &Dataset) -> Res<Value> {
+    let ws = workspace_root();
+    let script = ws.join("scripts/bench/reference.py");
+    if !script.is_file() {
+        return Err(format!("reference script not found at {}", script.display()).into());
+    }
+    let python = reference_python(args)?;
+    let scratch = ws.join("target").join("bench-tmp");
+    std::fs::create_dir_all(&scratch)?;
+    let join = |v: &[usize]| {
+        v.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut cmd = Command::new(&python);
+    cmd.arg(&script)
+        .arg(&ds.dir)
+        .arg("--hnsw")
+        .args(["--metric", ds.metric.name()])
+        .args(["--k", &args.k.to_string()])
+        .args(["--queries", &ds.queries.rows().to_string()])
+        .args(["--warmup", &args.warmup.to_string()])
+        .args(["--m", &args.m.to_string()])
+        .args(["--ef-construction", &args.ef_construction.to_string()])
+        .args(["--ef-sweep", &join(&args.ef_sweep)])
+        .args(["--build-threads", &join(&args.build_threads)])
+        .args(["--reopen-runs", &args.reopen_runs.to_string()])
+        .args(["--sweep-runs", &args.sweep_runs.to_string()])
+        .args(["--engines", &args.ref_engines])
+        .arg("--scratch")
+        .arg(&scratch)
+        .env("OMP_NUM_THREADS", "1")
+        .env("OPENBLAS_NUM_THREADS", "1")
+        .env("MKL_NUM_THREADS", "1")
+        .env_remove("OPENBLAS_CORETYPE")
+        .env_remove("OPENBLAS_L2_SIZE")
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped());
+    progress(format!(
+        "reference: {} {} {} --hnsw --engines {} ...",
+        python.display(),
+        script.display(),
+        ds.dir.display(),
+        args.ref_engines
+    ));
+    let out = cmd
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", python.display()))?;
+    if !out.status.success() {
+        return Err(format!("reference script failed ({})", out.status).into());
+    }
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("reference script printed no valid JSON: {e}"))?;
+    Ok(v)
 }
