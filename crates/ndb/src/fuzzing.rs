@@ -1044,8 +1044,6 @@ fn filter_fixture() -> &'static FilterFixture {
         let c = db
             .create_collection(COLLECTION, config)
             .expect("fixture: create");
-        // Set to fuzz on while open bugs are being fixed: leaves out the indexes they are in.
-        let mask_open_bugs = std::env::var_os("NDB_FUZZ_MASK_OPEN_BUGS").is_some();
         for (field, kind) in [
             ("k", PayloadIndexKind::Keyword),
             ("n", PayloadIndexKind::Integer),
@@ -1058,12 +1056,6 @@ fn filter_fixture() -> &'static FilterFixture {
             ("u", PayloadIndexKind::Integer),
             ("num", PayloadIndexKind::Integer),
         ] {
-            if mask_open_bugs && (kind == PayloadIndexKind::Float || field == "u" || field == "num")
-            {
-                // Integer indexes miss numbers that are not i64; float indexes tell -0.0 from
-                // 0.0 (docs/FUZZING.md, Findings).
-                continue;
-            }
             c.create_payload_index(field, kind)
                 .expect("fixture: payload index");
         }

@@ -137,6 +137,8 @@ fn readers_see_committed_states_during_ingest_flushes_and_merges() {
                 let mut checks = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     let before = acked.load(Ordering::Acquire);
+                    // Stats never wait for (or deadlock with) a flush or merge in progress.
+                    assert!(c.stats().unwrap().doc_count >= before * BATCH as u64);
                     if r == 0 {
                         // A snapshot: whole batches, forming a prefix that holds every batch
                         // acknowledged before it was taken.

@@ -163,6 +163,7 @@ impl CollectionInner {
                 s.payload_index = new.map(|n| n.1);
             }
         }
+        *self.payload_index_defs.write() = next.payload_indexes.clone();
         *manifest = next;
         for path in obsolete {
             if let Err(e) = self.vfs.remove_file(&path) {
@@ -172,7 +173,10 @@ impl CollectionInner {
         Ok(())
     }
 
+    /// The declared payload indexes. Read from a copy kept beside the manifest, so that it
+    /// never waits for a flush or merge (which hold the manifest lock for long) and never takes
+    /// the manifest lock under the state lock.
     pub(crate) fn payload_indexes(&self) -> Vec<(String, crate::PayloadIndexKind)> {
-        self.manifest.lock().payload_indexes.clone()
+        self.payload_index_defs.read().clone()
     }
 }

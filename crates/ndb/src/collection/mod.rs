@@ -62,6 +62,8 @@ pub(crate) struct CollectionInner {
     /// Serializes merges, index rebuilds and payload index changes (long jobs that take the
     /// manifest lock only briefly, or that a merge must not interleave with).
     merge_lock: Mutex<()>,
+    /// A copy of the manifest's declared payload indexes (see `payload_indexes`).
+    payload_index_defs: RwLock<Vec<(String, crate::PayloadIndexKind)>>,
     poison: Mutex<Option<String>>,
     dropped: AtomicBool,
     open_report: OpenReport,

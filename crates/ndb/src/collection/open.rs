@@ -140,6 +140,7 @@ fn assemble(
         wal: wal.map(Mutex::new),
         state: RwLock::new(rec.state),
         commit: GroupCommit::new(durable),
+        payload_index_defs: RwLock::new(rec.manifest.payload_indexes.clone()),
         manifest: Mutex::new(rec.manifest),
         merge_lock: Mutex::new(()),
         poison: Mutex::new(None),
