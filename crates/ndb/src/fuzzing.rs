@@ -5,8 +5,8 @@
 //! Every function accepts any bytes. An `Err` from the engine is an expected outcome; a panic
 //! is a bug — either a decoder that trusts its input, or a broken invariant that the harness
 //! checks (the messages say which). The invariants checked, besides "no panic, no hang":
-//! - after any WAL that decodes, `iter`, `get`, `stats` and exact search agree, and a flush, a
-//!   compaction and a reopen change nothing ([`fuzz_wal`]);
+//! - after a WAL of records nDB could have written, `iter`, `get`, `stats` and exact search
+//!   agree, and a flush, a compaction and a reopen change nothing ([`fuzz_wal`]);
 //! - damage that does not forge a checksum is detected by `open` or `verify`, or else changes
 //!   no answer ([`fuzz_segment`], [`fuzz_manifest`]);
 //! - acknowledged writes made after reopening damaged files survive the next reopen;
@@ -561,11 +561,13 @@ fn semantic_records(cur: &mut Cursor<'_>, first_seq: u64, dim: usize) -> (Vec<u8
 /// reopened. Byte 0 chooses: bit 2 the base state (an empty Euclidean collection, or a cosine
 /// one with three documents in a segment), bits 0–1 how the rest becomes the file:
 /// 0 = the file itself; 1 = a valid header, then the bytes; 2 = a valid header, then records
-/// framed with valid checksums around bodies from the input ([`framed_records`]); 3 = a valid
-/// header, then well-formed put/delete records built from the input ([`semantic_records`]).
+/// framed with valid checksums around bodies from the input (`framed_records`); 3 = a valid
+/// header, then well-formed put/delete records built from the input (`semantic_records`).
 ///
-/// If the collection opens, `iter`/`get`/`stats`/exact search must agree, and a flush, a
-/// compaction and a reopen (writer, then read-only) must leave the documents unchanged.
+/// Whatever opens is read in every way, flushed, compacted and reopened. When every record is
+/// one nDB could have written (mode 3 without non-object payloads or non-finite vectors),
+/// `iter`/`get`/`stats`/exact search must also agree, a read-only open must see the same
+/// documents, and the flush, compaction and reopen must leave the documents unchanged.
 pub fn fuzz_wal(data: &[u8]) {
     let mut cur = Cursor::new(data);
     let sel = cur.u8();
