@@ -42,6 +42,7 @@ mod memtable;
 mod payload_index;
 mod search;
 mod segment;
+mod sidecar;
 mod wal;
 
 pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter, SegmentStats};

@@ -18,16 +18,18 @@
 //! ```
 
 use super::{F64Key, FieldIndex, PayloadIndexKind, SegmentPayloadIndex};
-use crate::codec::{crc32c, Reader};
-use crate::error::IoContext;
+use crate::codec::Reader;
+use crate::sidecar;
 use crate::{Error, Result};
-use ndb_storage::{OpenMode, Vfs};
+use ndb_storage::Vfs;
 use roaring::RoaringBitmap;
 use std::path::Path;
 
-const MAGIC: [u8; 8] = *b"NDBPIDX\0";
-const VERSION: u32 = 1;
-const HEADER_LEN: usize = 48;
+const KIND: sidecar::Kind = sidecar::Kind {
+    magic: *b"NDBPIDX\0",
+    version: 1,
+    what: "payload index file",
+};
 
 /// File name of generation `gen` of segment `segment_id`'s payload indexes.
 pub(crate) fn payload_index_file_name(segment_id: u64, gen: u64) -> String {
@@ -162,22 +164,11 @@ pub(crate) fn write(
     rows: u64,
     index: &SegmentPayloadIndex,
 ) -> Result<u64> {
-    let body = encode_body(index);
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&segment_id.to_le_bytes());
-    out.extend_from_slice(&rows.to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32c(&body).to_le_bytes());
-    let crc = crc32c(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out.extend_from_slice(&body);
-    let file = vfs.open(path, OpenMode::CreateTruncate).at(path)?;
-    file.write_all_at(&out, 0).at(path)?;
-    file.sync_all().at(path)?;
-    Ok(out.len() as u64)
+    sidecar::write_file(
+        vfs,
+        path,
+        &sidecar::seal(&KIND, segment_id, rows, &encode_body(index)),
+    )
 }
 
 /// Read and check a payload index file.
@@ -187,72 +178,17 @@ pub(crate) fn read(
     segment_id: u64,
     rows: u64,
 ) -> Result<SegmentPayloadIndex> {
-    let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
-    let bytes = vfs
-        .open(path, OpenMode::Read)
-        .and_then(|f| f.read_all())
-        .at(path)?;
-    let mut r = Reader::new(&bytes);
-    let (
-        Some(magic),
-        Some(version),
-        Some(_),
-        Some(seg),
-        Some(file_rows),
-        Some(body_len),
-        Some(body_crc),
-        Some(header_crc),
-    ) = (
-        r.array::<8>(),
-        r.u32(),
-        r.u32(),
-        r.u64(),
-        r.u64(),
-        r.u64(),
-        r.u32(),
-        r.u32(),
-    )
-    else {
-        return Err(bad(0, "payload index file shorter than its header".into()));
-    };
-    if magic != MAGIC {
-        return Err(bad(0, "bad payload index magic".into()));
-    }
-    if version > VERSION {
-        return Err(Error::UnsupportedFormat {
-            file: path.to_path_buf(),
-            found: version,
-            supported: VERSION,
-        });
-    }
-    if header_crc != crc32c(&bytes[..44]) {
-        return Err(bad(44, "payload index header checksum mismatch".into()));
-    }
-    if seg != segment_id || file_rows != rows {
-        return Err(bad(
-            16,
-            format!(
-                "payload index of segment {seg} ({file_rows} rows), expected {segment_id} ({rows})"
-            ),
+    let bytes = sidecar::read_file(vfs, path)?;
+    let (file_rows, body) = sidecar::open(&KIND, &bytes, path, segment_id)?;
+    if file_rows != rows {
+        return Err(Error::corruption(
+            path,
+            24,
+            format!("payload index of {file_rows} rows, the segment has {rows}"),
         ));
     }
-    let body = usize::try_from(body_len)
-        .ok()
-        .and_then(|n| r.take(n))
-        .filter(|_| r.remaining() == 0)
-        .ok_or_else(|| {
-            bad(
-                32,
-                format!("body length {body_len} does not match the file"),
-            )
-        })?;
-    if crc32c(body) != body_crc {
-        return Err(bad(
-            HEADER_LEN as u64,
-            "payload index body checksum mismatch".into(),
-        ));
-    }
-    decode_body(body, rows).map_err(|reason| bad(HEADER_LEN as u64, reason))
+    decode_body(body, rows)
+        .map_err(|reason| Error::corruption(path, sidecar::HEADER_LEN as u64, reason))
 }
 
 #[cfg(test)]

@@ -13,16 +13,17 @@
 //! 48  body         roaring bitmap, portable serialization
 //! ```
 
-use crate::codec::{crc32c, Reader};
-use crate::error::IoContext;
+use crate::sidecar;
 use crate::{Error, Result};
-use ndb_storage::{OpenMode, Vfs};
+use ndb_storage::Vfs;
 use roaring::RoaringBitmap;
 use std::path::Path;
 
-const MAGIC: [u8; 8] = *b"NDBDEL\0\0";
-const VERSION: u32 = 1;
-const HEADER_LEN: usize = 48;
+const KIND: sidecar::Kind = sidecar::Kind {
+    magic: *b"NDBDEL\0\0",
+    version: 1,
+    what: "deletion file",
+};
 
 /// File name of generation `gen` of segment `segment_id`'s deletion state.
 pub(crate) fn deletes_file_name(segment_id: u64, gen: u64) -> String {
@@ -34,18 +35,7 @@ pub(crate) fn encode(segment_id: u64, deleted: &RoaringBitmap) -> Vec<u8> {
     let mut body = Vec::with_capacity(deleted.serialized_size());
     // Writing into a Vec cannot fail.
     let _ = deleted.serialize_into(&mut body);
-    let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    out.extend_from_slice(&segment_id.to_le_bytes());
-    out.extend_from_slice(&deleted.len().to_le_bytes());
-    out.extend_from_slice(&(body.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32c(&body).to_le_bytes());
-    let header_crc = crc32c(&out);
-    out.extend_from_slice(&header_crc.to_le_bytes());
-    out.extend_from_slice(&body);
-    out
+    sidecar::seal(&KIND, segment_id, deleted.len(), &body)
 }
 
 /// Decode and check a deletion file of segment `segment_id` with `rows` rows.
@@ -56,69 +46,10 @@ pub(crate) fn decode(
     rows: u64,
 ) -> Result<RoaringBitmap> {
     let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
-    let mut r = Reader::new(bytes);
-    let (
-        Some(magic),
-        Some(version),
-        Some(_),
-        Some(seg),
-        Some(card),
-        Some(body_len),
-        Some(body_crc),
-    ) = (
-        r.array::<8>(),
-        r.u32(),
-        r.u32(),
-        r.u64(),
-        r.u64(),
-        r.u64(),
-        r.u32(),
-    )
-    else {
-        return Err(bad(0, "deletion file shorter than its header".into()));
-    };
-    let stored_header_crc = r.u32().unwrap_or(0);
-    if magic != MAGIC {
-        return Err(bad(0, "bad deletion file magic".into()));
-    }
-    if version > VERSION {
-        return Err(Error::UnsupportedFormat {
-            file: path.to_path_buf(),
-            found: version,
-            supported: VERSION,
-        });
-    }
-    if stored_header_crc != crc32c(&bytes[..44]) {
-        return Err(bad(44, "deletion file header checksum mismatch".into()));
-    }
-    if seg != segment_id {
-        return Err(bad(
-            16,
-            format!("deletion file of segment {seg}, expected {segment_id}"),
-        ));
-    }
-    let body = usize::try_from(body_len)
-        .ok()
-        .and_then(|n| r.take(n))
-        .filter(|_| r.remaining() == 0)
-        .ok_or_else(|| {
-            bad(
-                32,
-                format!("body length {body_len} does not match the file"),
-            )
-        })?;
-    if crc32c(body) != body_crc {
-        return Err(bad(
-            HEADER_LEN as u64,
-            "deletion bitmap checksum mismatch".into(),
-        ));
-    }
-    let bitmap = RoaringBitmap::deserialize_from(body).map_err(|e| {
-        bad(
-            HEADER_LEN as u64,
-            format!("deletion bitmap does not decode: {e}"),
-        )
-    })?;
+    let (card, body) = sidecar::open(&KIND, bytes, path, segment_id)?;
+    let body_at = sidecar::HEADER_LEN as u64;
+    let bitmap = RoaringBitmap::deserialize_from(body)
+        .map_err(|e| bad(body_at, format!("deletion bitmap does not decode: {e}")))?;
     if bitmap.len() != card {
         return Err(bad(
             24,
@@ -127,7 +58,7 @@ pub(crate) fn decode(
     }
     if bitmap.max().is_some_and(|m| u64::from(m) >= rows) {
         return Err(bad(
-            HEADER_LEN as u64,
+            body_at,
             format!("bitmap names a row past the segment's {rows} rows"),
         ));
     }
@@ -141,11 +72,7 @@ pub(crate) fn write(
     segment_id: u64,
     deleted: &RoaringBitmap,
 ) -> Result<u64> {
-    let bytes = encode(segment_id, deleted);
-    let file = vfs.open(path, OpenMode::CreateTruncate).at(path)?;
-    file.write_all_at(&bytes, 0).at(path)?;
-    file.sync_all().at(path)?;
-    Ok(bytes.len() as u64)
+    sidecar::write_file(vfs, path, &encode(segment_id, deleted))
 }
 
 /// Read a deletion file.
@@ -155,9 +82,7 @@ pub(crate) fn read(
     segment_id: u64,
     rows: u64,
 ) -> Result<RoaringBitmap> {
-    let file = vfs.open(path, OpenMode::Read).at(path)?;
-    let bytes = file.read_all().at(path)?;
-    decode(&bytes, path, segment_id, rows)
+    decode(&sidecar::read_file(vfs, path)?, path, segment_id, rows)
 }
 
 #[cfg(test)]
