@@ -18,10 +18,12 @@
 
 mod mapping;
 mod os;
+mod priority;
 mod sim;
 
 pub use mapping::Mapping;
 pub use os::OsVfs;
+pub use priority::{lower_current_thread_priority, BACKGROUND_NICE};
 pub use sim::{CrashMode, Fault, SimVfs};
 
 use std::fmt::Debug;

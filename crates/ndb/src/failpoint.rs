@@ -22,6 +22,9 @@ pub const POINTS: &[&str] = &[
     "merge.manifest.after",
     "merge.unlink.before",
     "merge.unlink.after",
+    "index.graph.written",
+    "index.manifest.before",
+    "index.manifest.after",
     "open.unlink.before",
 ];
 
@@ -51,3 +54,72 @@ pub(crate) fn hit(name: &'static str) {
 #[cfg(not(feature = "testing"))]
 #[inline(always)]
 pub(crate) fn hit(_name: &'static str) {}
+
+/// Gates: named places in background work that a test can hold shut, to make an interleaving
+/// happen on purpose (a graph build that never ends, a flush that has frozen its memtable but
+/// not written it). Without the `testing` feature every gate compiles to nothing.
+#[cfg_attr(not(feature = "testing"), allow(dead_code))]
+pub const GATES: &[&str] = &[
+    // The background flusher, after the freeze, before the segment is written.
+    "flush.write",
+    // A background merge or index build, before its graph is built.
+    "background.build",
+];
+
+#[cfg(feature = "testing")]
+mod gates {
+    use parking_lot::{Condvar, Mutex};
+    use std::collections::HashSet;
+
+    static CLOSED: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    static CHANGED: Condvar = Condvar::new();
+
+    /// Hold gate `name` shut until [`open`].
+    pub fn close(name: &'static str) {
+        assert!(super::GATES.contains(&name), "unknown gate {name}");
+        CLOSED.lock().get_or_insert_with(HashSet::new).insert(name);
+    }
+
+    /// Let everything waiting at gate `name` through.
+    pub fn open(name: &'static str) {
+        if let Some(set) = CLOSED.lock().as_mut() {
+            set.remove(name);
+        }
+        CHANGED.notify_all();
+    }
+
+    static WAITING: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+    /// How many threads wait at gate `name` now.
+    pub fn waiting(name: &'static str) -> usize {
+        WAITING.lock().iter().filter(|&&n| n == name).count()
+    }
+
+    pub(crate) fn pass(name: &'static str) {
+        debug_assert!(super::GATES.contains(&name), "unlisted gate {name}");
+        let mut closed = CLOSED.lock();
+        if !closed.as_ref().is_some_and(|s| s.contains(name)) {
+            return;
+        }
+        WAITING.lock().push(name);
+        while closed.as_ref().is_some_and(|s| s.contains(name)) {
+            CHANGED.wait(&mut closed);
+        }
+        let mut waiting = WAITING.lock();
+        if let Some(i) = waiting.iter().position(|&n| n == name) {
+            waiting.swap_remove(i);
+        }
+    }
+}
+
+#[cfg(feature = "testing")]
+pub use gates::{close as close_gate, open as open_gate, waiting as gate_waiters};
+
+#[cfg(feature = "testing")]
+pub(crate) fn gate(name: &'static str) {
+    gates::pass(name);
+}
+
+#[cfg(not(feature = "testing"))]
+#[inline(always)]
+pub(crate) fn gate(_name: &'static str) {}

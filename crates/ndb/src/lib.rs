@@ -26,6 +26,7 @@
 #![warn(clippy::unwrap_used)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+mod background;
 mod codec;
 mod collection;
 mod config;
@@ -59,6 +60,7 @@ pub use search::{Match, Search, TOP_K_MAX};
 #[cfg(feature = "testing")]
 pub mod testing {
     pub use crate::failpoint::POINTS as FAILPOINTS;
+    pub use crate::failpoint::{close_gate, gate_waiters, open_gate, GATES};
     pub use crate::fuzzing::*;
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }

@@ -142,7 +142,7 @@ impl CollectionInner {
         let deletes_gen = scratch.next_file_gen + 2;
         let mut new_segment = None;
         if !rows.is_empty() {
-            new_segment = Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows)?);
+            new_segment = Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows, true)?);
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("merge.segment.written");
@@ -211,6 +211,26 @@ impl CollectionInner {
                 })
                 .collect();
             let deleted = map_rows(&hidden);
+            // A frozen memtable's deletion snapshot names the old segments: move it over.
+            if let Some(frozen) = st.frozen.as_mut() {
+                let parts: Vec<(usize, RoaringBitmap)> = segments
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, old)| {
+                        frozen
+                            .deleted
+                            .iter()
+                            .find(|(sid, _)| *sid == old.segment.id())
+                            .map(|(_, b)| (i, (**b).clone()))
+                    })
+                    .collect();
+                frozen.deleted.retain(|(sid, _)| !which.contains(sid));
+                if new_segment.is_some() && !parts.is_empty() {
+                    let mut snapshot = map_rows(&parts);
+                    snapshot |= &persisted_new;
+                    frozen.deleted.push((id, std::sync::Arc::new(snapshot)));
+                }
+            }
             st.segments.retain(|s| !which.contains(&s.segment.id()));
             if let Some(new) = new_segment {
                 let live = match self.open_new_segment(

@@ -1,22 +1,33 @@
-//! Flush: the active memtable becomes an immutable segment.
+//! Flush: the active memtable becomes an immutable segment, in two parts.
 //!
-//! 1. Under the WAL lock: sync the WAL and rotate to a new generation, freeze the memtable (it
-//!    stays readable), snapshot every segment's deletion bitmap. Writers continue into a fresh
-//!    memtable and the new WAL file.
-//! 2. Without blocking writers or readers: write the segment and changed deletion files, fsync
-//!    each, fsync the segments directory, then replace the manifest (which names them, the new
-//!    WAL generation and the flushed sequence number) atomically.
-//! 3. Under the WAL lock: install the segment (marking rows that later writes shadowed), drop
-//!    the frozen memtable.
+//! **Freeze** (a memtable swap, under the WAL lock): sync the WAL and rotate to a new
+//! generation, move the active memtable to the frozen slot (it stays readable), snapshot every
+//! segment's deletion bitmap. Writers continue into a fresh memtable and the new WAL file.
+//!
+//! **Write** (without blocking writers or readers):
+//! 1. Under the manifest lock, briefly: reserve a segment id and file generations.
+//! 2. Without locks: write the segment (and, for flushes on the caller's thread, its HNSW
+//!    graph; the background flusher leaves graphs to the indexer, see `maintenance.rs`) and
+//!    its payload indexes, fsync each.
+//! 3. Under the manifest lock: write the changed deletion files, fsync the segments directory,
+//!    replace the manifest (which names the new files, the new WAL generation and the flushed
+//!    sequence number) atomically; then, under the WAL lock, install the segment (marking rows
+//!    that writes since the freeze shadowed) and empty the frozen slot.
 //! 4. Only then delete the old WAL file and replaced deletion files.
+//!
+//! One `flush_lock` serializes writes of the frozen memtable (index and payload index changes
+//! take it too, so the configuration reserved in step 1 is still the one committed in step 3). There is one frozen slot: a
+//! writer that fills a second memtable while the first is still being written waits for that
+//! write (back-pressure when the disk cannot keep up), never for a graph build.
 //!
 //! A failure at any step poisons the collection: on disk, the old manifest (or the new one, if
 //! its rename happened) is consistent with the WAL, and reopening recovers.
 
 use super::open::SEGMENTS_DIR;
+use super::state::Frozen;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, CollectionManifest, DeletesEntry};
+use crate::manifest::{self, DeletesEntry};
 use crate::memtable::Memtable;
 use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::RowRef;
@@ -26,52 +37,109 @@ use roaring::RoaringBitmap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// What step 1 captured.
-struct Frozen {
-    memtable: Arc<Memtable>,
-    deleted: Vec<Arc<RoaringBitmap>>,
-    flushed_seq: u64,
-    wal_gen: u64,
+/// How the segment of a flush gets its HNSW graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Graph {
+    /// Built before the segment is installed (flushes on the caller's thread).
+    Now,
+    /// Left to the background indexer (the segment is searched exactly until then).
+    Later,
 }
 
 impl CollectionInner {
-    /// Flush the active memtable. With `force == false` (threshold flushes), does nothing if
-    /// the memtable shrank below the threshold meanwhile (another thread flushed it).
+    /// Flush on the caller's thread: write a frozen memtable if there is one, then freeze the
+    /// active memtable and write it, graphs included. With `force == false` (threshold
+    /// flushes), the active memtable is frozen only if it is still over the threshold.
     pub(crate) fn flush_memtable(&self, force: bool) -> Result<()> {
-        let mut manifest = self.manifest.lock();
+        let _flushing = self.flush_lock.lock();
+        self.write_frozen(Graph::Now)?;
+        if self.freeze(force)? {
+            self.write_frozen(Graph::Now)?;
+        }
+        Ok(())
+    }
+
+    /// The background flusher's job: write the frozen memtable (one a writer froze), or freeze
+    /// the active one if it is over the threshold and write that.
+    pub(crate) fn background_flush(&self) -> Result<()> {
+        let _flushing = self.flush_lock.lock();
+        self.write_frozen(Graph::Later)?;
+        if self.freeze(false)? {
+            crate::failpoint::gate("flush.write");
+            self.write_frozen(Graph::Later)?;
+        }
+        Ok(())
+    }
+
+    /// A writer filled the active memtable to twice the threshold while the frozen one is
+    /// still being written: wait for that write, then swap memtables (the background flusher
+    /// writes the new frozen one).
+    pub(crate) fn swap_memtable(&self) -> Result<()> {
+        let _flushing = self.flush_lock.lock();
+        if self.state.read().active.bytes() < 2 * self.config.flush_threshold_bytes() {
+            return Ok(()); // another writer swapped meanwhile
+        }
+        // The flusher had not started on it yet: write it here (without its graph).
+        self.write_frozen(Graph::Later)?;
+        self.freeze(false)?;
+        Ok(())
+    }
+
+    /// Swap the active memtable into the (empty) frozen slot. The caller holds `flush_lock`.
+    /// Returns whether a memtable was frozen.
+    fn freeze(&self, force: bool) -> Result<bool> {
         let wal_lock = self.writer()?;
-        let frozen = {
-            let mut wal = wal_lock.lock();
+        let mut wal = wal_lock.lock();
+        {
+            let st = self.state.read();
+            debug_assert!(st.frozen.is_none(), "freeze with a frozen memtable");
+            if st.frozen.is_some()
+                || st.active.is_empty()
+                || (!force && st.active.bytes() < self.config.flush_threshold_bytes())
             {
-                let st = self.state.read();
-                if st.active.is_empty()
-                    || (!force && st.active.bytes() < self.config.flush_threshold_bytes())
-                {
-                    return Ok(());
-                }
+                return Ok(false);
             }
-            crate::failpoint::hit("wal.rotate.before");
-            let rotated = wal.rotate(&*self.vfs);
-            crate::failpoint::hit("wal.rotate.after");
-            if let Err(e) = rotated {
-                self.poison(format!("WAL rotation failed: {e}"));
-                return Err(e);
-            }
-            self.commit.mark_durable(wal.last_seq());
-            let mut st = self.state.write();
-            let memtable = Arc::new(std::mem::replace(
-                &mut st.active,
-                Memtable::new(self.config.dim()),
-            ));
-            st.frozen = Some(Arc::clone(&memtable));
-            Frozen {
-                memtable,
-                deleted: st.segments.iter().map(|s| Arc::clone(&s.deleted)).collect(),
-                flushed_seq: wal.last_seq(),
-                wal_gen: wal.generation(),
-            }
+        }
+        crate::failpoint::hit("wal.rotate.before");
+        let rotated = wal.rotate(&*self.vfs);
+        crate::failpoint::hit("wal.rotate.after");
+        if let Err(e) = rotated {
+            self.poison(format!("WAL rotation failed: {e}"));
+            return Err(e);
+        }
+        self.commit.mark_durable(wal.last_seq());
+        let mut st = self.state.write();
+        let memtable = Arc::new(std::mem::replace(
+            &mut st.active,
+            Memtable::new(self.config.dim()),
+        ));
+        let deleted = st
+            .segments
+            .iter()
+            .map(|s| (s.segment.id(), Arc::clone(&s.deleted)))
+            .collect();
+        st.frozen = Some(Frozen {
+            memtable,
+            deleted,
+            flushed_seq: wal.last_seq(),
+            wal_gen: wal.generation(),
+        });
+        Ok(true)
+    }
+
+    /// Write the frozen memtable (if any) as a segment and install it. The caller holds
+    /// `flush_lock`.
+    fn write_frozen(&self, graph: Graph) -> Result<()> {
+        let Some(memtable) = self
+            .state
+            .read()
+            .frozen
+            .as_ref()
+            .map(|f| Arc::clone(&f.memtable))
+        else {
+            return Ok(());
         };
-        match self.commit_flush(&mut manifest, frozen) {
+        match self.commit_flush(&memtable, graph) {
             Ok(()) => {
                 self.flushes.fetch_add(1, Ordering::Relaxed);
                 Ok(())
@@ -83,17 +151,28 @@ impl CollectionInner {
         }
     }
 
-    fn commit_flush(&self, manifest: &mut CollectionManifest, frozen: Frozen) -> Result<()> {
+    fn commit_flush(&self, mem: &Memtable, graph: Graph) -> Result<()> {
         let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut next = manifest.clone();
 
-        // Step 2: new files, each fsynced, then the directory, then the manifest.
+        // Step 1: reserve a segment id and the file generations of its graph and payload
+        // index (those it will have).
+        let with_graph = graph == Graph::Now;
+        let mut scratch = {
+            let mut manifest = self.manifest.lock();
+            let scratch = manifest.clone();
+            let rows = mem.live_count() as u64;
+            let gens = u64::from(rows > 0 && with_graph && self.wants_graph(&manifest, rows))
+                + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
+            manifest.next_segment_id += 1;
+            manifest.next_file_gen += gens;
+            scratch
+        };
+        let id = scratch.next_segment_id;
+
+        // Step 2: the segment and its indexes, without locks.
         let mut new_segment = None;
-        let mem = &frozen.memtable;
         if mem.live_count() > 0 {
-            let id = next.next_segment_id;
-            next.next_segment_id += 1;
             let rows: Vec<RowRef<'_>> = mem
                 .live_rows()
                 .map(|r| RowRef {
@@ -102,15 +181,36 @@ impl CollectionInner {
                     payload: mem.payload(r),
                 })
                 .collect();
-            let new = self.write_new_segment(&mut next, &seg_dir, id, &rows)?;
-            next.segments.push(new.entry.clone());
-            new_segment = Some(new);
+            new_segment =
+                Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows, with_graph)?);
             crate::failpoint::hit("flush.segment.written");
         }
+
+        // Step 3: deletion files, the directory, the manifest; then install.
+        let mut manifest = self.manifest.lock();
+        self.writer()?;
+        let mut next = manifest.clone();
+        if let Some(new) = &new_segment {
+            let at = next
+                .segments
+                .iter()
+                .position(|e| e.id > id)
+                .unwrap_or(next.segments.len());
+            next.segments.insert(at, new.entry.clone());
+        }
+        let snapshot: Vec<(u64, Arc<RoaringBitmap>)> = self
+            .state
+            .read()
+            .frozen
+            .as_ref()
+            .map(|f| f.deleted.clone())
+            .unwrap_or_default();
         let mut replaced_deletes = Vec::new();
         let mut changed = Vec::new();
-        for (i, bitmap) in frozen.deleted.iter().enumerate() {
-            let entry = &mut next.segments[i];
+        for (seg_id, bitmap) in &snapshot {
+            let Some(entry) = next.segments.iter_mut().find(|e| e.id == *seg_id) else {
+                continue; // merged away; the merge moved its deletions to the new segment
+            };
             if bitmap.len() == entry.deletes.map_or(0, |d| d.count) {
                 continue; // bitmaps only grow: same size, same contents
             }
@@ -127,26 +227,33 @@ impl CollectionInner {
                 file_bytes,
             };
             entry.deletes = Some(d);
-            changed.push((i, d, Arc::clone(bitmap)));
+            changed.push((*seg_id, d, Arc::clone(bitmap)));
         }
         crate::failpoint::hit("flush.deletes.written");
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("flush.dir.synced");
-        next.wal_gen = frozen.wal_gen;
-        next.flushed_seq = frozen.flushed_seq;
+        let (wal_gen, flushed_seq) = {
+            let st = self.state.read();
+            let f = st.frozen.as_ref().ok_or_else(|| {
+                crate::Error::invalid("the frozen memtable vanished during its flush")
+            })?;
+            (f.wal_gen, f.flushed_seq)
+        };
+        next.wal_gen = wal_gen;
+        next.flushed_seq = flushed_seq;
         crate::failpoint::hit("flush.manifest.before");
         manifest::write_collection(vfs, &self.dir, &next)?;
         crate::failpoint::hit("flush.manifest.after");
 
-        // Step 3: install.
         {
             let wal_lock = self.writer()?;
             let _wal = wal_lock.lock();
             let mut st = self.state.write();
-            for (i, d, bitmap) in changed {
-                let s = &mut st.segments[i];
-                s.persisted = bitmap;
-                s.persisted_bytes = d.file_bytes;
+            for (seg_id, d, bitmap) in changed {
+                if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == seg_id) {
+                    s.persisted = bitmap;
+                    s.persisted_bytes = d.file_bytes;
+                }
             }
             if let Some(new) = new_segment {
                 let mut live = self.open_new_segment(
@@ -164,7 +271,12 @@ impl CollectionInner {
                     }
                 }
                 live.deleted = Arc::new(deleted);
-                st.segments.push(live);
+                let at = st
+                    .segments
+                    .iter()
+                    .position(|s| s.segment.id() > id)
+                    .unwrap_or(st.segments.len());
+                st.segments.insert(at, live);
             }
             st.frozen = None;
         }
@@ -178,6 +290,7 @@ impl CollectionInner {
                 obsolete.push(self.dir.join(wal_file_name(gen)));
             }
         }
+        drop(manifest);
         for path in obsolete {
             crate::failpoint::hit("flush.unlink.before");
             if let Err(e) = vfs.remove_file(&path) {

@@ -11,6 +11,7 @@ use std::sync::Arc;
 impl CollectionInner {
     pub(crate) fn rebuild_index(&self) -> Result<()> {
         let _merging = self.merge_lock.lock();
+        let _flushing = self.flush_lock.lock();
         let mut manifest = self.manifest.lock();
         let segments = self.state.read().segments.clone();
         let seg_dir = self.dir.join(SEGMENTS_DIR);
@@ -35,6 +36,7 @@ impl CollectionInner {
 
     pub(crate) fn delete_index(&self) -> Result<()> {
         let _merging = self.merge_lock.lock();
+        let _flushing = self.flush_lock.lock();
         let mut manifest = self.manifest.lock();
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut next = manifest.clone();
@@ -46,6 +48,82 @@ impl CollectionInner {
             }
         }
         self.commit_index_change(&mut manifest, next, Vec::new(), obsolete)
+    }
+
+    /// The background indexer's job: build the HNSW graph of one segment that should have one
+    /// and has none (flushes by the background thread leave graphs to it), the largest first.
+    /// The graph is built without the manifest lock; the commit names it in one manifest swap.
+    /// Returns whether it built one.
+    pub(crate) fn index_step(&self) -> Result<bool> {
+        let _merging = self.merge_lock.lock();
+        self.writer()?;
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
+        let (target, gen) = {
+            let mut manifest = self.manifest.lock();
+            let st = self.state.read();
+            let target = st
+                .segments
+                .iter()
+                // A segment whose named index failed to open waits for `rebuild_index`.
+                .filter(|s| s.index_gen.is_none())
+                .filter(|s| self.wants_graph(&manifest, u64::from(s.segment.rows())))
+                .max_by_key(|s| (s.segment.rows(), std::cmp::Reverse(s.segment.id())))
+                .map(|s| Arc::clone(&s.segment));
+            let Some(target) = target else {
+                return Ok(false);
+            };
+            let gen = manifest.next_file_gen;
+            manifest.next_file_gen += 1;
+            (target, gen)
+        };
+        let id = target.id();
+        crate::failpoint::gate("background.build");
+        let vectors = ndb_hnsw::FlatVectors::new(target.vectors(), self.config.dim());
+        let ix = self.write_index(&seg_dir, id, gen, &vectors)?;
+        self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        crate::failpoint::hit("index.graph.written");
+
+        let path = seg_dir.join(index_file_name(id, gen));
+        let mut manifest = self.manifest.lock();
+        self.writer()?;
+        let mut next = manifest.clone();
+        let usable = next.index_enabled;
+        let Some(entry) = next
+            .segments
+            .iter_mut()
+            .find(|e| e.id == id && e.index.is_none())
+            .filter(|_| usable)
+        else {
+            // Merged away, or indexes were deleted or rebuilt meanwhile.
+            drop(manifest);
+            if let Err(e) = self.vfs.remove_file(&path) {
+                log::warn!("could not remove unused {}: {e}", path.display());
+            }
+            return Ok(true);
+        };
+        entry.index = Some(ix);
+        let index = SegmentIndex::open(
+            &*self.vfs,
+            &path,
+            id,
+            target.rows(),
+            graph_metric(self.config.distance()),
+        )?;
+        crate::failpoint::hit("index.manifest.before");
+        if let Err(e) = manifest::write_collection(&*self.vfs, &self.dir, &next) {
+            self.poison(format!("manifest update for a new index failed: {e}"));
+            return Err(e);
+        }
+        crate::failpoint::hit("index.manifest.after");
+        {
+            let mut st = self.state.write();
+            if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
+                s.index = Some(Arc::new(index));
+                s.index_gen = Some(gen);
+            }
+        }
+        *manifest = next;
+        Ok(true)
     }
 
     /// Swap in `next` (whose new index files are durable), install the built indexes (every
@@ -113,6 +191,7 @@ impl CollectionInner {
             )));
         }
         let _merging = self.merge_lock.lock();
+        let _flushing = self.flush_lock.lock();
         let mut manifest = self.manifest.lock();
         let mut next = manifest.clone();
         next.payload_indexes.retain(|(f, _)| f != field);

@@ -33,7 +33,7 @@ impl DocumentIter {
         for row in st.active.live_rows() {
             docs.push(to_doc(&st.active, row));
         }
-        if let Some(frozen) = &st.frozen {
+        if let Some(frozen) = st.frozen_memtable() {
             for row in frozen.live_rows() {
                 if st.active.lookup(frozen.id(row)).is_none() {
                     debug_assert!(matches!(frozen.lookup(frozen.id(row)), Some(Slot::Live(_))));

@@ -1,10 +1,17 @@
-//! Background maintenance: one thread per writable collection flushes the memtable when it
-//! passes its threshold (so writers do not wait for segment writes) and applies the merge policy.
+//! Background maintenance: two threads per writable collection.
 //!
-//! The thread holds only a weak reference to the collection between jobs; when the last handle
-//! is dropped it is stopped (and joined, unless the drop happens on the thread itself, when it
-//! just ends). Work in progress at a crash is safe to abandon: flushes and merges commit by one
-//! manifest swap.
+//! - The **flusher** freezes the memtable when it passes its threshold and writes it as a
+//!   segment (without its HNSW graph), so writers never wait for segment writes or graph
+//!   builds; it runs at normal priority, since a writer that fills a second memtable waits for it.
+//! - The **maintainer** applies the merge policy and builds the graphs of segments that should
+//!   have one (the largest first), one job at a time, on the low-priority background pool
+//!   (`crate::background`). Merges come first: under a fast ingest, small segments are merged
+//!   before anyone spends a graph build on them.
+//!
+//! Both threads hold only a weak reference to the collection between jobs; when the last
+//! handle is dropped they are stopped (and joined, unless the drop happens on one of them, which
+//! then just ends). A job in progress is finished first; work in progress at a crash is safe to
+//! abandon: flushes, merges and index builds each commit by one manifest swap.
 
 use super::merge_policy::{self, SegmentMeta};
 use super::CollectionInner;
@@ -13,12 +20,14 @@ use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// How often the thread looks for merges when nothing wakes it.
+/// How often the maintainer looks for work when nothing wakes it.
 const IDLE_CHECK: Duration = Duration::from_millis(200);
 
 #[derive(Default)]
 struct SignalState {
     flush: bool,
+    /// A flush completed: the maintainer has new segments to consider.
+    segments_changed: bool,
     stop: bool,
 }
 
@@ -28,49 +37,62 @@ struct Signal {
     wake: Condvar,
 }
 
-/// The handle of a collection's maintenance thread.
+/// A maintenance thread's body.
+type Job = fn(Weak<CollectionInner>, Arc<Signal>);
+
+/// The handles of a collection's maintenance threads.
 #[derive(Default)]
 pub(crate) struct Maintenance {
     signal: Arc<Signal>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Maintenance {
-    /// Start the thread for `inner`.
+    /// Start the threads for `inner`.
     pub(crate) fn start(inner: &Arc<CollectionInner>) {
         let Some(m) = inner.maintenance.as_ref() else {
             return;
         };
-        let weak = Arc::downgrade(inner);
-        let signal = Arc::clone(&m.signal);
-        let spawned = std::thread::Builder::new()
-            .name(format!("ndb-maintenance-{}", inner.name))
-            .spawn(move || run(weak, signal));
-        match spawned {
-            Ok(handle) => *m.thread.lock() = Some(handle),
-            Err(e) => log::warn!(
-                "collection {:?}: no maintenance thread ({e}); flushes happen on the write path",
-                inner.name
-            ),
+        let jobs: [(&str, Job); 2] = [("flush", run_flusher), ("maint", run_maintainer)];
+        let mut threads = m.threads.lock();
+        for (what, job) in jobs {
+            let weak = Arc::downgrade(inner);
+            let signal = Arc::clone(&m.signal);
+            let spawned = std::thread::Builder::new()
+                .name(format!("ndb-{what}-{}", inner.name))
+                .spawn(move || job(weak, signal));
+            match spawned {
+                Ok(handle) => threads.push(handle),
+                Err(e) => {
+                    log::warn!(
+                        "collection {:?}: no maintenance threads ({e}); flushes happen on the write path",
+                        inner.name
+                    );
+                    drop(threads);
+                    m.stop();
+                    return;
+                }
+            }
         }
     }
 
-    /// Whether the thread is running (flushes can be left to it).
+    /// Whether the threads are running (flushes can be left to them).
     pub(crate) fn running(&self) -> bool {
-        self.thread.lock().is_some()
+        !self.threads.lock().is_empty()
     }
 
     /// Ask for a flush.
     pub(crate) fn request_flush(&self) {
         self.signal.state.lock().flush = true;
-        self.signal.wake.notify_one();
+        self.signal.wake.notify_all();
     }
 
-    /// Stop the thread and wait for it (unless called from it).
+    /// Stop the threads and wait for them (unless called from one of them).
     pub(crate) fn stop(&self) {
         self.signal.state.lock().stop = true;
-        self.signal.wake.notify_one();
-        if let Some(handle) = self.thread.lock().take() {
+        self.signal.wake.notify_all();
+        let handles = std::mem::take(&mut *self.threads.lock());
+        for handle in handles {
             if handle.thread().id() != std::thread::current().id() {
                 // A panic on the thread was already reported by the panic hook.
                 let _ = handle.join();
@@ -79,44 +101,71 @@ impl Maintenance {
     }
 }
 
-fn run(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
+fn run_flusher(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
     loop {
-        let flush = {
+        {
             let mut s = signal.state.lock();
-            if !s.stop && !s.flush {
+            while !s.stop && !s.flush {
+                signal.wake.wait(&mut s);
+            }
+            if s.stop {
+                return;
+            }
+            s.flush = false;
+        }
+        let Some(inner) = weak.upgrade() else {
+            return;
+        };
+        if inner.writer().is_err() {
+            continue; // poisoned or dropped: nothing more to do until reopened
+        }
+        match inner.background_flush() {
+            Ok(()) => {
+                signal.state.lock().segments_changed = true;
+                signal.wake.notify_all();
+            }
+            Err(e) => log::error!("collection {:?}: background flush failed: {e}", inner.name),
+        }
+    }
+}
+
+fn run_maintainer(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
+    crate::background::lower_priority();
+    loop {
+        {
+            let mut s = signal.state.lock();
+            if !s.stop && !s.segments_changed {
                 signal.wake.wait_for(&mut s, IDLE_CHECK);
             }
             if s.stop {
                 return;
             }
-            std::mem::take(&mut s.flush)
-        };
+            s.segments_changed = false;
+        }
         let Some(inner) = weak.upgrade() else {
             return;
         };
         if inner.writer().is_err() {
-            // Poisoned or dropped: nothing more to do until reopened.
             continue;
         }
-        if flush {
-            if let Err(e) = inner.flush_memtable(false) {
-                log::error!("collection {:?}: background flush failed: {e}", inner.name);
-                continue;
-            }
-        }
-        // Merge until the layout satisfies the policy, unless asked to stop or flush.
+        // Merge until the layout satisfies the policy, then build missing graphs; re-plan
+        // after every job (a flush may have added segments meanwhile).
         loop {
-            match inner.merge_step() {
+            let step = crate::background::run(|| match inner.merge_step() {
+                Ok(false) => inner.index_step().map_err(|e| ("index build", e)),
+                Ok(true) => Ok(true),
+                Err(e) => Err(("merge", e)),
+            });
+            match step {
                 Ok(true) => {}
                 Ok(false) => break,
-                Err(e) => {
-                    log::error!("collection {:?}: background merge failed: {e}", inner.name);
+                Err((what, e)) => {
+                    log::error!("collection {:?}: background {what} failed: {e}", inner.name);
                     break;
                 }
             }
-            let s = signal.state.lock();
-            if s.stop || s.flush {
-                break;
+            if signal.state.lock().stop {
+                return;
             }
         }
     }
@@ -143,6 +192,7 @@ impl CollectionInner {
         match merge_policy::plan(&metas) {
             Some(which) => {
                 let which: Vec<u64> = which.iter().map(|&i| ids[i]).collect();
+                crate::failpoint::gate("background.build");
                 self.merge(&which)?;
                 self.merges
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

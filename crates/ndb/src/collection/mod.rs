@@ -62,6 +62,9 @@ pub(crate) struct CollectionInner {
     /// Serializes merges, index rebuilds and payload index changes (long jobs that take the
     /// manifest lock only briefly, or that a merge must not interleave with).
     merge_lock: Mutex<()>,
+    /// Serializes writes of the frozen memtable (and index configuration changes with them).
+    /// Lock order: `merge_lock`, `flush_lock`, `manifest`, the WAL lock, `state`.
+    flush_lock: Mutex<()>,
     /// A copy of the manifest's declared payload indexes (see `payload_indexes`).
     payload_index_defs: RwLock<Vec<(String, crate::PayloadIndexKind)>>,
     poison: Mutex<Option<String>>,
@@ -168,9 +171,15 @@ impl CollectionInner {
         let threshold = self.config.flush_threshold_bytes();
         if bytes >= threshold {
             match &self.maintenance {
-                // The background thread writes the segment; writers wait only if it falls
-                // behind by a whole memtable.
-                Some(m) if m.running() && bytes < 2 * threshold => m.request_flush(),
+                // The background flusher freezes and writes the memtable; a writer waits only
+                // if it fills a second one before the first is written, and then only for
+                // that write (never for a graph build) and a memtable swap.
+                Some(m) if m.running() => {
+                    if bytes >= 2 * threshold {
+                        self.swap_memtable()?;
+                    }
+                    m.request_flush();
+                }
                 _ => self.flush_memtable(false)?,
             }
         }
@@ -285,7 +294,7 @@ impl CollectionInner {
             deleted_count: st.segments.iter().map(|s| s.deleted.len()).sum(),
             segment_count: st.segments.len(),
             memtable_docs: st.memtable_docs(),
-            memtable_bytes: (st.active.bytes() + st.frozen.as_ref().map_or(0, |f| f.bytes()))
+            memtable_bytes: (st.active.bytes() + st.frozen_memtable().map_or(0, |f| f.bytes()))
                 as u64,
             disk_bytes: segment_bytes + wal_bytes,
             wal_bytes,

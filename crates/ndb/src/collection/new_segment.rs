@@ -20,8 +20,8 @@ pub(crate) struct NewSegment {
 }
 
 impl CollectionInner {
-    /// Write segment `id` from `rows`, its HNSW graph (if the index is enabled and the segment
-    /// large enough) and its payload indexes (if any are declared), taking file generations
+    /// Write segment `id` from `rows`, its HNSW graph (if `with_graph`, the index is enabled
+    /// and the segment large enough) and its payload indexes (if any are declared), taking file generations
     /// from `next.next_file_gen`. Every file is fsynced; the caller syncs the directory before
     /// naming them in a manifest.
     pub(crate) fn write_new_segment(
@@ -30,11 +30,12 @@ impl CollectionInner {
         seg_dir: &Path,
         id: u64,
         rows: &[RowRef<'_>],
+        with_graph: bool,
     ) -> Result<NewSegment> {
         let dim = self.config.dim();
         let path = seg_dir.join(segment_file_name(id));
         let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config.distance(), rows)?;
-        let index = if next.index_enabled && rows.len() >= self.config.index().min_rows {
+        let index = if with_graph && self.wants_graph(next, rows.len() as u64) {
             let gen = next.next_file_gen;
             next.next_file_gen += 1;
             Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim })?)
@@ -54,6 +55,11 @@ impl CollectionInner {
             path,
             payload_index: payload_index.map(|p| p.1),
         })
+    }
+
+    /// Whether a segment of `rows` rows should have an HNSW graph under manifest `m`.
+    pub(crate) fn wants_graph(&self, m: &CollectionManifest, rows: u64) -> bool {
+        m.index_enabled && rows >= self.config.index().min_rows as u64
     }
 
     /// Map a segment written by [`CollectionInner::write_new_segment`] (after its manifest

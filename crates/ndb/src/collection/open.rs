@@ -143,6 +143,7 @@ fn assemble(
         payload_index_defs: RwLock::new(rec.manifest.payload_indexes.clone()),
         manifest: Mutex::new(rec.manifest),
         merge_lock: Mutex::new(()),
+        flush_lock: Mutex::new(()),
         poison: Mutex::new(None),
         dropped: AtomicBool::new(false),
         open_report: rec.report,

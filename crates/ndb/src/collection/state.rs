@@ -67,11 +67,27 @@ impl Found<'_> {
     }
 }
 
+/// A memtable that was swapped out of the write path and waits to be written as a segment.
+#[derive(Debug)]
+pub(crate) struct Frozen {
+    pub memtable: Arc<Memtable>,
+    /// Every segment's deletion bitmap at the freeze, by segment id: what the flush persists
+    /// (later shadows belong to writes that are not in this memtable's WAL generation). A merge
+    /// that replaces segments while the memtable is frozen maps their entries to the new segment.
+    pub deleted: Vec<(u64, Arc<RoaringBitmap>)>,
+    /// The last WAL sequence number the memtable holds.
+    pub flushed_seq: u64,
+    /// The WAL generation writers continued into (the first one a crash must replay).
+    pub wal_gen: u64,
+}
+
 /// Memtables and segments.
 #[derive(Debug)]
 pub(crate) struct State {
     pub active: Memtable,
-    pub frozen: Option<Arc<Memtable>>,
+    /// At most one memtable is frozen: a writer that fills the active one while the frozen one
+    /// is still being written waits for that write (see `flush.rs`).
+    pub frozen: Option<Frozen>,
     /// Oldest first.
     pub segments: Vec<LiveSegment>,
 }
@@ -87,7 +103,7 @@ impl State {
             Some(Slot::Deleted) => return Ok(None),
             None => {}
         }
-        if let Some(frozen) = &self.frozen {
+        if let Some(frozen) = self.frozen_memtable() {
             match frozen.lookup(id) {
                 Some(Slot::Live(row)) => return Ok(Some(Found::Memtable(frozen, row))),
                 Some(Slot::Deleted) => return Ok(None),
@@ -98,6 +114,11 @@ impl State {
             return Ok(Some(Found::Segment(&self.segments[i].segment, row)));
         }
         Ok(None)
+    }
+
+    /// The frozen memtable, if any.
+    pub fn frozen_memtable(&self) -> Option<&Memtable> {
+        self.frozen.as_ref().map(|f| &*f.memtable)
     }
 
     /// The live segment row holding `id`, newest segment first.
@@ -166,7 +187,7 @@ impl State {
 
     /// Live documents held in memtables.
     pub fn memtable_docs(&self) -> u64 {
-        let frozen = self.frozen.as_ref().map_or(0, |f| {
+        let frozen = self.frozen_memtable().map_or(0, |f| {
             f.live_rows()
                 .filter(|&r| self.active.lookup(f.id(r)).is_none())
                 .count()

@@ -158,7 +158,7 @@ pub(crate) fn run(
         let mut docs: Vec<MemDoc> = Vec::new();
         let mut top = TopK::new(k);
         scan_memtable(&st.active, None, &scorer, filter, &mut top, &mut docs);
-        if let Some(frozen) = &st.frozen {
+        if let Some(frozen) = st.frozen_memtable() {
             scan_memtable(
                 frozen,
                 Some(&st.active),

@@ -1,0 +1,217 @@
+//! Background work never holds writers back, and interleavings of it stay correct. Test gates
+//! (`ndb::testing::close_gate`) hold a background job at a chosen point on purpose:
+//! - a graph build that does not finish: writers keep going, flushes keep happening, searches
+//!   stay exact, and the graphs arrive once it is let through;
+//! - a memtable frozen but not yet written while a compaction replaces the segments it shadows:
+//!   the shadowed rows stay deleted on disk (no resurrected old versions after reopen).
+//!
+//! Gates are process-wide, so the tests in this file run one at a time.
+
+use ndb::testing::{close_gate, gate_waiters, open_gate};
+use ndb::{Collection, CollectionConfig, Database, Distance, Document, IndexConfig, Search};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+const DIM: usize = 8;
+
+fn vector(i: u64, version: u64) -> Vec<f32> {
+    // splitmix64 of (i, version, d): distinct vectors, no near-ties.
+    (0..DIM as u64)
+        .map(|d| {
+            let mut z = (i << 20 ^ version << 8 ^ d).wrapping_add(0x9E37_79B9_7F4A_7C15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            (z >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}
+
+fn doc(i: u64, version: u64) -> Document {
+    Document::new(format!("doc-{i}"), vector(i, version))
+}
+
+/// Abort the test binary if a test hangs: a writer stuck behind a background job must fail.
+fn watchdog(limit: Duration) -> Arc<AtomicBool> {
+    let done = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&done);
+    std::thread::spawn(move || {
+        let start = Instant::now();
+        while !flag.load(Ordering::Relaxed) {
+            if start.elapsed() > limit {
+                eprintln!("background_work test still running after {limit:?}: a writer waited for background work");
+                std::process::abort();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    });
+    done
+}
+
+fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Every live document, by id: `iter` must not yield an id twice.
+fn contents(c: &Collection) -> HashMap<String, Vec<f32>> {
+    let mut out = HashMap::new();
+    for d in c.iter().unwrap() {
+        let d = d.unwrap();
+        assert!(
+            out.insert(d.id.clone(), d.vector).is_none(),
+            "{} twice",
+            d.id
+        );
+    }
+    out
+}
+
+#[test]
+fn writers_never_wait_for_graph_builds() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let done = watchdog(Duration::from_secs(120));
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let config = CollectionConfig::new(DIM)
+        .with_distance(Distance::Euclidean)
+        .with_flush_threshold_bytes(32 << 10)
+        .with_index(IndexConfig {
+            min_rows: 300,
+            ..IndexConfig::default()
+        });
+    let c = db.create_collection("c", config).unwrap();
+
+    // Hold every background graph build (of merges and of flushed segments) at its start.
+    close_gate("background.build");
+    let n = 20_000u64;
+    let mut slowest = Duration::ZERO;
+    for start in (0..n).step_by(100) {
+        let t = Instant::now();
+        c.insert_batch((start..start + 100).map(|i| doc(i, 0)))
+            .unwrap();
+        slowest = slowest.max(t.elapsed());
+    }
+    // The maintainer is parked at the gate (holding the merge lock, as a graph build does).
+    wait_until(
+        "the maintainer at the gate",
+        Duration::from_secs(30),
+        || gate_waiters("background.build") == 1,
+    );
+    let s = c.stats().unwrap();
+    println!(
+        "gate shut: {} flushes, {} segments, {} indexed docs; slowest insert_batch {slowest:?}",
+        s.flushes, s.segment_count, s.indexed_docs
+    );
+    assert_eq!(s.doc_count, n);
+    assert!(
+        s.flushes >= 10,
+        "flushes went on without graph builds: {s:?}"
+    );
+    assert_eq!(
+        s.indexed_docs, 0,
+        "no graph can exist while builds are held"
+    );
+    // Searches meanwhile are exact (unindexed segments are scanned).
+    for i in (0..n).step_by(1999) {
+        let hits = c.search(Search::new(&vector(i, 0)).top_k(1)).unwrap();
+        assert_eq!(hits[0].id, format!("doc-{i}"));
+    }
+
+    // Let the builds through: the layout is merged and indexed, and answers stay right.
+    open_gate("background.build");
+    wait_until(
+        "graphs for every large segment",
+        Duration::from_secs(90),
+        || {
+            let s = c.stats().unwrap();
+            s.segments.iter().all(|seg| seg.rows < 300 || seg.indexed) && s.indexed_docs > 0
+        },
+    );
+    let s = c.stats().unwrap();
+    println!(
+        "gate open: {} flushes, {} merges, {} segments, {} of {} docs indexed",
+        s.flushes, s.merges, s.segment_count, s.indexed_docs, s.doc_count
+    );
+    for i in (0..n).step_by(1999) {
+        let hits = c.search(Search::new(&vector(i, 0)).top_k(1)).unwrap();
+        assert_eq!(hits[0].id, format!("doc-{i}"));
+    }
+    c.verify().unwrap();
+    drop((c, db));
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    assert_eq!(c.stats().unwrap().doc_count, n);
+    done.store(true, Ordering::Relaxed);
+}
+
+#[test]
+fn compaction_while_a_memtable_is_frozen_keeps_replaced_rows_deleted() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let done = watchdog(Duration::from_secs(60));
+    let dir = tempfile::tempdir().unwrap();
+    let threshold = 16 << 10;
+    let config = CollectionConfig::new(DIM)
+        .with_distance(Distance::Euclidean)
+        .with_flush_threshold_bytes(threshold)
+        .with_index(IndexConfig {
+            min_rows: 1_000_000,
+            ..IndexConfig::default()
+        });
+    let mut expected: HashMap<String, Vec<f32>> = HashMap::new();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection("c", config).unwrap();
+        // Two segments of version-0 documents.
+        for part in 0..2u64 {
+            c.insert_batch((part * 50..part * 50 + 50).map(|i| doc(i, 0)))
+                .unwrap();
+            c.flush().unwrap();
+        }
+        for i in 0..100 {
+            expected.insert(format!("doc-{i}"), vector(i, 0));
+        }
+        // Replace ids 0..40 (in the first segment) and 60..80 (in the second), then fill past the threshold: the flusher freezes this memtable and stops at the gate.
+        close_gate("flush.write");
+        let replaced: Vec<u64> = (0..40).chain(60..80).collect();
+        c.insert_batch(replaced.iter().map(|&i| doc(i, 1))).unwrap();
+        for &i in &replaced {
+            expected.insert(format!("doc-{i}"), vector(i, 1));
+        }
+        let mut next = 1000u64;
+        while gate_waiters("flush.write") == 0 {
+            c.insert_batch((next..next + 20).map(|i| doc(i, 0)))
+                .unwrap();
+            for i in next..next + 20 {
+                expected.insert(format!("doc-{i}"), vector(i, 0));
+            }
+            next += 20;
+            assert!(next < 100_000, "the flusher never froze the memtable");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // The frozen memtable shadows rows of segments 1 and 2; merge them meanwhile.
+        let stats = c.compact().unwrap();
+        assert_eq!(stats.segments_before, 2);
+        assert_eq!(stats.segments_after, 1);
+        open_gate("flush.write");
+        wait_until(
+            "the frozen memtable's flush",
+            Duration::from_secs(30),
+            || gate_waiters("flush.write") == 0 && c.stats().unwrap().segment_count == 2,
+        );
+        assert_eq!(contents(&c), expected);
+        c.sync().unwrap();
+    }
+    // After reopening, only what the manifest and WAL say: replaced rows stay deleted.
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    assert_eq!(contents(&c), expected);
+    assert_eq!(c.stats().unwrap().doc_count, expected.len() as u64);
+    c.verify().unwrap();
+    done.store(true, Ordering::Relaxed);
+}
