@@ -2,7 +2,9 @@
 //! differ; the built graph is stored, never rebuilt at open).
 
 use crate::search::{beam, greedy, Scored, Scratch};
-use crate::{Graph, Metric, Params, Vectors, HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION};
+use crate::{
+    Graph, GraphView, Metric, Params, Vectors, HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION,
+};
 use ndb_kernels::Kernels;
 use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
@@ -184,6 +186,90 @@ pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -
     }
     builder.connect_unreachable();
     serialize(&builder, n)
+}
+
+/// Build a graph over `vectors` that starts from an existing graph `seed` over some of them:
+/// seed node `i` is node `map[i]` here (same vector). The seed's links and levels are kept and
+/// only the other nodes are inserted, in parallel, so the cost is that of inserting
+/// `vectors.len() - seed.len()` nodes (Lucene initializes merged segments' graphs this way).
+///
+/// Errors (the caller then builds from scratch) if the seed was built with another `m`, is
+/// empty, or `map` is not an injection into `0..vectors.len()` of the seed's length.
+pub fn build_seeded<V: Vectors + ?Sized>(
+    vectors: &V,
+    metric: Metric,
+    params: Params,
+    seed: &GraphView<'_>,
+    map: &[u32],
+) -> Result<Graph, String> {
+    let n = vectors.len();
+    let m = params.m.clamp(2, M_MAX);
+    if seed.m() != m {
+        return Err(format!("seed graph has m {}, not {m}", seed.m()));
+    }
+    if seed.is_empty() || map.len() != seed.len() as usize {
+        return Err("empty seed, or a map of another length".into());
+    }
+    let mut seeded = vec![false; n];
+    for &to in map {
+        match seeded.get_mut(to as usize) {
+            Some(slot) if !*slot => *slot = true,
+            _ => return Err(format!("map target {to} repeated or out of 0..{n}")),
+        }
+    }
+    let mut levels: Vec<u8> = (0..n as u32)
+        .map(|i| {
+            if seeded[i as usize] {
+                0
+            } else {
+                level_of(i, params.seed, m) as u8
+            }
+        })
+        .collect();
+    for level in 1..=seed.levels() {
+        for node in seed.level_nodes(level) {
+            if let Some(&to) = map.get(node as usize) {
+                levels[to as usize] = level as u8;
+            }
+        }
+    }
+    let links: Vec<Mutex<Vec<Vec<u32>>>> = levels
+        .iter()
+        .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
+        .collect();
+    for (from, &to) in map.iter().enumerate() {
+        let mut lists = links[to as usize].lock();
+        for (level, list) in lists.iter_mut().enumerate() {
+            list.extend(
+                seed.neighbors(level, from as u32)
+                    .iter()
+                    .filter_map(|&x| map.get(x as usize).copied()),
+            );
+        }
+    }
+    let entry = map
+        .get(seed.entry() as usize)
+        .copied()
+        .ok_or("seed entry out of range")?;
+    let builder = Builder {
+        vectors,
+        metric,
+        k: ndb_kernels::active(),
+        m,
+        m0: 2 * m,
+        ef: params.ef_construction.max(m),
+        links,
+        entry: RwLock::new((entry, levels[entry as usize] as usize)),
+        levels,
+    };
+    (0..n as u32)
+        .into_par_iter()
+        .filter(|&q| !seeded[q as usize])
+        .for_each(|q| {
+            SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
+        });
+    builder.connect_unreachable();
+    Ok(serialize(&builder, n))
 }
 
 impl<V: Vectors + ?Sized> Builder<'_, V> {
@@ -397,6 +483,109 @@ mod tests {
         );
         assert_eq!(got.len(), 10);
         assert!(got.iter().all(|(_, i)| i % 2 == 0));
+    }
+
+    /// Every node reachable from the entry point on level 0, degrees bounded, no self loops.
+    fn check_invariants(view: &GraphView<'_>, n: usize, m: usize) {
+        for level in 0..=view.levels() {
+            for node in view.level_nodes(level) {
+                let nb = view.neighbors(level, node);
+                assert!(nb.len() <= if level == 0 { 2 * m } else { m });
+                assert!(!nb.contains(&node), "self loop at {node}");
+                assert!(nb.iter().all(|&x| (x as usize) < n));
+            }
+        }
+        let mut seen = vec![false; n];
+        let mut stack = vec![view.entry()];
+        while let Some(x) = stack.pop() {
+            if !std::mem::replace(&mut seen[x as usize], true) {
+                stack.extend(view.neighbors(0, x));
+            }
+        }
+        assert!(seen.iter().all(|&s| s), "unreachable nodes");
+    }
+
+    fn recall(view: &GraphView<'_>, v: &FlatVectors<'_>, dim: usize) -> f64 {
+        let kern = ndb_kernels::active();
+        let mut scratch = Scratch::new();
+        let queries = data(100, dim, 99);
+        let mut hits = 0;
+        for q in queries.chunks(dim) {
+            let want = exact(v, q, 10);
+            let got = view.search(
+                v,
+                Metric::NegL2Squared,
+                &kern,
+                q,
+                10,
+                64,
+                &|_| true,
+                &mut scratch,
+            );
+            hits += got.iter().filter(|(_, i)| want.contains(i)).count();
+        }
+        hits as f64 / 1000.0
+    }
+
+    #[test]
+    fn seeded_builds_keep_recall_and_invariants() {
+        let (n, dim, m) = (4000, 16, 12);
+        let raw = data(n, dim, 11);
+        let all = FlatVectors::new(&raw, dim);
+        let params = Params {
+            m,
+            ef_construction: 100,
+            seed: 5,
+        };
+        // The seed graph covers rows 1000..4000 (its node i is row 1000 + i); the merged
+        // graph adds rows 0..1000 in front.
+        let tail = FlatVectors::new(&raw[1000 * dim..], dim);
+        let seed_graph = build(&tail, Metric::NegL2Squared, params);
+        let seed = GraphView::parse(&seed_graph.words, 3000).unwrap();
+        let map: Vec<u32> = (1000..4000).collect();
+        let g = build_seeded(&all, Metric::NegL2Squared, params, &seed, &map).unwrap();
+        let view = GraphView::parse(&g.words, n as u32).unwrap();
+        check_invariants(&view, n, m);
+        // The seed's links survive, renumbered (new nodes displace some of them).
+        let (mut kept, mut total) = (0, 0);
+        for i in 0..3000u32 {
+            let before: Vec<u32> = seed.neighbors(0, i).iter().map(|&x| x + 1000).collect();
+            let after = view.neighbors(0, i + 1000);
+            kept += before.iter().filter(|x| after.contains(x)).count();
+            total += before.len();
+        }
+        assert!(kept * 2 >= total, "{kept} of {total} seed links kept");
+        let seeded_recall = recall(&view, &all, dim);
+        let full = build(&all, Metric::NegL2Squared, params);
+        let full_recall = recall(&GraphView::parse(&full.words, n as u32).unwrap(), &all, dim);
+        assert!(
+            seeded_recall >= 0.95 && seeded_recall >= full_recall - 0.02,
+            "seeded recall {seeded_recall}, full build {full_recall}"
+        );
+    }
+
+    #[test]
+    fn bad_seeds_are_refused() {
+        let raw = data(200, 4, 1);
+        let v = FlatVectors::new(&raw, 4);
+        let params = Params {
+            m: 4,
+            ef_construction: 20,
+            seed: 1,
+        };
+        let g = build(&FlatVectors::new(&raw[..400], 4), Metric::Dot, params);
+        let seed = GraphView::parse(&g.words, 100).unwrap();
+        let ok: Vec<u32> = (0..100).collect();
+        assert!(build_seeded(&v, Metric::Dot, params, &seed, &ok).is_ok());
+        let mut repeated = ok.clone();
+        repeated[5] = 4;
+        assert!(build_seeded(&v, Metric::Dot, params, &seed, &repeated).is_err());
+        let mut outside = ok.clone();
+        outside[5] = 200;
+        assert!(build_seeded(&v, Metric::Dot, params, &seed, &outside).is_err());
+        assert!(build_seeded(&v, Metric::Dot, params, &seed, &ok[..99]).is_err());
+        let other_m = Params { m: 8, ..params };
+        assert!(build_seeded(&v, Metric::Dot, other_m, &seed, &ok).is_err());
     }
 
     #[test]

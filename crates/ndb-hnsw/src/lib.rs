@@ -28,7 +28,7 @@ mod build;
 mod search;
 mod view;
 
-pub use build::build;
+pub use build::{build, build_seeded};
 pub use search::Scratch;
 pub use view::GraphView;
 

@@ -1,8 +1,9 @@
 //! The process-wide thread pool for background CPU work: HNSW graph builds of background
 //! merges and of segments the background flusher wrote without a graph.
 //!
-//! It has half the machine's cores (at least one) and its threads run at a lower CPU priority
-//! (nice 10 on Linux), so that maintenance never takes every core from searches and writers.
+//! It has one thread per core, running at a lower CPU priority (nice 10 on Linux): background
+//! work uses every core the machine has spare, and yields them to searches and writers (a
+//! nice-10 thread gets about a tenth of the CPU time of a normal one it competes with).
 //! Work the caller waits for (`flush`, `compact`, `rebuild_index`, flushes with maintenance
 //! off) runs on the global rayon pool instead, at full speed.
 
@@ -10,9 +11,7 @@ use std::sync::OnceLock;
 
 /// Threads of the background pool on this machine.
 pub(crate) fn threads() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get() / 2)
-        .max(1)
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn pool() -> Option<&'static rayon::ThreadPool> {

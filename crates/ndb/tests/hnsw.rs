@@ -193,3 +193,63 @@ fn damaged_index_falls_back_to_exact_and_rebuild_and_delete_work() {
         .is_none_or(|x| x != "hnsw")));
     c.verify().unwrap();
 }
+
+/// A merge starts the merged graph from the largest input's graph when all of that input's
+/// rows move over (no persisted deletions), else rebuilds; either way the merged segment is
+/// indexed, recall stays high, and deleted or replaced rows never come back.
+#[test]
+fn merged_graphs_keep_recall_whether_started_from_the_largest_or_rebuilt() {
+    for delete_from_largest in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rng = StdRng::seed_from_u64(9);
+        let data = clustered(7000, 32, &mut rng);
+        let queries = clustered(50, 32, &mut rng);
+        let db = Database::open_with_options(
+            dir.path(),
+            ndb::DatabaseOptions::default().with_background_maintenance(false),
+        )
+        .unwrap();
+        let c = db
+            .create_collection("c", config(Distance::Euclidean))
+            .unwrap();
+        let doc = |i: usize| Document::new(format!("d{i}"), data[i].clone());
+        // Segments of 4000, 1500 and 1500 rows, each with a graph.
+        for range in [0..4000, 4000..5500, 5500..7000] {
+            c.insert_batch(range.map(doc)).unwrap();
+            c.flush().unwrap();
+        }
+        // Deletions persisted in a small segment (and in the largest one, in the second
+        // round, which makes it unusable as a starting graph).
+        let mut gone: Vec<String> = (4000..4100).map(|i| format!("d{i}")).collect();
+        if delete_from_largest {
+            gone.extend((0..100).map(|i| format!("d{i}")));
+        }
+        for id in &gone {
+            assert!(c.delete(id).unwrap());
+        }
+        c.flush().unwrap();
+        // Replacements still only in the memtable: hidden in the merged segment, not dropped.
+        c.insert_batch((100..150).map(|i| Document::new(format!("d{i}"), data[i + 6000].clone())))
+            .unwrap();
+        let stats = c.compact().unwrap();
+        assert_eq!(stats.segments_after, 1);
+        let s = c.stats().unwrap();
+        assert!(s.segments.iter().all(|seg| seg.indexed), "{s:?}");
+        assert_eq!(s.doc_count, 7000 - gone.len() as u64);
+        let r = recall(&c, &queries, 10);
+        assert!(
+            r >= 0.95,
+            "recall@10 {r} (deleted from largest: {delete_from_largest})"
+        );
+        for id in &gone {
+            assert_eq!(c.get(id).unwrap(), None);
+        }
+        for i in 100..150 {
+            let hits = c.search(Search::new(&data[i + 6000]).top_k(5)).unwrap();
+            assert!(hits.iter().any(|h| h.id == format!("d{i}")));
+            let d = c.get(&format!("d{i}")).unwrap().unwrap();
+            assert_eq!(d.vector, data[i + 6000]);
+        }
+        c.verify().unwrap();
+    }
+}

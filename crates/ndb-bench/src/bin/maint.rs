@@ -18,7 +18,7 @@
 //!   the maintenance thread runs its merges right after a flush, one at a time), after the last
 //!   insert until idle ("drain"), and idle.
 //!
-//! Usage: `ndb-maint-bench [--n 200000] [--dim 384] [--batch 1000] [--modes on,off] [--seed 42]
+//! Usage: `ndb-maint-bench [--n 200000] [--dim 384] [--batch 1000] [--modes on,off] [--seed 42] [--rate R]
 //!   [--flush-mib 64]
 //!   [--idle-secs 10] [--stable-secs 2] [--no-reader] [--dir DIR] [--json-out PATH]
 //!   [--md-out PATH] [--keep]`
@@ -68,6 +68,7 @@ ndb-maint-bench: sustained ingest with background maintenance on and off (issue 
   --flush-mib M     memtable flush threshold in MiB (default: the collection default, 64)
   --idle-secs S     seconds of searches on the idle collection (default 10)
   --stable-secs S   idle = no segment/flush/merge change and < 0.1 core of background CPU for S s (default 2)
+  --rate R          offer at most R docs/s (paced per batch; default: as fast as insert_batch returns)
   --no-reader       no concurrent searches (ingest rate only)
   --dir DIR         scratch directory (default <workspace>/target/bench-tmp)
   --json-out PATH   also write the JSON figures here
@@ -86,6 +87,7 @@ struct Args {
     idle_secs: f64,
     stable_secs: f64,
     reader: bool,
+    rate: Option<f64>,
     dir: PathBuf,
     json_out: Option<PathBuf>,
     md_out: Option<PathBuf>,
@@ -112,6 +114,7 @@ fn parse_args() -> Res<Args> {
         idle_secs: 10.0,
         stable_secs: 2.0,
         reader: true,
+        rate: None,
         dir: default_dir(),
         json_out: None,
         md_out: None,
@@ -149,6 +152,7 @@ fn parse_args() -> Res<Args> {
             "--idle-secs" => a.idle_secs = val("--idle-secs")?.parse()?,
             "--stable-secs" => a.stable_secs = val("--stable-secs")?.parse()?,
             "--no-reader" => a.reader = false,
+            "--rate" => a.rate = Some(val("--rate")?.parse()?),
             "--dir" => a.dir = PathBuf::from(val("--dir")?),
             "--json-out" => a.json_out = Some(PathBuf::from(val("--json-out")?)),
             "--md-out" => a.md_out = Some(PathBuf::from(val("--md-out")?)),
@@ -477,6 +481,13 @@ fn run_mode(args: &Args, on: bool, data: &[f32]) -> Res<ModeResult> {
     let mut last_report = Instant::now();
     for start in (0..n).step_by(args.batch) {
         let end = (start + args.batch).min(n);
+        if let Some(rate) = args.rate {
+            // Paced: batch k starts no earlier than k * batch / rate seconds in.
+            let due = Duration::from_secs_f64(start as f64 / rate);
+            if let Some(wait) = due.checked_sub(t_ingest.elapsed()) {
+                std::thread::sleep(wait);
+            }
+        }
         let docs: Vec<Document> = (start..end)
             .map(|i| Document::new(doc_id("d", i as u64), data[i * dim..(i + 1) * dim].to_vec()))
             .collect();
@@ -671,7 +682,8 @@ fn real_main() -> Res<()> {
     )?;
     writeln!(
         md,
-        "- Reader: {} (`Search::new(&q).top_k(10).threads(1)`, back to back, one thread)",
+        "- Ingest: {}; reader: {} (`Search::new(&q).top_k(10).threads(1)`, back to back, one thread)",
+        match args.rate { Some(r) => format!("paced at {r:.0} docs/s offered"), None => "as fast as insert_batch returns".to_string() },
         if args.reader {
             "on during the whole run"
         } else {
@@ -871,7 +883,7 @@ fn real_main() -> Res<()> {
     let report = json!({
         "bench": "ndb-maint-bench",
         "command": command,
-        "n": args.n, "dim": args.dim, "batch": args.batch, "seed": args.seed, "flush_threshold_mib": args.flush_mib.unwrap_or(64),
+        "n": args.n, "dim": args.dim, "batch": args.batch, "seed": args.seed, "rate": args.rate, "flush_threshold_mib": args.flush_mib.unwrap_or(64),
         "reader": args.reader,
         "machine": m,
         "loadavg_start": load_start, "loadavg_end": load_end,

@@ -9,13 +9,14 @@
 //! the WAL are carried over and hidden again in the merged segment, so a crash that loses those
 //! (un-synced) writes can never also lose the older version they replaced.
 
+use super::new_segment::Graph;
 use super::open::SEGMENTS_DIR;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self};
 use crate::segment::deletes::deletes_file_name;
-use crate::segment::index::index_file_name;
+use crate::segment::index::{index_file_name, GraphSeed};
 use crate::segment::{segment_file_name, RowRef};
 use crate::Result;
 use roaring::RoaringBitmap;
@@ -60,14 +61,14 @@ impl CollectionInner {
             .iter()
             .map(|s| s.segment.id())
             .collect();
-        self.merge(&all)
+        self.merge(&all, Graph::Now)
     }
 
     /// Merge the segments with ids `which` into one new segment (placed by id). The caller holds
     /// the merge lock. The manifest lock is taken only to reserve ids and to commit, so flushes
     /// (and the writers waiting on them) proceed while the merged segment and its index are
     /// written.
-    pub(crate) fn merge(&self, which: &[u64]) -> Result<CompactionStats> {
+    pub(crate) fn merge(&self, which: &[u64], graph: Graph) -> Result<CompactionStats> {
         let started = Instant::now();
         // Phase 1: snapshot, reserve a segment id and three file generations.
         let (segments, mut scratch) = {
@@ -142,7 +143,36 @@ impl CollectionInner {
         let deletes_gen = scratch.next_file_gen + 2;
         let mut new_segment = None;
         if !rows.is_empty() {
-            new_segment = Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows, true)?);
+            // Start the merged graph from the largest input graph whose rows all move over
+            // (no persisted deletions): only the other rows are inserted.
+            let seed_source = segments
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.persisted.is_empty())
+                .filter_map(|(i, s)| s.index.as_ref().map(|ix| (i, s.segment.rows(), ix)))
+                .max_by_key(|&(_, rows, _)| rows);
+            let seed_view = match seed_source {
+                Some((i, _, ix)) if graph == Graph::Now => match ix.view() {
+                    Ok(view) => Some((i, view)),
+                    Err(e) => {
+                        log::warn!("merge: not starting from segment graph: {e}");
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let seed = seed_view.map(|(i, graph)| GraphSeed {
+                graph,
+                map: &moved[i],
+            });
+            new_segment = Some(self.write_new_segment(
+                &mut scratch,
+                &seg_dir,
+                id,
+                &rows,
+                graph == Graph::Now,
+                seed.as_ref(),
+            )?);
         }
         vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("merge.segment.written");

@@ -23,6 +23,7 @@
 //! A failure at any step poisons the collection: on disk, the old manifest (or the new one, if
 //! its rename happened) is consistent with the WAL, and reopening recovers.
 
+use super::new_segment::Graph;
 use super::open::SEGMENTS_DIR;
 use super::state::Frozen;
 use super::CollectionInner;
@@ -36,15 +37,6 @@ use crate::Result;
 use roaring::RoaringBitmap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-
-/// How the segment of a flush gets its HNSW graph.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Graph {
-    /// Built before the segment is installed (flushes on the caller's thread).
-    Now,
-    /// Left to the background indexer (the segment is searched exactly until then).
-    Later,
-}
 
 impl CollectionInner {
     /// Flush on the caller's thread: write a frozen memtable if there is one, then freeze the
@@ -181,8 +173,14 @@ impl CollectionInner {
                     payload: mem.payload(r),
                 })
                 .collect();
-            new_segment =
-                Some(self.write_new_segment(&mut scratch, &seg_dir, id, &rows, with_graph)?);
+            new_segment = Some(self.write_new_segment(
+                &mut scratch,
+                &seg_dir,
+                id,
+                &rows,
+                with_graph,
+                None,
+            )?);
             crate::failpoint::hit("flush.segment.written");
         }
 

@@ -24,7 +24,7 @@ impl CollectionInner {
             next.next_file_gen += 1;
             let vectors = ndb_hnsw::FlatVectors::new(s.segment.vectors(), self.config.dim());
             let entry = &mut next.segments[i];
-            let ix = self.write_index(&seg_dir, entry.id, gen, &vectors)?;
+            let ix = self.write_index(&seg_dir, entry.id, gen, &vectors, None)?;
             if let Some(old) = entry.index.replace(ix) {
                 obsolete.push(seg_dir.join(index_file_name(entry.id, old.gen)));
             }
@@ -51,14 +51,16 @@ impl CollectionInner {
     }
 
     /// The background indexer's job: build the HNSW graph of one segment that should have one
-    /// and has none (flushes by the background thread leave graphs to it), the largest first.
-    /// The graph is built without the manifest lock; the commit names it in one manifest swap.
-    /// Returns whether it built one.
+    /// and has none (flushes by the background thread leave graphs to it), the largest first,
+    /// skipping segments a merge is working on. The graph is built without locks, beside
+    /// merges; the commit (under the manifest lock) names it in one manifest swap if the
+    /// segment is still there without a graph and indexes are still enabled, else the file is
+    /// removed. Returns whether it did something.
     pub(crate) fn index_step(&self) -> Result<bool> {
-        let _merging = self.merge_lock.lock();
         self.writer()?;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let (target, gen) = {
+        // Choose and claim a segment no merge is working on; reserve a file generation.
+        let claimed = self.busy.claim_for_index(|merging| {
             let mut manifest = self.manifest.lock();
             let st = self.state.read();
             let target = st
@@ -66,20 +68,21 @@ impl CollectionInner {
                 .iter()
                 // A segment whose named index failed to open waits for `rebuild_index`.
                 .filter(|s| s.index_gen.is_none())
+                .filter(|s| !merging.contains(&s.segment.id()))
                 .filter(|s| self.wants_graph(&manifest, u64::from(s.segment.rows())))
                 .max_by_key(|s| (s.segment.rows(), std::cmp::Reverse(s.segment.id())))
-                .map(|s| Arc::clone(&s.segment));
-            let Some(target) = target else {
-                return Ok(false);
-            };
+                .map(|s| Arc::clone(&s.segment))?;
             let gen = manifest.next_file_gen;
             manifest.next_file_gen += 1;
-            (target, gen)
+            Some((target.id(), (target, gen)))
+        });
+        let Some((_claim, (target, gen))) = claimed else {
+            return Ok(false);
         };
         let id = target.id();
         crate::failpoint::gate("background.build");
         let vectors = ndb_hnsw::FlatVectors::new(target.vectors(), self.config.dim());
-        let ix = self.write_index(&seg_dir, id, gen, &vectors)?;
+        let ix = self.write_index(&seg_dir, id, gen, &vectors, None)?;
         self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("index.graph.written");
 

@@ -65,6 +65,8 @@ pub(crate) struct CollectionInner {
     /// Serializes writes of the frozen memtable (and index configuration changes with them).
     /// Lock order: `merge_lock`, `flush_lock`, `manifest`, the WAL lock, `state`.
     flush_lock: Mutex<()>,
+    /// Segments the background merger and indexer are working on.
+    busy: maintenance::Busy,
     /// A copy of the manifest's declared payload indexes (see `payload_indexes`).
     payload_index_defs: RwLock<Vec<(String, crate::PayloadIndexKind)>>,
     poison: Mutex<Option<String>>,

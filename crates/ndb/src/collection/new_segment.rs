@@ -5,12 +5,21 @@ use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::manifest::{CollectionManifest, IndexEntry, SegmentEntry};
 use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
-use crate::segment::index::{self, graph_metric, index_file_name, SegmentIndex};
+use crate::segment::index::{self, graph_metric, index_file_name, GraphSeed, SegmentIndex};
 use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
 use crate::Result;
 use roaring::RoaringBitmap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+/// When a new segment (of a flush or merge) gets its HNSW graph.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Graph {
+    /// Built before the segment is installed.
+    Now,
+    /// Left to the background indexer (the segment is searched exactly until then).
+    Later,
+}
 
 /// A segment whose files are written and fsynced but not yet named by a manifest.
 pub(crate) struct NewSegment {
@@ -31,6 +40,7 @@ impl CollectionInner {
         id: u64,
         rows: &[RowRef<'_>],
         with_graph: bool,
+        start_from: Option<&GraphSeed<'_>>,
     ) -> Result<NewSegment> {
         let dim = self.config.dim();
         let path = seg_dir.join(segment_file_name(id));
@@ -38,7 +48,7 @@ impl CollectionInner {
         let index = if with_graph && self.wants_graph(next, rows.len() as u64) {
             let gen = next.next_file_gen;
             next.next_file_gen += 1;
-            Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim })?)
+            Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim }, start_from)?)
         } else {
             None
         };
@@ -113,7 +123,7 @@ impl CollectionInner {
         })
     }
 
-    /// Build the HNSW graph over `vectors` and write it as index generation `gen` of segment
+    /// Build the HNSW graph over `vectors` (starting from `start_from`'s graph if given) and write it as index generation `gen` of segment
     /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
     pub(crate) fn write_index(
         &self,
@@ -121,8 +131,15 @@ impl CollectionInner {
         id: u64,
         gen: u64,
         vectors: &(impl ndb_hnsw::Vectors + ?Sized),
+        start_from: Option<&GraphSeed<'_>>,
     ) -> Result<IndexEntry> {
-        let graph = index::build_graph(vectors, self.config.distance(), self.config.index(), id);
+        let graph = index::build_graph(
+            vectors,
+            self.config.distance(),
+            self.config.index(),
+            id,
+            start_from,
+        );
         let path = seg_dir.join(index_file_name(id, gen));
         let file_bytes = index::write(
             &*self.vfs,

@@ -144,6 +144,7 @@ fn assemble(
         manifest: Mutex::new(rec.manifest),
         merge_lock: Mutex::new(()),
         flush_lock: Mutex::new(()),
+        busy: Default::default(),
         poison: Mutex::new(None),
         dropped: AtomicBool::new(false),
         open_report: rec.report,

@@ -44,16 +44,28 @@ pub(crate) fn build_graph(
     distance: crate::Distance,
     config: &crate::IndexConfig,
     seed: u64,
+    start_from: Option<&GraphSeed<'_>>,
 ) -> ndb_hnsw::Graph {
-    ndb_hnsw::build(
-        vectors,
-        graph_metric(distance),
-        ndb_hnsw::Params {
-            m: config.m,
-            ef_construction: config.ef_construction,
-            seed,
-        },
-    )
+    let metric = graph_metric(distance);
+    let params = ndb_hnsw::Params {
+        m: config.m,
+        ef_construction: config.ef_construction,
+        seed,
+    };
+    if let Some(from) = start_from {
+        match ndb_hnsw::build_seeded(vectors, metric, params, &from.graph, from.map) {
+            Ok(graph) => return graph,
+            Err(e) => log::info!("building segment {seed}'s graph from scratch: {e}"),
+        }
+    }
+    ndb_hnsw::build(vectors, metric, params)
+}
+
+/// An existing graph to start a new segment's graph from: `graph`'s node `i` is the new
+/// segment's row `map[i]`.
+pub(crate) struct GraphSeed<'a> {
+    pub graph: GraphView<'a>,
+    pub map: &'a [u32],
 }
 
 fn metric_code(m: Metric) -> u32 {
