@@ -587,6 +587,7 @@ fn run_mode(args: &Args, on: bool, data: &[f32]) -> Res<ModeResult> {
         "doc_count": st.doc_count, "segments": st.segment_count, "flushes": st.flushes,
         "merges": st.merges, "indexed_docs": st.indexed_docs, "disk_bytes": st.disk_bytes,
         "memtable_docs": st.memtable_docs,
+        "write_stalls": st.write_stalls, "write_stall_s": st.write_stall_time.as_secs_f64(),
     });
     if st.doc_count != args.n {
         progress(format!(
@@ -703,16 +704,16 @@ fn real_main() -> Res<()> {
         args.stable_secs, args.idle_secs
     )?;
     writeln!(md, "## Ingest\n")?;
-    writeln!(md, "| Maintenance | docs/s (until last insert_batch returns) | Ingest s | flush() s | Last insert → idle s | Total to idle s | insert_batch p50 / p99 / max ms | Segments at end of ingest | Segments when idle | Flushes | Merges | Load avg start → end |")?;
+    writeln!(md, "| Maintenance | docs/s (until last insert_batch returns) | Ingest s | flush() s | Last insert → idle s | Total to idle s | insert_batch p50 / p99 / max ms | Writer stalls (count, total s) | Segments at end of ingest | Segments when idle | Flushes | Merges | Load avg start → end |")?;
     writeln!(
         md,
-        "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|"
+        "|---|---:|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---|"
     )?;
     for r in &results {
         let b = Latency::of(&r.batch_ms);
         writeln!(
             md,
-            "| {} | {:.0} | {:.1} | {:.1} | {:.1}{} | {:.1} | {} / {} / {} | {} | {} | {} | {} | {} → {} |",
+            "| {} | {:.0} | {:.1} | {:.1} | {:.1}{} | {:.1} | {} / {} / {} | {}, {:.2} | {} | {} | {} | {} | {} → {} |",
             mode_name(r.on),
             r.docs_per_s(args.n),
             r.ingest_s,
@@ -723,6 +724,8 @@ fn real_main() -> Res<()> {
             f2(b.p50_ms),
             f2(b.p99_ms),
             f2(b.max_ms),
+            r.final_stats["write_stalls"],
+            r.final_stats["write_stall_s"].as_f64().unwrap_or(f64::NAN),
             r.end_of_ingest.segments,
             r.final_stats["segments"],
             r.final_stats["flushes"],

@@ -67,6 +67,7 @@ impl CollectionInner {
     /// still being written: wait for that write, then swap memtables (the background flusher
     /// writes the new frozen one).
     pub(crate) fn swap_memtable(&self) -> Result<()> {
+        let started = std::time::Instant::now();
         let _flushing = self.flush_lock.lock();
         if self.state.read().active.bytes() < 2 * self.config.flush_threshold_bytes() {
             return Ok(()); // another writer swapped meanwhile
@@ -74,6 +75,9 @@ impl CollectionInner {
         // The flusher had not started on it yet: write it here (without its graph).
         self.write_frozen(Graph::Later)?;
         self.freeze(false)?;
+        self.write_stalls.fetch_add(1, Ordering::Relaxed);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.write_stall_nanos.fetch_add(nanos, Ordering::Relaxed);
         Ok(())
     }
 

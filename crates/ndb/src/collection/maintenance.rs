@@ -5,9 +5,9 @@
 //!   builds; it runs at normal priority, since a writer that fills a second memtable waits for it.
 //! - The **merger** applies the merge policy: first among segments without a graph (the result
 //!   gets none either: under a fast ingest, small segments are merged before anyone spends a
-//!   graph build on them), then among all segments (the merged graph is built, starting from
-//!   the largest input's graph where it can, before the commit, so searches keep using the old
-//!   graphs meanwhile).
+//!   graph build on them), then among segments with a graph (the merged graph is built,
+//!   starting from the largest input's graph where it can, before the commit, so searches keep
+//!   using the old graphs meanwhile; a segment waiting for its graph is left to the indexer).
 //! - The **indexer** builds the graphs of segments that should have one and have none, the
 //!   largest first, beside a running merge (a fresh segment is not searched exactly for as long
 //!   as a big merge takes). The two skip each other's segments (`busy`).
@@ -150,6 +150,7 @@ fn run_background(
     weak: Weak<CollectionInner>,
     signal: Arc<Signal>,
     what: &'static str,
+    pool: crate::background::Pool,
     dirty: fn(&mut SignalState) -> &mut bool,
     job: fn(&CollectionInner, &Signal) -> crate::Result<bool>,
 ) {
@@ -173,7 +174,7 @@ fn run_background(
         }
         // Re-plan after every job: flushes and the other thread change the layout meanwhile.
         loop {
-            match crate::background::run(|| job(&inner, &signal)) {
+            match crate::background::run(pool, || job(&inner, &signal)) {
                 Ok(true) => {}
                 Ok(false) => break,
                 Err(e) => {
@@ -193,6 +194,7 @@ fn run_merger(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
         weak,
         signal,
         "merge",
+        crate::background::Pool::Merges,
         |s| &mut s.merge_dirty,
         |inner, signal| {
             let merged =
@@ -212,6 +214,7 @@ fn run_indexer(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
         weak,
         signal,
         "index build",
+        crate::background::Pool::Indexes,
         |s| &mut s.index_dirty,
         |inner, _| inner.index_step(),
     );
@@ -223,7 +226,8 @@ pub(crate) enum MergeScope {
     /// Only segments without a graph; the merged segment gets none either (one graph build
     /// later for the result instead of one per input).
     Graphless,
-    /// Every segment; the merged segment's graph is built before the commit.
+    /// Segments with a graph (and those too small for one); the merged segment's graph is
+    /// built before the commit.
     All,
 }
 
@@ -232,6 +236,7 @@ impl CollectionInner {
     pub(crate) fn merge_step(&self, scope: MergeScope) -> crate::Result<bool> {
         let _merging = self.merge_lock.lock();
         self.writer()?;
+        let manifest = self.manifest.lock().clone();
         // Plan and claim the inputs in one step, so the indexer never starts on one of them.
         let claimed = self.busy.claim_for_merge(|indexing| {
             let (ids, metas): (Vec<u64>, Vec<SegmentMeta>) = self
@@ -239,7 +244,15 @@ impl CollectionInner {
                 .read()
                 .segments
                 .iter()
-                .filter(|s| scope == MergeScope::All || s.index_gen.is_none())
+                .filter(|s| match scope {
+                    MergeScope::Graphless => s.index_gen.is_none(),
+                    // A segment waiting for its graph is left to the indexer (a few seconds)
+                    // rather than kept unindexed for as long as this merge takes.
+                    MergeScope::All => {
+                        s.index_gen.is_some()
+                            || !self.wants_graph(&manifest, u64::from(s.segment.rows()))
+                    }
+                })
                 .filter(|s| Some(s.segment.id()) != indexing)
                 .map(|s| {
                     let meta = SegmentMeta {

@@ -73,6 +73,8 @@ pub(crate) struct CollectionInner {
     dropped: AtomicBool,
     open_report: OpenReport,
     flushes: AtomicU64,
+    write_stalls: AtomicU64,
+    write_stall_nanos: AtomicU64,
     merges: AtomicU64,
     /// The background maintenance thread, for writers opened with it enabled.
     maintenance: Option<maintenance::Maintenance>,
@@ -307,6 +309,8 @@ impl CollectionInner {
                 .map(|s| s.live_rows())
                 .sum(),
             flushes: self.flushes.load(Ordering::Relaxed),
+            write_stalls: self.write_stalls.load(Ordering::Relaxed),
+            write_stall_time: Duration::from_nanos(self.write_stall_nanos.load(Ordering::Relaxed)),
             merges: self.merges.load(Ordering::Relaxed),
             wal_syncs: self.commit.sync_calls(),
             wal_replayed_records: self.open_report.wal_replayed_records,
@@ -356,6 +360,12 @@ pub struct CollectionStats {
     pub indexed_docs: u64,
     /// Memtable flushes since the collection was opened.
     pub flushes: u64,
+    /// Times a writer filled a second memtable before the frozen one was written, and so
+    /// waited for that write and a memtable swap (back-pressure from the disk; never for a
+    /// graph build), since the collection was opened.
+    pub write_stalls: u64,
+    /// Total time writers spent in those waits.
+    pub write_stall_time: Duration,
     /// Background merges since the collection was opened.
     pub merges: u64,
     /// WAL `fdatasync` calls made for durable writes since open (group commit shares them).

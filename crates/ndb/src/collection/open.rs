@@ -149,6 +149,8 @@ fn assemble(
         dropped: AtomicBool::new(false),
         open_report: rec.report,
         flushes: AtomicU64::new(0),
+        write_stalls: AtomicU64::new(0),
+        write_stall_nanos: AtomicU64::new(0),
         merges: AtomicU64::new(0),
         maintenance: maintenance.then(super::maintenance::Maintenance::default),
     })
