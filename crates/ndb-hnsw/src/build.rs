@@ -44,7 +44,33 @@ struct Builder<'v, V: Vectors + ?Sized> {
     entry: RwLock<(u32, usize)>,
 }
 
-impl<V: Vectors + ?Sized> Builder<'_, V> {
+impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
+    /// A builder whose node `i` has level `levels[i]` and no links yet, entered at `entry`.
+    fn new(
+        vectors: &'v V,
+        metric: Metric,
+        m: usize,
+        ef_construction: usize,
+        levels: Vec<u8>,
+        entry: u32,
+    ) -> Self {
+        let top = levels.get(entry as usize).map_or(0, |&l| l as usize);
+        Builder {
+            vectors,
+            metric,
+            k: ndb_kernels::active(),
+            m,
+            m0: 2 * m,
+            ef: ef_construction.max(m),
+            links: levels
+                .iter()
+                .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
+                .collect(),
+            entry: RwLock::new((entry, top)),
+            levels,
+        }
+    }
+
     fn score(&self, a: u32, b: u32) -> f32 {
         self.metric
             .score(&self.k, self.vectors.vector(a), self.vectors.vector(b))
@@ -153,24 +179,10 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
 pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -> Graph {
     let n = vectors.len();
     let m = params.m.clamp(2, M_MAX);
-    let m0 = 2 * m;
     let levels: Vec<u8> = (0..n as u32)
         .map(|i| level_of(i, params.seed, m) as u8)
         .collect();
-    let builder = Builder {
-        vectors,
-        metric,
-        k: ndb_kernels::active(),
-        m,
-        m0,
-        ef: params.ef_construction.max(m),
-        links: levels
-            .iter()
-            .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
-            .collect(),
-        entry: RwLock::new((0, levels.first().map_or(0, |&l| l as usize))),
-        levels,
-    };
+    let builder = Builder::new(vectors, metric, m, params.ef_construction, levels, 0);
     if n > 1 {
         // A first stretch sequentially gives the parallel phase a connected core to start from.
         let warm = n.min(1024) as u32;
@@ -233,12 +245,13 @@ pub fn build_seeded<V: Vectors + ?Sized>(
             }
         }
     }
-    let links: Vec<Mutex<Vec<Vec<u32>>>> = levels
-        .iter()
-        .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
-        .collect();
+    let entry = map
+        .get(seed.entry() as usize)
+        .copied()
+        .ok_or("seed entry out of range")?;
+    let builder = Builder::new(vectors, metric, m, params.ef_construction, levels, entry);
     for (from, &to) in map.iter().enumerate() {
-        let mut lists = links[to as usize].lock();
+        let mut lists = builder.links[to as usize].lock();
         for (level, list) in lists.iter_mut().enumerate() {
             list.extend(
                 seed.neighbors(level, from as u32)
@@ -247,21 +260,6 @@ pub fn build_seeded<V: Vectors + ?Sized>(
             );
         }
     }
-    let entry = map
-        .get(seed.entry() as usize)
-        .copied()
-        .ok_or("seed entry out of range")?;
-    let builder = Builder {
-        vectors,
-        metric,
-        k: ndb_kernels::active(),
-        m,
-        m0: 2 * m,
-        ef: params.ef_construction.max(m),
-        links,
-        entry: RwLock::new((entry, levels[entry as usize] as usize)),
-        levels,
-    };
     (0..n as u32)
         .into_par_iter()
         .filter(|&q| !seeded[q as usize])
@@ -428,47 +426,12 @@ mod tests {
             },
         );
         let view = GraphView::parse(&g.words, n as u32).unwrap();
-        // Degree bounds, no self loops, every node reachable from the entry point.
-        let mut seen = vec![false; n];
-        let mut stack = vec![view.entry()];
-        for level in 0..=view.levels() {
-            for node in view.level_nodes(level) {
-                let nb = view.neighbors(level, node);
-                assert!(nb.len() <= if level == 0 { 24 } else { 12 });
-                assert!(!nb.contains(&node), "self loop at {node}");
-                assert!(nb.iter().all(|&x| (x as usize) < n));
-            }
-        }
-        while let Some(x) = stack.pop() {
-            if !std::mem::replace(&mut seen[x as usize], true) {
-                stack.extend(view.neighbors(0, x));
-            }
-        }
-        assert!(
-            seen.iter().all(|&s| s),
-            "unreachable nodes: {}",
-            seen.iter().filter(|s| !**s).count()
-        );
+        check_invariants(&view, n, 12);
+        let recall = recall(&view, &v, dim);
+        assert!(recall >= 0.95, "recall {recall}");
         let kern = ndb_kernels::active();
         let mut scratch = Scratch::new();
-        let mut hits = 0;
         let queries = data(100, dim, 99);
-        for q in queries.chunks(dim) {
-            let want = exact(&v, q, 10);
-            let got = view.search(
-                &v,
-                Metric::NegL2Squared,
-                &kern,
-                q,
-                10,
-                64,
-                &|_| true,
-                &mut scratch,
-            );
-            hits += got.iter().filter(|(_, i)| want.contains(i)).count();
-        }
-        let recall = hits as f64 / 1000.0;
-        assert!(recall >= 0.95, "recall {recall}");
         // Predicate: only even nodes returned, still k of them.
         let q = &queries[..dim];
         let got = view.search(
@@ -502,7 +465,11 @@ mod tests {
                 stack.extend(view.neighbors(0, x));
             }
         }
-        assert!(seen.iter().all(|&s| s), "unreachable nodes");
+        assert!(
+            seen.iter().all(|&s| s),
+            "unreachable nodes: {}",
+            seen.iter().filter(|s| !**s).count()
+        );
     }
 
     fn recall(view: &GraphView<'_>, v: &FlatVectors<'_>, dim: usize) -> f64 {

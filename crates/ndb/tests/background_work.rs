@@ -7,11 +7,13 @@
 //!
 //! Gates are process-wide, so the tests in this file run one at a time.
 
+mod common;
+use common::watchdog;
+
 use ndb::testing::{close_gate, gate_waiters, open_gate};
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, IndexConfig, Search};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -31,23 +33,6 @@ fn vector(i: u64, version: u64) -> Vec<f32> {
 
 fn doc(i: u64, version: u64) -> Document {
     Document::new(format!("doc-{i}"), vector(i, version))
-}
-
-/// Abort the test binary if a test hangs: a writer stuck behind a background job must fail.
-fn watchdog(limit: Duration) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&done);
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        while !flag.load(Ordering::Relaxed) {
-            if start.elapsed() > limit {
-                eprintln!("background_work test still running after {limit:?}: a writer waited for background work");
-                std::process::abort();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    });
-    done
 }
 
 fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
@@ -75,7 +60,10 @@ fn contents(c: &Collection) -> HashMap<String, Vec<f32>> {
 #[test]
 fn writers_never_wait_for_graph_builds() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let done = watchdog(Duration::from_secs(120));
+    let done = watchdog(
+        Duration::from_secs(120),
+        "a writer waited for background work?",
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
     let config = CollectionConfig::new(DIM)
@@ -153,7 +141,10 @@ fn writers_never_wait_for_graph_builds() {
 #[test]
 fn compaction_while_a_memtable_is_frozen_keeps_replaced_rows_deleted() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let done = watchdog(Duration::from_secs(60));
+    let done = watchdog(
+        Duration::from_secs(60),
+        "a writer waited for background work?",
+    );
     let dir = tempfile::tempdir().unwrap();
     let threshold = 16 << 10;
     let config = CollectionConfig::new(DIM)

@@ -2,6 +2,9 @@
 //! logarithmic, and readers running beside ingest, flushes and merges always see a committed
 //! state (whole batches, a prefix of them), with no deadlock.
 
+mod common;
+use common::watchdog;
+
 use ndb::{CollectionConfig, Database, Distance, Document, Filter, IndexConfig, Search};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -30,26 +33,9 @@ fn config() -> CollectionConfig {
         })
 }
 
-/// Abort the whole test binary if a test hangs (a deadlock must fail, not stall CI).
-fn watchdog(limit: Duration) -> Arc<AtomicBool> {
-    let done = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&done);
-    std::thread::spawn(move || {
-        let start = Instant::now();
-        while !flag.load(Ordering::Relaxed) {
-            if start.elapsed() > limit {
-                eprintln!("maintenance test still running after {limit:?}: deadlock?");
-                std::process::abort();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    });
-    done
-}
-
 #[test]
 fn background_merges_keep_the_segment_count_logarithmic() {
-    let done = watchdog(Duration::from_secs(120));
+    let done = watchdog(Duration::from_secs(120), "deadlock?");
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
     let c = db.create_collection("c", config()).unwrap();
@@ -100,7 +86,7 @@ fn background_merges_keep_the_segment_count_logarithmic() {
 
 #[test]
 fn readers_see_committed_states_during_ingest_flushes_and_merges() {
-    let done = watchdog(Duration::from_secs(120));
+    let done = watchdog(Duration::from_secs(120), "deadlock?");
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
     let c = db.create_collection("c", config()).unwrap();

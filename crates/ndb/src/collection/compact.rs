@@ -145,26 +145,19 @@ impl CollectionInner {
         if !rows.is_empty() {
             // Start the merged graph from the largest input graph whose rows all move over
             // (no persisted deletions): only the other rows are inserted.
-            let seed_source = segments
+            let seed = segments
                 .iter()
-                .enumerate()
-                .filter(|(_, s)| s.persisted.is_empty())
-                .filter_map(|(i, s)| s.index.as_ref().map(|ix| (i, s.segment.rows(), ix)))
-                .max_by_key(|&(_, rows, _)| rows);
-            let seed_view = match seed_source {
-                Some((i, _, ix)) if graph == Graph::Now => match ix.view() {
-                    Ok(view) => Some((i, view)),
+                .zip(&moved)
+                .filter(|(s, _)| graph == Graph::Now && s.persisted.is_empty())
+                .filter_map(|(s, map)| s.index.as_ref().map(|ix| (s.segment.rows(), ix, map)))
+                .max_by_key(|&(rows, _, _)| rows)
+                .and_then(|(_, ix, map)| match ix.view() {
+                    Ok(graph) => Some(GraphSeed { graph, map }),
                     Err(e) => {
                         log::warn!("merge: not starting from segment graph: {e}");
                         None
                     }
-                },
-                _ => None,
-            };
-            let seed = seed_view.map(|(i, graph)| GraphSeed {
-                graph,
-                map: &moved[i],
-            });
+                });
             new_segment = Some(self.write_new_segment(
                 &mut scratch,
                 &seg_dir,

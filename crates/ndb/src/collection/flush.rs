@@ -158,8 +158,9 @@ impl CollectionInner {
             let mut manifest = self.manifest.lock();
             let scratch = manifest.clone();
             let rows = mem.live_count() as u64;
-            let gens = u64::from(rows > 0 && with_graph && self.wants_graph(&manifest, rows))
-                + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
+            let gens =
+                u64::from(rows > 0 && with_graph && self.wants_graph(manifest.index_enabled, rows))
+                    + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
             manifest.next_segment_id += 1;
             manifest.next_file_gen += gens;
             scratch

@@ -69,7 +69,7 @@ impl CollectionInner {
                 // A segment whose named index failed to open waits for `rebuild_index`.
                 .filter(|s| s.index_gen.is_none())
                 .filter(|s| !merging.contains(&s.segment.id()))
-                .filter(|s| self.wants_graph(&manifest, u64::from(s.segment.rows())))
+                .filter(|s| self.wants_graph(manifest.index_enabled, u64::from(s.segment.rows())))
                 .max_by_key(|s| (s.segment.rows(), std::cmp::Reverse(s.segment.id())))
                 .map(|s| Arc::clone(&s.segment))?;
             let gen = manifest.next_file_gen;

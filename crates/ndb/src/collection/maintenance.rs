@@ -236,7 +236,7 @@ impl CollectionInner {
     pub(crate) fn merge_step(&self, scope: MergeScope) -> crate::Result<bool> {
         let _merging = self.merge_lock.lock();
         self.writer()?;
-        let manifest = self.manifest.lock().clone();
+        let index_enabled = self.manifest.lock().index_enabled;
         // Plan and claim the inputs in one step, so the indexer never starts on one of them.
         let claimed = self.busy.claim_for_merge(|indexing| {
             let (ids, metas): (Vec<u64>, Vec<SegmentMeta>) = self
@@ -250,7 +250,7 @@ impl CollectionInner {
                     // rather than kept unindexed for as long as this merge takes.
                     MergeScope::All => {
                         s.index_gen.is_some()
-                            || !self.wants_graph(&manifest, u64::from(s.segment.rows()))
+                            || !self.wants_graph(index_enabled, u64::from(s.segment.rows()))
                     }
                 })
                 .filter(|s| Some(s.segment.id()) != indexing)

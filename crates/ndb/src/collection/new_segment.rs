@@ -30,7 +30,8 @@ pub(crate) struct NewSegment {
 
 impl CollectionInner {
     /// Write segment `id` from `rows`, its HNSW graph (if `with_graph`, the index is enabled
-    /// and the segment large enough) and its payload indexes (if any are declared), taking file generations
+    /// and the segment large enough; started from `start_from`'s graph if given) and its
+    /// payload indexes (if any are declared), taking file generations
     /// from `next.next_file_gen`. Every file is fsynced; the caller syncs the directory before
     /// naming them in a manifest.
     pub(crate) fn write_new_segment(
@@ -45,7 +46,7 @@ impl CollectionInner {
         let dim = self.config.dim();
         let path = seg_dir.join(segment_file_name(id));
         let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config.distance(), rows)?;
-        let index = if with_graph && self.wants_graph(next, rows.len() as u64) {
+        let index = if with_graph && self.wants_graph(next.index_enabled, rows.len() as u64) {
             let gen = next.next_file_gen;
             next.next_file_gen += 1;
             Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim }, start_from)?)
@@ -67,9 +68,10 @@ impl CollectionInner {
         })
     }
 
-    /// Whether a segment of `rows` rows should have an HNSW graph under manifest `m`.
-    pub(crate) fn wants_graph(&self, m: &CollectionManifest, rows: u64) -> bool {
-        m.index_enabled && rows >= self.config.index().min_rows as u64
+    /// Whether a segment of `rows` rows should have an HNSW graph, given the manifest's
+    /// `index_enabled`.
+    pub(crate) fn wants_graph(&self, index_enabled: bool, rows: u64) -> bool {
+        index_enabled && rows >= self.config.index().min_rows as u64
     }
 
     /// Map a segment written by [`CollectionInner::write_new_segment`] (after its manifest
@@ -123,7 +125,8 @@ impl CollectionInner {
         })
     }
 
-    /// Build the HNSW graph over `vectors` (starting from `start_from`'s graph if given) and write it as index generation `gen` of segment
+    /// Build the HNSW graph over `vectors` (starting from `start_from`'s graph if given) and
+    /// write it as index generation `gen` of segment
     /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
     pub(crate) fn write_index(
         &self,
