@@ -5,8 +5,9 @@ use crate::config::CollectionConfig;
 use crate::error::IoContext;
 use crate::limits::COLLECTION_NAME_BYTES_MAX;
 use crate::manifest::{self, CollectionManifest, DatabaseManifest, MANIFEST_FILE};
+use crate::ownership;
 use crate::{Error, Result};
-use ndb_storage::{LockGuard, OsVfs, Vfs};
+use ndb_storage::{DirEntry, LockGuard, OsVfs, Vfs};
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -171,7 +172,7 @@ impl Database {
                 m
             }
         };
-        remove_unnamed_collections(&*vfs, path, &manifest)?;
+        tidy(&*vfs, path, &manifest)?;
         // A previous process may have created the directory or renamed the manifest and died
         // before syncing the directory: make the entries durable before acknowledging writes.
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -242,19 +243,21 @@ impl Database {
             return Err(Error::CollectionExists(name.to_string()));
         }
         let dir = self.inner.path.join(name);
-        if vfs.exists(&dir).at(&dir)? {
-            // Leftover of a creation that crashed before the manifest named it.
-            vfs.remove_dir_all(&dir).at(&dir)?;
-        }
-        let seg_dir = dir.join(crate::collection::SEGMENTS_DIR_NAME);
+        prepare_collection_dir(vfs, &self.inner.path, name)?;
+        let staging = self.inner.path.join(ownership::staging_dir_name(name));
+        let seg_dir = staging.join(crate::collection::SEGMENTS_DIR_NAME);
         vfs.create_dir_all(&seg_dir).at(&seg_dir)?;
-        vfs.sync_dir(&dir).at(&dir)?;
-        manifest::write_collection(vfs, &dir, &CollectionManifest::new(config))?;
+        ownership::write_marker(vfs, &staging)?;
+        // Syncs the staging directory: its marker, manifest and segments directory are durable
+        // before the directory takes the collection's name.
+        manifest::write_collection(vfs, &staging, &CollectionManifest::new(config))?;
+        vfs.rename(&staging, &dir).at(&dir)?;
         let mut next = st.manifest.clone();
         next.collections.push(name.to_string());
-        // Syncs the database directory, which also makes the new collection directory durable.
+        // Syncs the database directory, which also makes the rename durable.
         manifest::write_database(vfs, &self.inner.path, &next)?;
         st.manifest = next;
+        ownership::remove_marker(vfs, &dir);
         let inner = open_collection(
             Arc::clone(&self.inner.vfs),
             dir,
@@ -310,6 +313,13 @@ impl Database {
         if !st.manifest.collections.iter().any(|n| n == name) {
             return Ok(false);
         }
+        let dir = self.inner.path.join(name);
+        if vfs.is_dir(&dir).at(&dir)? {
+            // Marked before the manifest forgets it: a crash after the swap leaves a directory
+            // the next open can prove is nDB's own.
+            ownership::write_marker(vfs, &dir)?;
+            vfs.sync_dir(&dir).at(&dir)?;
+        }
         let mut next = st.manifest.clone();
         next.collections.retain(|n| n != name);
         manifest::write_database(vfs, &self.inner.path, &next)?;
@@ -317,12 +327,37 @@ impl Database {
         if let Some(inner) = st.open.remove(name) {
             inner.mark_dropped();
         }
-        let dir = self.inner.path.join(name);
         if let Err(e) = vfs.remove_dir_all(&dir) {
             // The manifest no longer names it: the next open removes it.
             log::warn!("could not remove {}: {e}", dir.display());
         }
         Ok(true)
+    }
+}
+
+impl Database {
+    /// Entries of the database directory that are not nDB's: neither its manifest and lock nor
+    /// a collection, nor what an unfinished create or drop left. nDB never removes them; `ndb
+    /// verify` lists them. Sorted.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = ndb::Database::open(dir.path())?;
+    /// std::fs::create_dir(dir.path().join("backup"))?;
+    /// assert_eq!(db.foreign_entries()?, vec![dir.path().join("backup")]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn foreign_entries(&self) -> Result<Vec<PathBuf>> {
+        let (vfs, path) = (&*self.inner.vfs, &self.inner.path);
+        let manifest = self.inner.state.lock().manifest.clone();
+        let mut out = Vec::new();
+        for e in vfs.list_dir(path).at(path)? {
+            if classify(vfs, path, &manifest, &e)? == Entry::Foreign {
+                out.push(path.join(&e.name));
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 }
 
@@ -347,21 +382,82 @@ fn check_no_foreign_entries(vfs: &dyn Vfs, path: &Path) -> Result<()> {
     }
 }
 
-/// Remove collection directories that the manifest does not name (a creation that crashed
-/// before its manifest swap, or a drop that crashed after it).
-fn remove_unnamed_collections(vfs: &dyn Vfs, path: &Path, m: &DatabaseManifest) -> Result<()> {
-    for entry in vfs.list_dir(path).at(path)? {
-        let named = m.collections.contains(&entry.name);
-        if entry.is_dir && !named && validate_collection_name(&entry.name).is_ok() {
-            let dir = path.join(&entry.name);
-            log::info!(
-                "removing {} (not named by the database manifest)",
+/// Before creating the collection `name`: remove what an unfinished create or drop of it left
+/// (a marked directory, a staging directory); refuse a directory of that name that nDB did not
+/// make.
+fn prepare_collection_dir(vfs: &dyn Vfs, path: &Path, name: &str) -> Result<()> {
+    let dir = path.join(name);
+    if vfs.exists(&dir).at(&dir)? {
+        if !vfs.is_dir(&dir).at(&dir)? || !ownership::has_marker(vfs, &dir)? {
+            return Err(Error::invalid(format!(
+                "cannot create collection {name:?}: {} already exists and was not made by nDB \
+                 (nDB never removes what it did not create); move it away or choose another name",
                 dir.display()
-            );
-            vfs.remove_dir_all(&dir).at(&dir)?;
-        } else if !entry.is_dir && entry.name == "MANIFEST.tmp" {
-            let p = path.join(&entry.name);
-            vfs.remove_file(&p).at(&p)?;
+            )));
+        }
+        log::info!("removing {} (an unfinished create or drop)", dir.display());
+        vfs.remove_dir_all(&dir).at(&dir)?;
+    }
+    let staging = path.join(ownership::staging_dir_name(name));
+    if vfs.exists(&staging).at(&staging)? {
+        if !vfs.is_dir(&staging).at(&staging)? || !ownership::is_staging_leftover(vfs, &staging)? {
+            return Err(Error::invalid(format!(
+                "cannot create collection {name:?}: {} holds files nDB did not put there; \
+                 move it away",
+                staging.display()
+            )));
+        }
+        vfs.remove_dir_all(&staging).at(&staging)?;
+    }
+    Ok(())
+}
+
+/// What a database directory entry is, as far as nDB can prove.
+#[derive(Debug, PartialEq, Eq)]
+enum Entry {
+    /// nDB's own file (the manifest, its temporary file, the lock) or a named collection.
+    Live,
+    /// Left by an unfinished create or drop: nDB may remove it.
+    Abandoned,
+    /// Not nDB's: never touched, reported by [`Database::foreign_entries`].
+    Foreign,
+}
+
+fn classify(vfs: &dyn Vfs, path: &Path, m: &DatabaseManifest, e: &DirEntry) -> Result<Entry> {
+    let p = path.join(&e.name);
+    Ok(match (e.is_dir, e.name.as_str()) {
+        (false, MANIFEST_FILE | DB_LOCK_FILE) => Entry::Live,
+        (false, n) if n == format!("{MANIFEST_FILE}.tmp") => Entry::Abandoned,
+        (true, n) if m.collections.iter().any(|c| c == n) => Entry::Live,
+        (true, n) if validate_collection_name(n).is_ok() && ownership::has_marker(vfs, &p)? => {
+            Entry::Abandoned
+        }
+        (true, n) if ownership::is_staging_name(n) && ownership::is_staging_leftover(vfs, &p)? => {
+            Entry::Abandoned
+        }
+        _ => Entry::Foreign,
+    })
+}
+
+/// At a writer open: remove what unfinished creates and drops left, clear the marker of
+/// collections whose create committed, and leave everything else alone.
+fn tidy(vfs: &dyn Vfs, path: &Path, m: &DatabaseManifest) -> Result<()> {
+    for e in vfs.list_dir(path).at(path)? {
+        let p = path.join(&e.name);
+        match classify(vfs, path, m, &e)? {
+            Entry::Abandoned if e.is_dir => {
+                log::info!("removing {} (an unfinished create or drop)", p.display());
+                vfs.remove_dir_all(&p).at(&p)?;
+            }
+            Entry::Abandoned => vfs.remove_file(&p).at(&p)?,
+            Entry::Live if e.is_dir && ownership::has_marker(vfs, &p)? => {
+                ownership::remove_marker(vfs, &p);
+            }
+            Entry::Live => {}
+            Entry::Foreign => log::warn!(
+                "{} is not part of the database; nDB leaves it alone",
+                p.display()
+            ),
         }
     }
     Ok(())

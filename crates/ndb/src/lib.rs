@@ -40,6 +40,7 @@ mod fuzzing;
 pub mod limits;
 mod manifest;
 mod memtable;
+mod ownership;
 mod payload_index;
 mod search;
 mod segment;

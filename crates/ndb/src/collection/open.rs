@@ -354,7 +354,8 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
     }
     if vfs.is_dir(&seg_dir).at(&seg_dir)? {
         for entry in vfs.list_dir(&seg_dir).at(&seg_dir)? {
-            if !keep.contains(&entry.name) && !entry.is_dir {
+            let ours = crate::ownership::is_segments_file_name(&entry.name);
+            if !keep.contains(&entry.name) && !entry.is_dir && ours {
                 let path = seg_dir.join(&entry.name);
                 log::info!("removing {} (not named by the manifest)", path.display());
                 crate::failpoint::hit("open.unlink.before");
@@ -365,17 +366,18 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
         vfs.create_dir_all(&seg_dir).at(&seg_dir)?;
         vfs.sync_dir(dir).at(dir)?;
     }
-    let live_wal: HashSet<String> = wal::list_generations(vfs, dir)?
+    // Only files nDB names are garbage: anything else in the directory is the user's.
+    let old_wal: HashSet<String> = wal::list_generations(vfs, dir)?
         .into_iter()
-        .filter(|&g| g >= m.wal_gen)
+        .filter(|&g| g < m.wal_gen)
         .map(wal_file_name)
         .collect();
+    let manifest_tmp = format!("{MANIFEST_FILE}.tmp");
     for entry in vfs.list_dir(dir).at(dir)? {
-        let known = entry.name == MANIFEST_FILE
-            || entry.name == LOCK_FILE
-            || entry.name == SEGMENTS_DIR
-            || live_wal.contains(&entry.name);
-        if !known && !entry.is_dir {
+        let garbage = old_wal.contains(&entry.name)
+            || entry.name == manifest_tmp
+            || entry.name == crate::ownership::MARKER_FILE;
+        if garbage && !entry.is_dir {
             let path = dir.join(&entry.name);
             log::info!("removing {} (not named by the manifest)", path.display());
             vfs.remove_file(&path).at(&path)?;
