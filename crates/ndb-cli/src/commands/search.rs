@@ -1,0 +1,191 @@
+//! `search`, `get`, `delete`.
+
+use super::{no_doc, open_read, open_write};
+use crate::error::CliResult;
+use crate::fmt::{self, Align, Table};
+use crate::Ctx;
+use ndb::{Distance, Filter};
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Parse a query vector: a JSON array, a JSON object with a "vector" field, or numbers
+/// separated by whitespace or commas.
+pub fn parse_vector(text: &str) -> Result<Vec<f32>, String> {
+    let t = text.trim();
+    if t.starts_with('[') {
+        return serde_json::from_str::<Vec<f32>>(t)
+            .map_err(|e| format!("not a JSON array of numbers: {e}"));
+    }
+    if t.starts_with('{') {
+        let v: Value = serde_json::from_str(t).map_err(|e| format!("invalid JSON: {e}"))?;
+        let vector = v
+            .get("vector")
+            .ok_or("the JSON object has no \"vector\" field")?;
+        return serde_json::from_value::<Vec<f32>>(vector.clone())
+            .map_err(|e| format!("\"vector\" is not an array of numbers: {e}"));
+    }
+    let v = t
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<f32>()
+                .map_err(|_| format!("{s:?} is not a number"))
+        })
+        .collect::<Result<Vec<f32>, String>>()?;
+    if v.is_empty() {
+        return Err("no numbers".into());
+    }
+    Ok(v)
+}
+
+pub enum Query {
+    Vector(Vec<f32>),
+    Id(String),
+}
+
+pub struct SearchArgs {
+    pub db: PathBuf,
+    pub collection: String,
+    pub query: Query,
+    pub k: usize,
+    pub filter: Option<Filter>,
+    pub exact: bool,
+    pub ef: Option<usize>,
+    pub distance: Option<Distance>,
+    pub threads: Option<usize>,
+}
+
+pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
+    let database = open_read(&a.db)?;
+    let coll = database.get_collection(&a.collection)?;
+    let (vector, exclude) = match a.query {
+        Query::Vector(v) => (v, None),
+        Query::Id(id) => {
+            let doc = coll.get(&id)?.ok_or_else(|| no_doc(&a.collection, &id))?;
+            (doc.vector, Some(id))
+        }
+    };
+    let k = if exclude.is_some() {
+        a.k.saturating_add(1)
+    } else {
+        a.k
+    };
+    let mut s = ndb::Search::new(&vector).top_k(k);
+    if let Some(f) = a.filter {
+        s = s.filter(f);
+    }
+    if a.exact {
+        s = s.approximate(false);
+    }
+    if let Some(ef) = a.ef {
+        s = s.ef(ef);
+    }
+    if let Some(d) = a.distance {
+        s = s.distance(d);
+    }
+    if let Some(t) = a.threads {
+        s = s.threads(t);
+    }
+    let started = Instant::now();
+    let mut hits = coll.search(s)?;
+    let took = started.elapsed();
+    if let Some(id) = &exclude {
+        hits.retain(|h| &h.id != id);
+        hits.truncate(a.k);
+    }
+    if ctx.json {
+        let arr: Vec<Value> = hits
+            .iter()
+            .map(|h| json!({"id": h.id, "score": h.score, "payload": h.payload}))
+            .collect();
+        return ctx.print_json(&Value::Array(arr));
+    }
+    if hits.is_empty() {
+        return ctx.println("no results");
+    }
+    let mut t = Table::new(&[
+        ("RANK", Align::Right),
+        ("ID", Align::Left),
+        ("SCORE", Align::Right),
+        ("PAYLOAD", Align::Left),
+    ]);
+    for (i, h) in hits.iter().enumerate() {
+        let payload = h
+            .payload
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        t.row(vec![
+            (i + 1).to_string(),
+            fmt::truncate(&h.id, 40),
+            format!("{:.6}", h.score),
+            fmt::truncate(&payload, 80),
+        ]);
+    }
+    t.print(ctx.out())?;
+    let mode = if a.exact || a.distance.is_some() || !coll.has_index() {
+        "exact"
+    } else {
+        "approximate where indexed"
+    };
+    ctx.println(&format!(
+        "{} in {} ({mode})",
+        fmt::plural(hits.len() as u64, "result"),
+        fmt::duration(took)
+    ))
+}
+
+pub fn get(ctx: &mut Ctx, db: &Path, name: &str, id: &str) -> CliResult<()> {
+    let database = open_read(db)?;
+    let coll = database.get_collection(name)?;
+    let doc = coll.get(id)?.ok_or_else(|| no_doc(name, id))?;
+    if ctx.json {
+        ctx.print_json(&json!({"id": doc.id, "vector": doc.vector, "payload": doc.payload}))
+    } else {
+        fmt::print_fields(
+            ctx.out(),
+            &[
+                ("id", doc.id.clone()),
+                ("vector", fmt::vector_preview(&doc.vector, 8)),
+                (
+                    "payload",
+                    doc.payload
+                        .as_ref()
+                        .map_or_else(|| "(none)".into(), |p| p.to_string()),
+                ),
+            ],
+        )
+    }
+}
+
+pub fn delete(ctx: &mut Ctx, db: &Path, name: &str, id: &str) -> CliResult<()> {
+    let database = open_write(db)?;
+    let coll = database.get_collection(name)?;
+    if !coll.delete(id)? {
+        return Err(no_doc(name, id));
+    }
+    coll.sync()?;
+    if ctx.json {
+        ctx.print_json(&json!({"deleted": id}))
+    } else {
+        ctx.println(&format!("deleted {id:?} from {name:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors() {
+        assert_eq!(parse_vector("[1, -2.5]"), Ok(vec![1.0, -2.5]));
+        assert_eq!(parse_vector(" 1 2,3 "), Ok(vec![1.0, 2.0, 3.0]));
+        assert_eq!(
+            parse_vector(r#"{"id": "a", "vector": [0.5]}"#),
+            Ok(vec![0.5])
+        );
+        assert!(parse_vector("[1, x]").is_err());
+        assert!(parse_vector("").is_err());
+    }
+}
