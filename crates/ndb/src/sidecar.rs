@@ -80,6 +80,10 @@ pub(crate) fn open<'a>(
     if magic != kind.magic {
         return Err(bad(0, format!("bad {what} magic")));
     }
+    // The checksum first: a damaged version field is damage, not a newer format.
+    if header_crc != crc32c(&bytes[..44]) {
+        return Err(bad(44, format!("{what} header checksum mismatch")));
+    }
     if version > kind.version {
         return Err(Error::UnsupportedFormat {
             file: path.to_path_buf(),
@@ -87,8 +91,8 @@ pub(crate) fn open<'a>(
             supported: kind.version,
         });
     }
-    if header_crc != crc32c(&bytes[..44]) {
-        return Err(bad(44, format!("{what} header checksum mismatch")));
+    if version == 0 {
+        return Err(bad(8, format!("{what} version 0")));
     }
     if seg != segment_id {
         return Err(bad(

@@ -464,6 +464,9 @@ fn a_database_of_a_newer_format_is_refused_and_left_alone() {
     let original = std::fs::read(&manifest).unwrap();
     let mut newer = original.clone();
     newer[8..12].copy_from_slice(&99u32.to_le_bytes());
+    // A genuinely newer file: its checksum (bytes 0..24, then the body) is valid.
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&newer[..24]), &newer[32..]);
+    newer[24..28].copy_from_slice(&crc.to_le_bytes());
     std::fs::write(&manifest, &newer).unwrap();
     for read_only in [false, true] {
         let r = if read_only {

@@ -12,8 +12,9 @@
 //! - The bulk sections (vectors, payloads) are checksummed only by `Collection::verify()`, so
 //!   that opening stays proportional to the metadata, not the data: the open succeeds and
 //!   `verify` must report the damage.
-//! - Version fields are read before checksums: a damaged version that reads as a newer version
-//!   is reported as `UnsupportedFormat`, not `Corruption`.
+//! - Checksums are checked before version fields: a damaged version is `Corruption`; only a
+//!   newer version under a valid checksum is `UnsupportedFormat` (tests/version_flips.rs covers
+//!   every file kind).
 
 use ndb::testing::SimVfs;
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, Error};
@@ -123,21 +124,6 @@ fn assert_corruption_in(err: &Error, file: &Path, ctx: &str) {
                 f, file,
                 "{ctx}: corruption reported in the wrong file: {err}"
             )
-        }
-        other => panic!(
-            "{ctx}: expected Corruption in {}, got {other:?}",
-            file.display()
-        ),
-    }
-}
-
-/// Corruption or (for damage that makes a version field read as newer) UnsupportedFormat,
-/// naming `file`.
-#[track_caller]
-fn assert_damage_in(err: &Error, file: &Path, ctx: &str) {
-    match err {
-        Error::Corruption { file: f, .. } | Error::UnsupportedFormat { file: f, .. } => {
-            assert_eq!(f, file, "{ctx}: damage reported in the wrong file: {err}")
         }
         other => panic!(
             "{ctx}: expected Corruption in {}, got {other:?}",
@@ -366,11 +352,7 @@ fn wal_header_damage_is_reported() {
             f.vfs.corrupt(&f.path, offset, mask).unwrap();
             let db = open_sim(&f.vfs).unwrap();
             let e = db.get_collection("c").unwrap_err();
-            if (8..12).contains(&offset) {
-                assert_damage_in(&e, &f.path, &ctx);
-            } else {
-                assert_corruption_in(&e, &f.path, &ctx);
-            }
+            assert_corruption_in(&e, &f.path, &ctx);
             f.vfs.corrupt(&f.path, offset, mask).unwrap();
         }
     }
@@ -554,21 +536,17 @@ fn segment_header_flips_fail_the_open() {
         f.vfs.corrupt(&f.path, offset as u64, mask).unwrap();
         let db = open_sim(&f.vfs).unwrap();
         let e = db.get_collection("c").unwrap_err();
-        if (8..12).contains(&offset) {
-            assert_damage_in(&e, &f.path, &ctx);
-        } else {
-            assert_corruption_in(&e, &f.path, &ctx);
-        }
+        assert_corruption_in(&e, &f.path, &ctx);
         drop(db);
         f.vfs.corrupt(&f.path, offset as u64, mask).unwrap();
     }
 }
 
 #[test]
-fn segment_with_a_newer_version_is_unsupported() {
+fn segment_with_a_newer_version_is_unsupported_and_a_damaged_version_is_corruption() {
     let f = seg_fixture();
-    // The version is checked before the header checksum: a version of 99 is refused as a newer
-    // format whether or not the checksum matches.
+    // The header checksum is checked before the version: a version of 99 under the old checksum
+    // is damage; under a valid checksum it is a newer format.
     patch(&f.vfs, &f.path, 8, &99u32.to_le_bytes());
     for fixed_crc in [false, true] {
         if fixed_crc {
@@ -582,10 +560,11 @@ fn segment_with_a_newer_version_is_unsupported() {
                 found: 99,
                 supported,
                 file,
-            } => {
+            } if fixed_crc => {
                 assert_eq!(file, f.path);
                 assert!(supported < 99);
             }
+            Error::Corruption { file, .. } if !fixed_crc => assert_eq!(file, f.path),
             other => panic!("checksum fixed: {fixed_crc}: {other:?}"),
         }
     }
@@ -604,7 +583,7 @@ fn check_flip_outcome(f: &SegFixture, offset: usize, mask: u8, db: ndb::Result<D
     let db = db.unwrap();
     let c = match db.get_collection("c") {
         Err(e) => {
-            assert_damage_in(&e, &f.path, &ctx);
+            assert_corruption_in(&e, &f.path, &ctx);
             return;
         }
         Ok(c) => c,
@@ -871,11 +850,7 @@ fn deletion_file_flips_are_corruption() {
             vfs.corrupt(&path, offset as u64, mask).unwrap();
             let db = open_sim(&vfs).unwrap();
             let e = db.get_collection("c").unwrap_err();
-            if (8..12).contains(&offset) {
-                assert_damage_in(&e, &path, &ctx);
-            } else {
-                assert_corruption_in(&e, &path, &ctx);
-            }
+            assert_corruption_in(&e, &path, &ctx);
             drop(db);
             vfs.corrupt(&path, offset as u64, mask).unwrap();
         }
@@ -937,11 +912,7 @@ fn database_manifest_flips_are_corruption() {
         let damaged = vfs.volatile_contents(&path).unwrap();
         for read_only in [false, true] {
             let e = Database::open_with_vfs(DB, Arc::new(vfs.clone()), read_only).unwrap_err();
-            if (8..12).contains(&offset) {
-                assert_damage_in(&e, &path, &ctx);
-            } else {
-                assert_corruption_in(&e, &path, &ctx);
-            }
+            assert_corruption_in(&e, &path, &ctx);
         }
         assert_eq!(vfs.volatile_contents(&path).unwrap(), damaged, "{ctx}");
         assert!(vfs
@@ -966,11 +937,7 @@ fn collection_manifest_flips_are_corruption() {
         for read_only in [false, true] {
             let db = Database::open_with_vfs(DB, Arc::new(vfs.clone()), read_only).unwrap();
             let e = db.get_collection("c").unwrap_err();
-            if (8..12).contains(&offset) {
-                assert_damage_in(&e, &path, &ctx);
-            } else {
-                assert_corruption_in(&e, &path, &ctx);
-            }
+            assert_corruption_in(&e, &path, &ctx);
         }
         vfs.corrupt(&path, offset as u64, mask).unwrap();
     }
@@ -1006,7 +973,7 @@ fn manifest_body(vfs: &SimVfs, path: &Path) -> Vec<u8> {
 }
 
 #[test]
-fn manifests_of_a_newer_version_are_unsupported() {
+fn manifests_of_a_newer_version_are_unsupported_and_a_damaged_version_is_corruption() {
     for which in ["MANIFEST", "c/MANIFEST"] {
         for fixed_crc in [false, true] {
             let (vfs, _) = manifest_fixture();
@@ -1024,10 +991,12 @@ fn manifests_of_a_newer_version_are_unsupported() {
                     found: 99,
                     supported,
                     file,
-                }) => {
+                }) if fixed_crc => {
                     assert_eq!(file, path);
                     assert!(supported < 99);
                 }
+                // Under the old checksum a changed version is damage.
+                Err(Error::Corruption { file, .. }) if !fixed_crc => assert_eq!(file, path),
                 other => panic!("{which}, checksum fixed {fixed_crc}: {other:?}"),
             }
         }

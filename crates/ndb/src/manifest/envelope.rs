@@ -55,16 +55,6 @@ pub(crate) fn open<'a>(bytes: &'a [u8], kind: Kind, path: &Path) -> Result<&'a [
     if magic != MAGIC {
         return Err(Error::corruption(path, 0, "bad manifest magic"));
     }
-    if version > MANIFEST_VERSION {
-        return Err(Error::UnsupportedFormat {
-            file: path.to_path_buf(),
-            found: version,
-            supported: MANIFEST_VERSION,
-        });
-    }
-    if version == 0 {
-        return Err(Error::corruption(path, 8, "manifest version 0"));
-    }
     if reserved != 0 {
         return Err(Error::corruption(
             path,
@@ -91,6 +81,18 @@ pub(crate) fn open<'a>(bytes: &'a [u8], kind: Kind, path: &Path) -> Result<&'a [
     }
     if checksum(&bytes[0..24], body) != crc {
         return Err(Error::corruption(path, 24, "manifest checksum mismatch"));
+    }
+    // The version only after the checksum: a damaged version field is damage, not a newer
+    // format.
+    if version > MANIFEST_VERSION {
+        return Err(Error::UnsupportedFormat {
+            file: path.to_path_buf(),
+            found: version,
+            supported: MANIFEST_VERSION,
+        });
+    }
+    if version == 0 {
+        return Err(Error::corruption(path, 8, "manifest version 0"));
     }
     if found_kind != kind as u32 {
         return Err(Error::corruption(

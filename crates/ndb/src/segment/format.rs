@@ -135,19 +135,20 @@ impl Header {
             return Err(bad(0, "bad segment magic".into()));
         }
         let version = r.u32().unwrap_or(0);
-        if version > SEGMENT_VERSION {
-            return Err(Error::UnsupportedFormat {
-                file: path.to_path_buf(),
-                found: version,
-                supported: SEGMENT_VERSION,
-            });
-        }
+        // The checksum first: a damaged version field is damage, not a newer format.
         let stored = crate::codec::u32_at(h, HEADER_CRC_OFFSET).unwrap_or(0);
         if stored != crc32c(&h[..HEADER_CRC_OFFSET]) {
             return Err(bad(
                 HEADER_CRC_OFFSET,
                 "segment header checksum mismatch".into(),
             ));
+        }
+        if version > SEGMENT_VERSION {
+            return Err(Error::UnsupportedFormat {
+                file: path.to_path_buf(),
+                found: version,
+                supported: SEGMENT_VERSION,
+            });
         }
         if version == 0 {
             return Err(bad(8, "segment format version 0".into()));

@@ -146,6 +146,10 @@ impl SegmentIndex {
         if magic != Some(MAGIC) {
             return Err(bad(0, "bad index magic".into()));
         }
+        // The checksum first: a damaged version field is damage, not a newer format.
+        if header_crc != crc32c(&head[..44]) {
+            return Err(bad(44, "index header checksum mismatch".into()));
+        }
         if version > VERSION {
             return Err(Error::UnsupportedFormat {
                 file: path.to_path_buf(),
@@ -153,8 +157,8 @@ impl SegmentIndex {
                 supported: VERSION,
             });
         }
-        if header_crc != crc32c(&head[..44]) {
-            return Err(bad(44, "index header checksum mismatch".into()));
+        if version == 0 {
+            return Err(bad(8, "index version 0".into()));
         }
         if seg != segment_id || file_rows != u64::from(rows) || code != metric_code(metric) {
             return Err(bad(16, format!(

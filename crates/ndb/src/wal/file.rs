@@ -98,15 +98,16 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
     if !header_ok {
         return Err(Error::corruption(path, 0, "bad WAL magic"));
     }
+    // The checksum before the version: a damaged version field is damage, not a newer format.
+    if stored_crc != crc32c(&bytes[0..28]) {
+        return Err(Error::corruption(path, 0, "WAL header checksum mismatch"));
+    }
     if version > WAL_VERSION {
         return Err(Error::UnsupportedFormat {
             file: path.to_path_buf(),
             found: version,
             supported: WAL_VERSION,
         });
-    }
-    if stored_crc != crc32c(&bytes[0..28]) {
-        return Err(Error::corruption(path, 0, "WAL header checksum mismatch"));
     }
     if file_gen != gen {
         return Err(Error::corruption(
