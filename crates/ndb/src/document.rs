@@ -1,7 +1,7 @@
 //! Documents and the validation every write goes through.
 
 use crate::config::{CollectionConfig, Distance};
-use crate::limits::{ID_BYTES_MAX, PAYLOAD_BYTES_MAX};
+use crate::limits::{ID_BYTES_MAX, PAYLOAD_BYTES_MAX, PAYLOAD_DEPTH_MAX};
 use crate::{Error, Result};
 use serde_json::Value;
 
@@ -76,6 +76,11 @@ fn check(config: &CollectionConfig, doc: &Document) -> Result<Vec<u8>> {
     }
     let payload_json = match &doc.payload {
         None | Some(Value::Null) => Vec::new(),
+        Some(v @ Value::Object(_)) if nesting_depth(v) > PAYLOAD_DEPTH_MAX => {
+            return Err(Error::invalid(format!(
+                "document {id:?}: payload is nested more than {PAYLOAD_DEPTH_MAX} levels deep"
+            )))
+        }
         Some(v @ Value::Object(_)) => serde_json::to_vec(v)
             .map_err(|e| Error::invalid(format!("document {id:?}: payload: {e}")))?,
         Some(other) => {
@@ -154,6 +159,28 @@ fn with_id(e: Error, id: &str) -> Error {
         Error::InvalidArgument(msg) => Error::InvalidArgument(format!("document {id:?}: {msg}")),
         other => other,
     }
+}
+
+/// How deeply `v` nests (a scalar is 0, `{}` is 1, `{"a": []}` is 2), without recursion: a
+/// value built in code may be nested far deeper than the stack allows.
+fn nesting_depth(v: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(v, 1)];
+    while let Some((v, depth)) = stack.pop() {
+        if !(v.is_array() || v.is_object()) {
+            continue;
+        }
+        deepest = deepest.max(depth);
+        if depth > PAYLOAD_DEPTH_MAX {
+            break;
+        }
+        match v {
+            Value::Array(a) => stack.extend(a.iter().map(|c| (c, depth + 1))),
+            Value::Object(o) => stack.extend(o.values().map(|c| (c, depth + 1))),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 fn json_kind(v: &Value) -> &'static str {

@@ -13,6 +13,7 @@ pub(super) fn matches(node: &Node, payload: Option<&Value>) -> bool {
         Node::And(children) => children.iter().all(|c| matches(c, payload)),
         Node::Or(children) => children.iter().any(|c| matches(c, payload)),
         Node::Not(inner) => !matches(inner, payload),
+        Node::TooDeep => false,
     }
 }
 

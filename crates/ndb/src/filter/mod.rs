@@ -170,6 +170,10 @@ pub(crate) enum Node {
     Or(Vec<Node>),
     /// The plain logical negation.
     Not(Box<Node>),
+    /// What the constructors build instead of a tree nested deeper than [`FILTER_DEPTH_MAX`]:
+    /// matches nothing, fails validation, and keeps every tree shallow enough that cloning,
+    /// printing, evaluating and dropping it cannot overflow the stack.
+    TooDeep,
 }
 
 /// A condition on one field's value. Every condition is false on a missing field.
@@ -281,12 +285,12 @@ impl Filter {
 
     /// Every filter matches. An empty list matches every document.
     pub fn and(filters: impl IntoIterator<Item = Filter>) -> Filter {
-        Filter(Node::And(filters.into_iter().map(|f| f.0).collect()))
+        nest(Node::And(filters.into_iter().map(|f| f.0).collect()))
     }
 
     /// At least one filter matches. An empty list matches no document.
     pub fn or(filters: impl IntoIterator<Item = Filter>) -> Filter {
-        Filter(Node::Or(filters.into_iter().map(|f| f.0).collect()))
+        nest(Node::Or(filters.into_iter().map(|f| f.0).collect()))
     }
 
     /// The logical negation of `filter`: matches exactly the documents `filter` does not,
@@ -296,7 +300,7 @@ impl Filter {
         reason = "`Filter::not` is the spec's name; `std::ops::Not` is implemented as well"
     )]
     pub fn not(filter: Filter) -> Filter {
-        Filter(Node::Not(Box::new(filter.0)))
+        nest(Node::Not(Box::new(filter.0)))
     }
 
     /// Parse the MongoDB-style JSON form (see the [type documentation](Filter#json-form)).
@@ -351,6 +355,33 @@ impl Filter {
     }
 }
 
+/// Wrap a combined node, or [`Node::TooDeep`] if it nests deeper than a filter may.
+fn nest(node: Node) -> Filter {
+    match levels_below(&node) {
+        Some(levels) if levels <= FILTER_DEPTH_MAX => Filter(node),
+        _ => Filter(Node::TooDeep),
+    }
+}
+
+/// How many levels of combinators lie below the root's children, without recursion; `None`
+/// when the tree holds a [`Node::TooDeep`].
+fn levels_below(node: &Node) -> Option<usize> {
+    let mut deepest = 0;
+    let mut stack = vec![(node, 0usize)];
+    while let Some((node, depth)) = stack.pop() {
+        deepest = deepest.max(depth);
+        match node {
+            Node::TooDeep => return None,
+            Node::Field { .. } => {}
+            Node::And(children) | Node::Or(children) => {
+                stack.extend(children.iter().map(|c| (c, depth + 1)))
+            }
+            Node::Not(inner) => stack.push((inner, depth + 1)),
+        }
+    }
+    Some(deepest)
+}
+
 fn collect_fields<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
     match node {
         Node::Field { path, .. } => {
@@ -362,14 +393,13 @@ fn collect_fields<'a>(node: &'a Node, out: &mut Vec<&'a str>) {
             children.iter().for_each(|c| collect_fields(c, out));
         }
         Node::Not(inner) => collect_fields(inner, out),
+        Node::TooDeep => {}
     }
 }
 
 fn validate_node(node: &Node, depth: usize) -> Result<()> {
     if depth > FILTER_DEPTH_MAX {
-        return Err(Error::invalid(format!(
-            "filter nests deeper than {FILTER_DEPTH_MAX} levels"
-        )));
+        return Err(too_deep());
     }
     match node {
         Node::Field { path, cond } => {
@@ -385,7 +415,14 @@ fn validate_node(node: &Node, depth: usize) -> Result<()> {
             .iter()
             .try_for_each(|c| validate_node(c, depth + 1)),
         Node::Not(inner) => validate_node(inner, depth + 1),
+        Node::TooDeep => Err(too_deep()),
     }
+}
+
+fn too_deep() -> Error {
+    Error::invalid(format!(
+        "filter nests deeper than {FILTER_DEPTH_MAX} levels"
+    ))
 }
 
 fn object(key: impl Into<String>, value: Value) -> Value {
@@ -424,6 +461,8 @@ fn node_to_json(node: &Node) -> Value {
         Node::Or(children) if children.is_empty() => object("$not", Value::Object(Map::new())),
         Node::And(children) => object("$and", children.iter().map(node_to_json).collect()),
         Node::Or(children) => object("$or", children.iter().map(node_to_json).collect()),
+        // Not a filter `from_json` accepts, like every filter that fails validation.
+        Node::TooDeep => object("$invalid", Value::String(too_deep().to_string())),
     }
 }
 

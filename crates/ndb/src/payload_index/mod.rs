@@ -344,6 +344,7 @@ impl SegmentPayloadIndex {
                 all.insert_range(0..rows);
                 Some((all - b, true))
             }
+            Node::TooDeep => Some((RoaringBitmap::new(), true)),
         }
     }
 }
