@@ -50,10 +50,12 @@ fn segment_bytes(s: &LiveSegment) -> u64 {
 }
 
 impl CollectionInner {
-    /// Merge every segment into one.
+    /// Flush (so deletions and replacements still only in the memtable are persisted and can
+    /// be dropped), then merge every segment into one.
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
         let _merging = self.merge_lock.lock();
         self.writer()?;
+        self.flush_memtable(true)?;
         let all: Vec<u64> = self
             .state
             .read()

@@ -527,9 +527,27 @@ impl Collection {
         )
     }
 
-    /// Merge all segments into one, dropping deleted and replaced rows (and rebuilding the
-    /// index of the merged segment). Readers and writers continue meanwhile; the new state
-    /// replaces the old in one atomic manifest swap.
+    /// Flush the memtable, then merge all segments into one, dropping deleted and replaced
+    /// rows (every delete acknowledged before the call is applied) and rebuilding the index of
+    /// the merged segment. Readers and writers continue meanwhile; the new state replaces the
+    /// old in one atomic manifest swap. `docs_after` is the number of live documents in
+    /// segments afterwards.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..100).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// c.flush()?;
+    /// for i in (0..100).step_by(2) {
+    ///     c.delete(&format!("d{i}"))?;
+    /// }
+    /// let stats = c.compact()?;
+    /// assert_eq!((stats.docs_before, stats.docs_after), (100, 50));
+    /// assert!(stats.bytes_after < stats.bytes_before);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn compact(&self) -> Result<CompactionStats> {
         self.inner.writer()?;
         self.inner.compact()
