@@ -8,6 +8,7 @@ mod commands;
 mod error;
 mod fmt;
 mod import;
+mod output;
 mod source;
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};

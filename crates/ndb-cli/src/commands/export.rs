@@ -8,7 +8,7 @@ use crate::Ctx;
 use ndb::Collection;
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
@@ -38,21 +38,7 @@ pub fn export(
     let started = Instant::now();
     let count = match file {
         None => write_export(&coll, format, ctx.out())?,
-        Some(path) => {
-            let f = std::fs::File::create(path)
-                .map_err(|e| CliError::fail(format!("cannot create {}: {e}", path.display())))?;
-            let mut w = BufWriter::with_capacity(1 << 20, f);
-            let result = write_export(&coll, format, &mut w).and_then(|n| {
-                w.flush()
-                    .and_then(|()| w.get_ref().sync_all())
-                    .map_err(|e| CliError::io(path, e))?;
-                Ok(n)
-            });
-            if result.is_err() {
-                let _ = std::fs::remove_file(path);
-            }
-            result?
-        }
+        Some(path) => crate::output::write_file(path, &[db], |w| write_export(&coll, format, w))?,
     };
     if let Some(path) = file {
         if ctx.json {
