@@ -1,0 +1,517 @@
+//! `ndb.Collection`: writes, reads, search, maintenance; and the document iterator.
+
+use crate::convert::{self, Matrix};
+use crate::database::{distance_name, Shared};
+use crate::errors::{err, IntoPyResult, Kind};
+use crate::types::{Document, Match};
+use parking_lot::{Mutex, RwLock};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use rayon::prelude::*;
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One handle to a crate collection, emptied by `Database.close()`.
+pub(crate) struct Slot(RwLock<Option<ndb::Collection>>);
+
+impl Slot {
+    pub(crate) fn new(coll: ndb::Collection) -> Self {
+        Self(RwLock::new(Some(coll)))
+    }
+
+    pub(crate) fn take(&self) -> Option<ndb::Collection> {
+        self.0.write().take()
+    }
+}
+
+/// Documents fetched per GIL release while iterating.
+const ITER_CHUNK: usize = 256;
+
+/// A collection of documents (id, vector, payload) of one dimension and metric.
+///
+/// Get one from ``Database.create_collection`` or ``Database.get_collection``. Handles are
+/// cheap and thread-safe: many threads may search while one writes; every call that does I/O
+/// or search releases the GIL.
+#[pyclass(module = "ndb", frozen)]
+pub struct Collection {
+    slot: Arc<Slot>,
+    db: Arc<Shared>,
+    name: String,
+    dim: usize,
+    distance: ndb::Distance,
+}
+
+impl Collection {
+    pub(crate) fn new(slot: Arc<Slot>, db: Arc<Shared>) -> Self {
+        let (name, dim, distance) = {
+            let guard = slot.0.read();
+            let c = guard.as_ref().expect("a new slot holds its handle");
+            (
+                c.name().to_string(),
+                c.config().dim(),
+                c.config().distance(),
+            )
+        };
+        Self {
+            slot,
+            db,
+            name,
+            dim,
+            distance,
+        }
+    }
+
+    fn handle(&self) -> PyResult<ndb::Collection> {
+        self.slot.0.read().clone().ok_or_else(|| self.db.closed())
+    }
+}
+
+/// Build a crate search from the Python arguments.
+fn make_search<'q>(
+    q: &'q [f32],
+    k: usize,
+    filter: &Option<ndb::Filter>,
+    exact: bool,
+    ef: Option<usize>,
+) -> ndb::Search<'q> {
+    let mut s = ndb::Search::new(q).top_k(k);
+    if let Some(f) = filter {
+        s = s.filter(f.clone());
+    }
+    if exact {
+        s = s.approximate(false);
+    }
+    if let Some(ef) = ef {
+        s = s.ef(ef);
+    }
+    s
+}
+
+fn matches_to_list<'py>(py: Python<'py>, hits: Vec<ndb::Match>) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for m in hits {
+        list.append(Match::from_match(py, m)?)?;
+    }
+    Ok(list)
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[pymethods]
+impl Collection {
+    /// The collection's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The vector dimension.
+    #[getter]
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The similarity metric: "cosine", "dot_product" or "euclidean".
+    #[getter]
+    fn distance(&self) -> String {
+        distance_name(self.distance)
+    }
+
+    /// Insert or replace many documents in one all-or-nothing batch (one WAL record).
+    ///
+    /// ``ids``: a sequence of str; ``vectors``: an (n, dim) array-like of real numbers (a
+    /// C-contiguous float32 array is read without a copy); ``payloads``: None or a sequence of
+    /// n dicts (or None). Nothing is written if any document is invalid.
+    #[pyo3(signature = (ids, vectors, payloads=None))]
+    fn upsert(
+        &self,
+        py: Python<'_>,
+        ids: Vec<String>,
+        vectors: &Bound<'_, PyAny>,
+        payloads: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let coll = self.handle()?;
+        let n = ids.len();
+        let matrix = if n == 0 {
+            Matrix {
+                rows: 0,
+                dim: self.dim,
+                data: Vec::new(),
+            }
+        } else {
+            convert::matrix(vectors, Some(n), "vectors")?
+        };
+        let payloads: Vec<Option<serde_json::Value>> = match payloads.filter(|p| !p.is_none()) {
+            None => vec![None; n],
+            Some(p) => {
+                let items: Vec<Bound<'_, PyAny>> = p.try_iter()?.collect::<PyResult<_>>()?;
+                if items.len() != n {
+                    return Err(err(
+                        Kind::InvalidArgument,
+                        format!("invalid argument: {} payloads for {n} ids", items.len()),
+                    ));
+                }
+                items
+                    .iter()
+                    .map(|p| {
+                        if p.is_none() {
+                            Ok(None)
+                        } else {
+                            convert::to_json(p).map(Some)
+                        }
+                    })
+                    .collect::<PyResult<_>>()?
+            }
+        };
+        py.detach(move || {
+            let docs = ids
+                .into_iter()
+                .zip(payloads)
+                .enumerate()
+                .map(|(i, (id, payload))| ndb::Document {
+                    id,
+                    vector: matrix.row(i).to_vec(),
+                    payload,
+                });
+            coll.insert_batch(docs)
+        })
+        .py_err()
+    }
+
+    /// Insert one document, or replace the one with the same id.
+    #[pyo3(signature = (id, vector, payload=None))]
+    fn insert(
+        &self,
+        py: Python<'_>,
+        id: String,
+        vector: &Bound<'_, PyAny>,
+        payload: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let coll = self.handle()?;
+        let vector = convert::vector(vector, "vector")?;
+        let payload = match payload.filter(|p| !p.is_none()) {
+            None => None,
+            Some(p) => Some(convert::to_json(p)?),
+        };
+        let doc = ndb::Document {
+            id,
+            vector,
+            payload,
+        };
+        py.detach(move || coll.insert(doc)).py_err()
+    }
+
+    /// The document with this id (an ``ndb.Document``), or None.
+    fn get(&self, py: Python<'_>, id: &str) -> PyResult<Option<Document>> {
+        let coll = self.handle()?;
+        match py.detach(|| coll.get(id)).py_err()? {
+            Some(doc) => Ok(Some(Document::from_doc(py, doc)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Delete a document; returns whether it was present.
+    fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        let coll = self.handle()?;
+        py.detach(|| coll.delete(id)).py_err()
+    }
+
+    /// Delete documents by id; returns how many were present. Each deletion is its own write
+    /// (not one all-or-nothing batch).
+    fn delete_many(&self, py: Python<'_>, ids: Vec<String>) -> PyResult<usize> {
+        let coll = self.handle()?;
+        py.detach(|| {
+            let mut n = 0;
+            for id in &ids {
+                n += usize::from(coll.delete(id)?);
+            }
+            Ok(n)
+        })
+        .py_err()
+    }
+
+    /// The ``k`` documents nearest to ``q`` (a 1-D array-like of ``dim`` numbers), best first,
+    /// as a list of ``ndb.Match``.
+    ///
+    /// ``filter``: a dict in the MongoDB-style form, e.g. ``{"lang": "en", "year": {"$gte":
+    /// 2020}}`` (operators ``$eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not``).
+    /// ``exact=True`` scans every vector instead of using the HNSW index; ``ef`` widens (or
+    /// narrows) the approximate search (default: the collection's ``ef_search``).
+    #[pyo3(signature = (q, k=10, filter=None, exact=false, ef=None))]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        q: &Bound<'py, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+        ef: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let coll = self.handle()?;
+        let q = convert::vector(q, "query")?;
+        let filter = convert::filter(filter)?;
+        let hits = py
+            .detach(|| coll.search(make_search(&q, k, &filter, exact, ef)))
+            .py_err()?;
+        matches_to_list(py, hits)
+    }
+
+    /// One search per row of ``Q`` (an (nq, dim) array-like), run in parallel on ``threads``
+    /// threads (default: one per core); returns one list of ``ndb.Match`` per query.
+    #[pyo3(signature = (Q, k=10, filter=None, exact=false, ef=None, threads=None))]
+    #[allow(non_snake_case, clippy::too_many_arguments)]
+    fn search_batch<'py>(
+        &self,
+        py: Python<'py>,
+        Q: &Bound<'py, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'py, PyAny>>,
+        exact: bool,
+        ef: Option<usize>,
+        threads: Option<usize>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let coll = self.handle()?;
+        let queries = convert::matrix(Q, None, "Q")?;
+        let filter = convert::filter(filter)?;
+        let results = py
+            .detach(|| {
+                let run = || {
+                    (0..queries.rows)
+                        .into_par_iter()
+                        .map(|i| {
+                            coll.search(
+                                make_search(queries.row(i), k, &filter, exact, ef).threads(1),
+                            )
+                        })
+                        .collect::<ndb::Result<Vec<_>>>()
+                };
+                match threads {
+                    None => Ok(run()),
+                    Some(t) => rayon::ThreadPoolBuilder::new()
+                        .num_threads(t)
+                        .build()
+                        .map(|pool| pool.install(run)),
+                }
+            })
+            .map_err(|e| {
+                err(
+                    Kind::InvalidArgument,
+                    format!("invalid argument: threads: {e}"),
+                )
+            })?
+            .py_err()?;
+        let list = PyList::empty(py);
+        for hits in results {
+            list.append(matches_to_list(py, hits)?)?;
+        }
+        Ok(list)
+    }
+
+    /// Write the memtable to a new immutable segment now (building its HNSW index if it is
+    /// large enough). Afterwards every acknowledged write is durable.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.flush()).py_err()
+    }
+
+    /// Make every acknowledged write durable now (fdatasync of the write-ahead log).
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.sync()).py_err()
+    }
+
+    /// Merge all segments into one, dropping deleted and replaced rows; returns a dict of
+    /// figures (docs_before, docs_after, bytes_before, bytes_after, segments_before,
+    /// segments_after, duration_s).
+    fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let coll = self.handle()?;
+        let s = py.detach(|| coll.compact()).py_err()?;
+        let d = PyDict::new(py);
+        d.set_item("docs_before", s.docs_before)?;
+        d.set_item("docs_after", s.docs_after)?;
+        d.set_item("bytes_before", s.bytes_before)?;
+        d.set_item("bytes_after", s.bytes_after)?;
+        d.set_item("segments_before", s.segments_before)?;
+        d.set_item("segments_after", s.segments_after)?;
+        d.set_item("duration_s", secs(s.duration))?;
+        Ok(d)
+    }
+
+    /// Figures about the collection, as a dict: doc_count, deleted_count, segment_count,
+    /// memtable_docs, memtable_bytes, disk_bytes, wal_bytes, indexed_docs, flushes, merges,
+    /// wal_syncs, write_stalls, write_stall_time_s, open times, ``segments`` (a list of dicts)
+    /// and ``payload_indexes`` (field -> kind).
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let coll = self.handle()?;
+        let s = py.detach(|| coll.stats()).py_err()?;
+        let d = PyDict::new(py);
+        d.set_item("doc_count", s.doc_count)?;
+        d.set_item("deleted_count", s.deleted_count)?;
+        d.set_item("segment_count", s.segment_count)?;
+        d.set_item("memtable_docs", s.memtable_docs)?;
+        d.set_item("memtable_bytes", s.memtable_bytes)?;
+        d.set_item("disk_bytes", s.disk_bytes)?;
+        d.set_item("wal_bytes", s.wal_bytes)?;
+        d.set_item("indexed_docs", s.indexed_docs)?;
+        d.set_item("flushes", s.flushes)?;
+        d.set_item("merges", s.merges)?;
+        d.set_item("wal_syncs", s.wal_syncs)?;
+        d.set_item("write_stalls", s.write_stalls)?;
+        d.set_item("write_stall_time_s", secs(s.write_stall_time))?;
+        d.set_item("wal_replayed_records", s.wal_replayed_records)?;
+        d.set_item("wal_truncated_bytes", s.wal_truncated_bytes)?;
+        d.set_item("open_duration_s", secs(s.open_duration))?;
+        d.set_item("open_manifest_duration_s", secs(s.open_manifest_duration))?;
+        d.set_item("open_segments_duration_s", secs(s.open_segments_duration))?;
+        d.set_item(
+            "open_wal_replay_duration_s",
+            secs(s.open_wal_replay_duration),
+        )?;
+        let segments = PyList::empty(py);
+        for seg in &s.segments {
+            let sd = PyDict::new(py);
+            sd.set_item("id", seg.id)?;
+            sd.set_item("rows", seg.rows)?;
+            sd.set_item("deleted", seg.deleted)?;
+            sd.set_item("bytes", seg.bytes)?;
+            sd.set_item("indexed", seg.indexed)?;
+            segments.append(sd)?;
+        }
+        d.set_item("segments", segments)?;
+        let indexes = PyDict::new(py);
+        for (field, kind) in &s.payload_indexes {
+            indexes.set_item(field, index_kind_name(*kind))?;
+        }
+        d.set_item("payload_indexes", indexes)?;
+        Ok(d)
+    }
+
+    /// Build (or rebuild) the HNSW index of every segment, and keep building indexes for new
+    /// segments. Searches keep working meanwhile.
+    fn rebuild_index(&self, py: Python<'_>) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.rebuild_index()).py_err()
+    }
+
+    /// Remove every HNSW index (searches become exact) until ``rebuild_index()``.
+    fn delete_index(&self, py: Python<'_>) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.delete_index()).py_err()
+    }
+
+    /// Whether any segment has an HNSW index.
+    fn has_index(&self) -> PyResult<bool> {
+        Ok(self.handle()?.has_index())
+    }
+
+    /// Index the payload field ``field`` (a dotted path) as ``kind``: "keyword", "integer",
+    /// "float" or "bool", so that filters on it skip non-matching rows without reading
+    /// payloads. Filters are correct without indexes, only slower.
+    fn create_payload_index(&self, py: Python<'_>, field: &str, kind: &str) -> PyResult<()> {
+        let coll = self.handle()?;
+        let kind: ndb::PayloadIndexKind =
+            serde_json::from_value(serde_json::Value::String(kind.to_string())).map_err(|_| {
+                err(
+                    Kind::InvalidArgument,
+                    format!(
+                        "invalid argument: payload index kind must be one of \"keyword\", \
+                         \"integer\", \"float\", \"bool\", got {kind:?}"
+                    ),
+                )
+            })?;
+        py.detach(|| coll.create_payload_index(field, kind))
+            .py_err()
+    }
+
+    /// Remove the payload index of ``field`` (if any).
+    fn drop_payload_index(&self, py: Python<'_>, field: &str) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.drop_payload_index(field)).py_err()
+    }
+
+    /// The declared payload indexes, as a dict field -> kind.
+    fn payload_indexes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        for (field, kind) in self.handle()?.payload_indexes() {
+            d.set_item(field, index_kind_name(kind))?;
+        }
+        Ok(d)
+    }
+
+    /// Check every checksum of every file of the collection; raises ``CorruptionError`` on the
+    /// first problem found.
+    fn verify(&self, py: Python<'_>) -> PyResult<()> {
+        let coll = self.handle()?;
+        py.detach(|| coll.verify()).py_err()
+    }
+
+    /// The number of live documents.
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let coll = self.handle()?;
+        let s = py.detach(|| coll.stats()).py_err()?;
+        Ok(s.doc_count as usize)
+    }
+
+    fn __contains__(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
+        let coll = self.handle()?;
+        Ok(py.detach(|| coll.get(id)).py_err()?.is_some())
+    }
+
+    /// Every live document (``ndb.Document``), from a snapshot taken now.
+    fn __iter__(&self, py: Python<'_>) -> PyResult<DocumentIterator> {
+        let coll = self.handle()?;
+        let iter = py.detach(|| coll.iter()).py_err()?;
+        Ok(DocumentIterator {
+            inner: Mutex::new((iter, VecDeque::new())),
+        })
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ndb.Collection({:?}, dim={}, distance={:?})",
+            self.name,
+            self.dim,
+            distance_name(self.distance)
+        )
+    }
+}
+
+fn index_kind_name(kind: ndb::PayloadIndexKind) -> String {
+    match serde_json::to_value(kind) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => format!("{kind:?}"),
+    }
+}
+
+/// Iterator over the live documents of a collection, from a snapshot taken when it was made.
+#[pyclass(module = "ndb")]
+pub struct DocumentIterator {
+    /// The crate's iterator and the documents fetched ahead (fetched in chunks, with the GIL
+    /// released).
+    inner: Mutex<(ndb::DocumentIter, VecDeque<ndb::Result<ndb::Document>>)>,
+}
+
+#[pymethods]
+impl DocumentIterator {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__(&self, py: Python<'_>) -> PyResult<Option<Document>> {
+        let next = py.detach(|| {
+            let mut guard = self.inner.lock();
+            let (iter, ahead) = &mut *guard;
+            if ahead.is_empty() {
+                ahead.extend(iter.by_ref().take(ITER_CHUNK));
+            }
+            ahead.pop_front()
+        });
+        match next {
+            None => Ok(None),
+            Some(doc) => Ok(Some(Document::from_doc(py, doc.py_err()?)?)),
+        }
+    }
+}
