@@ -25,6 +25,7 @@ use crate::{
 use ndb_storage::{OpenMode, SimVfs, Vfs};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -752,6 +753,9 @@ fn check_damaged_store(vfs: &SimVfs, forged: bool) {
         return;
     };
     exercise_reads(&c);
+    if !forged {
+        check_no_answer_from_damage(&c);
+    }
     if !forged && c.verify().is_ok() {
         match answers(&c) {
             Ok(a) => assert_eq!(
@@ -766,6 +770,27 @@ fn check_damaged_store(vfs: &SimVfs, forged: bool) {
         exercise_reads(&ro);
     }
     exercise_writes_and_reopen(vfs, db, c);
+}
+
+/// Damage that forged no checksum may make reads fail, but never changes an answer: every
+/// document read and every search that succeeds answers as the intact store does (row and
+/// vector block checksums, docs/RELIABILITY.md).
+fn check_no_answer_from_damage(c: &Collection) {
+    let baseline = &store().baseline;
+    if let Ok(seen) = contents(c) {
+        for (id, doc) in &seen.docs {
+            assert_eq!(
+                baseline.contents.docs.get(id),
+                Some(doc),
+                "unforged damage: iter returned {id:?} with different contents"
+            );
+        }
+    }
+    if let Ok(a) = answers(c) {
+        for (got, want) in a.searches.iter().zip(&baseline.searches) {
+            assert_eq!(got, want, "unforged damage changed a search answer");
+        }
+    }
 }
 
 /// Checksum fields (`(offset, length)`) of a file of the store, by its name (docs/FORMAT.md).
@@ -801,10 +826,79 @@ fn put_u32(b: &mut [u8], at: usize, v: u32) {
     }
 }
 
+/// The byte range of section `kind` of a segment file, if its table entry is readable.
+fn segment_section(b: &[u8], kind: u32) -> Option<Range<usize>> {
+    let count = le_u32(b, 48).map_or(0, |n| (n as usize).min(14));
+    let at = (0..count)
+        .map(|i| 56 + i * 32)
+        .find(|&at| le_u32(b, at) == Some(kind))?;
+    let off = usize::try_from(le_u64(b, at + 8)?).ok()?;
+    let len = usize::try_from(le_u64(b, at + 16)?).ok()?;
+    let end = off.checked_add(len).filter(|&e| e <= b.len())?;
+    Some(off..end)
+}
+
+/// Row `row`'s bytes in a section indexed by an offsets section (`u64` per row, then the end).
+fn segment_row<'a>(
+    b: &'a [u8],
+    offsets: &Range<usize>,
+    bytes: &Range<usize>,
+    row: usize,
+) -> &'a [u8] {
+    let at = offsets.start.saturating_add(row.saturating_mul(8));
+    let (Some(start), Some(end)) = (le_u64(b, at), le_u64(b, at.saturating_add(8))) else {
+        return &[];
+    };
+    let (Ok(start), Ok(end)) = (usize::try_from(start), usize::try_from(end)) else {
+        return &[];
+    };
+    b.get(bytes.start.saturating_add(start)..bytes.start.saturating_add(end))
+        .filter(|_| bytes.start.saturating_add(end) <= bytes.end)
+        .unwrap_or(&[])
+}
+
+/// Recompute a version 2 segment's row checksums (CRC-32C of id, payload and vector bytes)
+/// and vector block checksums (CRC-32C of each 64 rows' vectors), docs/FORMAT.md.
+fn fix_row_checksums(b: &mut [u8]) {
+    let (Some(rows), Some(dim)) = (le_u64(b, 24), le_u32(b, 16)) else {
+        return;
+    };
+    let sections: Option<Vec<Range<usize>>> = (1..=8).map(|k| segment_section(b, k)).collect();
+    let Some(s) = sections else {
+        return;
+    };
+    let (vectors, rows) = (&s[0], (rows as usize).min(s[6].len() / 4));
+    let row_bytes = dim as usize * 4;
+    let mut row_crcs = Vec::with_capacity(rows);
+    for row in 0..rows {
+        let id = segment_row(b, &s[1], &s[2], row);
+        let payload = segment_row(b, &s[4], &s[5], row);
+        let v_at = vectors.start.saturating_add(row.saturating_mul(row_bytes));
+        let vector = b.get(v_at..v_at.saturating_add(row_bytes)).unwrap_or(&[]);
+        let crc = crc32c::crc32c_append(crc32c::crc32c_append(crc32c(id), payload), vector);
+        row_crcs.push(crc);
+    }
+    for (row, crc) in row_crcs.into_iter().enumerate() {
+        put_u32(b, s[6].start + row * 4, crc);
+    }
+    let block_bytes = 64 * row_bytes;
+    for block in 0..s[7].len() / 4 {
+        let start = vectors
+            .start
+            .saturating_add(block.saturating_mul(block_bytes));
+        let end = start.saturating_add(block_bytes).min(vectors.end);
+        let crc = b.get(start..end).map_or(0, crc32c);
+        put_u32(b, s[7].start + block * 4, crc);
+    }
+}
+
 /// Recompute every checksum of a file of the store (docs/FORMAT.md), so that damage reaches the checks behind them.
 fn fix_checksums(name: &str, b: &mut [u8]) {
     match extension(name) {
         "ndb" => {
+            if le_u32(b, 8) == Some(2) {
+                fix_row_checksums(b);
+            }
             let count = le_u32(b, 48).map_or(0, |n| (n as usize).min(14));
             for i in 0..count {
                 let at = 56 + i * 32;
@@ -1329,5 +1423,25 @@ pub fn harness(target: &str) -> Option<fn(&[u8])> {
         "manifest" => Some(fuzz_manifest),
         "filter" => Some(fuzz_filter),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The oracle's checksum rewrite (written from docs/FORMAT.md) reproduces what the engine
+    /// wrote: every file of the store is a fixed point.
+    #[test]
+    fn fix_checksums_is_the_identity_on_intact_files() {
+        let st = super::store();
+        for path in &st.segment_files {
+            let name = path.to_string_lossy();
+            let original = st.image.file(path).to_vec();
+            let mut fixed = original.clone();
+            super::fix_checksums(&name, &mut fixed);
+            assert!(
+                fixed == original,
+                "{name}: fix_checksums changed an intact file"
+            );
+        }
     }
 }

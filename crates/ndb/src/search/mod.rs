@@ -207,7 +207,7 @@ pub(crate) fn run(
             }
             planner::Plan::Rows(rows) => {
                 for row in rows.iter() {
-                    let score = scorer.score_one(seg.segment.vector(row));
+                    let score = scorer.score_one(seg.segment.checked_vector(row)?);
                     if top.admits(score) {
                         top.push(Hit {
                             score,
@@ -370,7 +370,7 @@ fn search_graph<'s>(
         return Ok(());
     };
     let view = index.view()?;
-    let vectors = ndb_hnsw::FlatVectors::new(seg.segment.vectors(), scorer.dim());
+    let vectors = seg.segment.graph_vectors();
     let allow = |row: u32| allow.allows(seg, row);
     let kernels = ndb_kernels::active();
     let metric = crate::segment::index::graph_metric(stored);
@@ -386,6 +386,8 @@ fn search_graph<'s>(
             &mut s.borrow_mut(),
         )
     });
+    // A vector block the traversal touched failed its checksum: no answer from damaged bytes.
+    vectors.finish()?;
     for (graph_score, row) in hits {
         let score = scorer.score_of_graph(graph_score);
         if top.admits(score) {
@@ -409,14 +411,15 @@ fn scan_segment_rows<'s>(
     top: &mut TopK<'s>,
 ) -> Result<()> {
     let dim = scorer.dim();
-    let vectors = seg.segment.vectors();
+    // The rows' vectors, each block checked against its checksum (once per segment).
+    let vectors = seg.segment.checked_vectors(range.clone())?;
     let deleted = &seg.deleted;
     let check_deleted = !deleted.is_empty();
     let mut scores = [0f32; BLOCK_ROWS];
     let mut row = range.start;
     while row < range.end {
         let n = (range.end - row).min(BLOCK_ROWS as u32);
-        let start = row as usize * dim;
+        let start = (row - range.start) as usize * dim;
         scorer.score_block(
             &vectors[start..start + n as usize * dim],
             &mut scores[..n as usize],

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! 0    magic          [u8; 8]  "NDBSEG\0\0"
-//! 8    format_version u32
+//! 8    format_version u32      1 or 2 (2 adds the row and vector block checksum sections)
 //! 12   header_len     u32      HEADER_LEN
 //! 16   dim            u32
 //! 20   distance       u32      1 dot, 2 cosine, 3 euclidean
@@ -21,8 +21,13 @@ use crate::{Error, Result};
 use std::path::Path;
 
 pub(crate) const MAGIC: [u8; 8] = *b"NDBSEG\0\0";
-/// Newest segment format this build writes and reads.
-pub(crate) const SEGMENT_VERSION: u32 = 1;
+/// Newest segment format this build writes and reads. Version 1 (no row or vector block
+/// checksums) is still read.
+pub(crate) const SEGMENT_VERSION: u32 = 2;
+/// The first version with [`SectionKind::RowChecksums`] and [`SectionKind::VectorBlockChecksums`].
+pub(crate) const ROW_CHECKSUMS_VERSION: u32 = 2;
+/// Rows per vector block: each block of this many rows' vectors has its own CRC-32C.
+pub(crate) const VECTOR_BLOCK_ROWS: u32 = 64;
 /// Bytes of the header; the first section starts here.
 pub(crate) const HEADER_LEN: usize = 512;
 /// Every section starts at a multiple of this.
@@ -49,20 +54,32 @@ pub(crate) enum SectionKind {
     PayloadOffsets = 5,
     /// JSON objects, concatenated; an empty range means no payload.
     PayloadBytes = 6,
+    /// `row_count` u32 (version 2): CRC-32C of each row's id, payload and vector bytes.
+    RowChecksums = 7,
+    /// `ceil(row_count / VECTOR_BLOCK_ROWS)` u32 (version 2): CRC-32C of each block's vectors.
+    VectorBlockChecksums = 8,
 }
 
 impl SectionKind {
-    pub const ALL: [SectionKind; 6] = [
+    pub const ALL: [SectionKind; 8] = [
         SectionKind::Vectors,
         SectionKind::IdOffsets,
         SectionKind::IdBytes,
         SectionKind::IdSorted,
         SectionKind::PayloadOffsets,
         SectionKind::PayloadBytes,
+        SectionKind::RowChecksums,
+        SectionKind::VectorBlockChecksums,
     ];
 
-    fn from_u32(v: u32) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| *k as u32 == v)
+    /// The kind coded `v` in a file of format `version` (the checksum sections are version 2).
+    fn from_u32(v: u32, version: u32) -> Option<Self> {
+        let kind = Self::ALL.into_iter().find(|k| *k as u32 == v)?;
+        let checksums = matches!(
+            kind,
+            SectionKind::RowChecksums | SectionKind::VectorBlockChecksums
+        );
+        (!checksums || version >= ROW_CHECKSUMS_VERSION).then_some(kind)
     }
 
     pub fn name(self) -> &'static str {
@@ -73,6 +90,8 @@ impl SectionKind {
             SectionKind::IdSorted => "id index",
             SectionKind::PayloadOffsets => "payload offsets",
             SectionKind::PayloadBytes => "payloads",
+            SectionKind::RowChecksums => "row checksums",
+            SectionKind::VectorBlockChecksums => "vector block checksums",
         }
     }
 }
@@ -89,6 +108,8 @@ pub(crate) struct Section {
 /// The decoded header.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Header {
+    /// Format version (1 or 2).
+    pub version: u32,
     pub dim: u32,
     pub distance: u32,
     pub row_count: u64,
@@ -101,7 +122,7 @@ impl Header {
     pub fn encode(&self) -> [u8; HEADER_LEN] {
         let mut h = [0u8; HEADER_LEN];
         h[0..8].copy_from_slice(&MAGIC);
-        h[8..12].copy_from_slice(&SEGMENT_VERSION.to_le_bytes());
+        h[8..12].copy_from_slice(&self.version.to_le_bytes());
         h[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
         h[16..20].copy_from_slice(&self.dim.to_le_bytes());
         h[20..24].copy_from_slice(&self.distance.to_le_bytes());
@@ -187,8 +208,12 @@ impl Header {
             let offset = e.u64().unwrap_or(0);
             let len = e.u64().unwrap_or(0);
             let crc = e.u32().unwrap_or(0);
-            let kind = SectionKind::from_u32(raw_kind)
-                .ok_or_else(|| bad(at, format!("unknown section kind {raw_kind}")))?;
+            let kind = SectionKind::from_u32(raw_kind, version).ok_or_else(|| {
+                bad(
+                    at,
+                    format!("unknown section kind {raw_kind} in a version {version} segment"),
+                )
+            })?;
             let end = offset.checked_add(len);
             if !offset.is_multiple_of(SECTION_ALIGN)
                 || offset < HEADER_LEN as u64
@@ -210,6 +235,7 @@ impl Header {
             });
         }
         Ok(Self {
+            version,
             dim,
             distance,
             row_count,

@@ -4,6 +4,7 @@
 //! collection manifest; from then on it is never modified, only unlinked when no manifest names
 //! it. Which of its rows are deleted lives in a separate deletion file ([`deletes`]).
 
+mod checks;
 pub(crate) mod deletes;
 mod format;
 pub(crate) mod index;
@@ -15,7 +16,8 @@ use crate::codec::{u32_at, u64_at};
 use crate::config::Distance;
 use crate::error::IoContext;
 use crate::{Error, Result};
-use format::{Header, Section, SectionKind, HEADER_LEN};
+use checks::RowChecks;
+use format::{Header, Section, SectionKind, HEADER_LEN, ROW_CHECKSUMS_VERSION};
 use ndb_storage::{Mapping, OpenMode, Vfs};
 use std::cmp::Ordering;
 use std::ops::Range;
@@ -44,12 +46,15 @@ pub(crate) struct Segment {
     id_sorted: Range<usize>,
     payload_offsets: Range<usize>,
     payload_bytes: Range<usize>,
+    checks: RowChecks,
 }
 
 impl Segment {
     /// Open and check segment `id` at `path`: header checksum, file length, section bounds and
-    /// the checksums of the id and offset sections are verified before the file is mapped or
-    /// used. The bulk sections (vectors, payloads) are verified by [`Segment::verify`].
+    /// the checksums of the id, offset and (version 2) row and vector block checksum sections
+    /// are verified before the file is mapped or used. The bulk sections (vectors, payloads)
+    /// are checked row by row and block by block when read (module `checks`), and in full by
+    /// [`Segment::verify`].
     pub fn open(
         vfs: &dyn Vfs,
         path: &Path,
@@ -119,12 +124,28 @@ impl Segment {
         let id_sorted = expect(SectionKind::IdSorted, Some(rows * 4))?;
         let payload_offsets = expect(SectionKind::PayloadOffsets, Some((rows + 1) * 8))?;
         let payload_bytes = expect(SectionKind::PayloadBytes, None)?;
+        let checksums = if header.version >= ROW_CHECKSUMS_VERSION {
+            let blocks = checks::block_count(rows);
+            Some((
+                expect(SectionKind::RowChecksums, Some(rows * 4))?,
+                expect(SectionKind::VectorBlockChecksums, Some(blocks * 4))?,
+            ))
+        } else {
+            None
+        };
 
         let map = file.map(len).at(path)?;
-        for s in [id_offsets, id_bytes, id_sorted, payload_offsets] {
+        for s in [id_offsets, id_bytes, id_sorted, payload_offsets]
+            .into_iter()
+            .chain(checksums.into_iter().flat_map(|(r, b)| [r, b]))
+        {
             check_section(&map, s, path)?;
         }
         let range = |s: Section| s.offset as usize..(s.offset + s.len) as usize;
+        let checks = match checksums {
+            Some((r, b)) => RowChecks::new(range(r), range(b), rows as u32),
+            None => RowChecks::default(),
+        };
         let seg = Self {
             id,
             path: path.to_path_buf(),
@@ -136,6 +157,7 @@ impl Segment {
             id_sorted: range(id_sorted),
             payload_offsets: range(payload_offsets),
             payload_bytes: range(payload_bytes),
+            checks,
             header,
             map,
         };
@@ -160,13 +182,16 @@ impl Segment {
         self.header.file_len
     }
 
-    /// All vectors, row-major (`rows × dim`), straight from the mapping.
+    /// All vectors, row-major (`rows × dim`), straight from the mapping, unchecked (graph
+    /// builds; answers use [`Segment::checked_vectors`] or [`Segment::graph_vectors`]).
     pub fn vectors(&self) -> &[f32] {
         // Alignment and length were checked in `open`; the mapping never changes.
         bytemuck::cast_slice(&self.map[self.vectors.clone()])
     }
 
-    /// The vector of `row` (`row < rows`).
+    /// The vector of `row` (`row < rows`), unchecked: a caller that returns the row reads its
+    /// payload too ([`Segment::payload_of`]), which checks the row's vector; scoring without
+    /// returning uses [`Segment::checked_vector`].
     pub fn vector(&self, row: u32) -> &[f32] {
         let start = row as usize * self.dim;
         &self.vectors()[start..start + self.dim]
@@ -207,9 +232,14 @@ impl Segment {
         })
     }
 
-    /// The serialized payload of `row` (empty = none).
+    /// The serialized payload of `row` (empty = none), after checking the row's checksum over
+    /// its id, payload and vector (version 2 segments): damage is `Error::Corruption` naming
+    /// the row.
     pub fn payload_of(&self, row: u32) -> Result<&[u8]> {
-        self.slice_of(&self.payload_offsets, &self.payload_bytes, row, "payload")
+        let payload = self.slice_of(&self.payload_offsets, &self.payload_bytes, row, "payload")?;
+        let id = self.slice_of(&self.id_offsets, &self.id_bytes, row, "id")?;
+        self.check_row(row, id, payload)?;
+        Ok(payload)
     }
 
     /// The decoded payload of `row`.
@@ -244,8 +274,11 @@ impl Segment {
         Ok(None)
     }
 
-    /// Check every section checksum and the structure of ids, the id index and payloads.
+    /// Check every section, row and vector block checksum and the structure of ids, the id
+    /// index and payloads.
     pub fn verify(&self) -> Result<()> {
+        // Rows and blocks first: their errors name the damaged row.
+        self.verify_rows()?;
         for s in &self.header.sections {
             check_section(&self.map, *s, &self.path)?;
         }
@@ -311,7 +344,7 @@ mod tests {
     use super::*;
     use ndb_storage::SimVfs;
 
-    fn write_sample(vfs: &SimVfs, n: usize) -> PathBuf {
+    pub(super) fn write_sample(vfs: &SimVfs, n: usize) -> PathBuf {
         let path = PathBuf::from("/s/000007.ndb");
         vfs.create_dir_all(Path::new("/s")).unwrap();
         let ids: Vec<String> = (0..n)

@@ -1,6 +1,8 @@
 //! Writing a segment file from rows (a flushed memtable, or a compaction's survivors).
 
-use super::format::{align_up, Header, Section, SectionKind, HEADER_LEN};
+use super::format::{
+    align_up, Header, Section, SectionKind, HEADER_LEN, SEGMENT_VERSION, VECTOR_BLOCK_ROWS,
+};
 use crate::config::Distance;
 use crate::error::IoContext;
 use crate::limits::SEGMENT_ROWS_MAX;
@@ -167,10 +169,12 @@ pub(crate) fn write_segment(
         w.put(row.payload)?;
     }
     sections.push(w.end(SectionKind::PayloadBytes, start));
+    write_checksums(&mut w, &mut sections, rows)?;
     w.drain()?;
     let file_len = w.buf_offset;
 
     let header = Header {
+        version: SEGMENT_VERSION,
         dim: dim as u32,
         distance: distance.code(),
         row_count: rows.len() as u64,
@@ -197,5 +201,35 @@ fn write_offsets(
         w.put(&at.to_le_bytes())?;
     }
     sections.push(w.end(kind, start));
+    Ok(())
+}
+
+/// The CRC-32C of a row as the row checksum section holds it: id bytes, payload bytes, then
+/// vector bytes (docs/FORMAT.md).
+pub(crate) fn row_crc(id: &[u8], payload: &[u8], vector: &[u8]) -> u32 {
+    let crc = crc32c::crc32c_append(crc32c::crc32c(id), payload);
+    crc32c::crc32c_append(crc, vector)
+}
+
+/// The row checksum and vector block checksum sections (format version 2).
+fn write_checksums(
+    w: &mut SectionWriter<'_>,
+    sections: &mut Vec<Section>,
+    rows: &[RowRef<'_>],
+) -> Result<()> {
+    let start = w.begin()?;
+    for row in rows {
+        let vector: &[u8] = bytemuck::cast_slice(row.vector);
+        w.put(&row_crc(row.id.as_bytes(), row.payload, vector).to_le_bytes())?;
+    }
+    sections.push(w.end(SectionKind::RowChecksums, start));
+    let start = w.begin()?;
+    for block in rows.chunks(VECTOR_BLOCK_ROWS as usize) {
+        let crc = block.iter().fold(0, |crc, row| {
+            crc32c::crc32c_append(crc, bytemuck::cast_slice(row.vector))
+        });
+        w.put(&crc.to_le_bytes())?;
+    }
+    sections.push(w.end(SectionKind::VectorBlockChecksums, start));
     Ok(())
 }

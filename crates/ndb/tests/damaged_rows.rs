@@ -1,0 +1,187 @@
+//! Damaged payload, vector and id bytes in a flushed segment are never returned (issue 12,
+//! item 4): `get`, `iter`, search results and filters that read the damaged row fail with
+//! `Error::Corruption` naming the segment and the row; undamaged rows still read fine.
+//!
+//! Ids (and the offset sections) are checked when the segment is opened, so a flipped id byte
+//! fails the open; payloads and vectors are checked per row (a row checksum over id, payload
+//! and vector) and per block of vectors (exact scans, graph traversals) when read.
+
+use ndb::{
+    CollectionConfig, Database, DatabaseOptions, Distance, Document, Error, Filter, IndexConfig,
+    Search,
+};
+use serde_json::json;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+const DIM: usize = 8;
+const DOCS: usize = 300;
+
+fn doc(i: usize) -> Document {
+    let v = (0..DIM)
+        .map(|j| ((i * 31 + j * 7) % 97) as f32 / 10.0)
+        .collect();
+    Document::new(format!("doc-{i:04}"), v).with_payload(json!({"i": i, "tag": "t"}))
+}
+
+/// One flushed segment of `DOCS` documents with an HNSW graph.
+fn build(dir: &Path) -> PathBuf {
+    let db = Database::open_with_options(
+        dir,
+        DatabaseOptions::default().with_background_maintenance(false),
+    )
+    .unwrap();
+    let config = CollectionConfig::new(DIM)
+        .with_distance(Distance::Euclidean)
+        .with_index(IndexConfig {
+            min_rows: 10,
+            m: 8,
+            ef_construction: 40,
+            ef_search: 40,
+        });
+    let c = db.create_collection("c", config).unwrap();
+    c.insert_batch((0..DOCS).map(doc)).unwrap();
+    c.flush().unwrap();
+    assert!(c.has_index());
+    dir.join("c/segments/000001.ndb")
+}
+
+/// Byte range of section `kind` (docs/FORMAT.md, "Segment files").
+fn section(bytes: &[u8], kind: u32) -> Range<usize> {
+    let count = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
+    (0..count)
+        .map(|i| 56 + 32 * i)
+        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == kind)
+        .map(|at| {
+            let off = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize;
+            let len = u64::from_le_bytes(bytes[at + 16..at + 24].try_into().unwrap()) as usize;
+            off..off + len
+        })
+        .unwrap()
+}
+
+/// Start of row `row`'s bytes in an offsets-indexed section (`offsets_kind` / `bytes_kind`).
+fn row_start(bytes: &[u8], offsets_kind: u32, bytes_kind: u32, row: usize) -> usize {
+    let offsets = section(bytes, offsets_kind);
+    let at = offsets.start + row * 8;
+    let rel = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
+    section(bytes, bytes_kind).start + rel
+}
+
+/// The row that holds `id` (ids are written in insertion order by a single flush).
+fn row_of(bytes: &[u8], id: &str) -> usize {
+    (0..DOCS)
+        .find(|&r| {
+            let start = row_start(bytes, 2, 3, r);
+            bytes[start..].starts_with(id.as_bytes())
+        })
+        .unwrap()
+}
+
+#[track_caller]
+fn assert_row_corruption(r: ndb::Result<impl std::fmt::Debug>, file: &Path, what: &str) {
+    match r {
+        Err(Error::Corruption {
+            file: f, reason, ..
+        }) => {
+            assert_eq!(f, file, "{what}");
+            assert!(
+                reason.contains("row") || reason.contains("block"),
+                "{what}: {reason}"
+            );
+        }
+        other => panic!(
+            "{what}: expected Corruption in {}, got {other:?}",
+            file.display()
+        ),
+    }
+}
+
+fn open(dir: &Path) -> (Database, ndb::Collection) {
+    let db = Database::open(dir).unwrap();
+    let c = db.get_collection("c").unwrap();
+    (db, c)
+}
+
+/// Every other document reads back exactly.
+fn assert_others_intact(c: &ndb::Collection, damaged: &str) {
+    for i in (0..DOCS).step_by(7) {
+        let d = doc(i);
+        if d.id != damaged {
+            assert_eq!(c.get(&d.id).unwrap(), Some(d));
+        }
+    }
+}
+
+#[test]
+fn a_flipped_payload_byte_is_corruption_for_get_iter_search_and_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = build(dir.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let victim = doc(123);
+    let row = row_of(&bytes, &victim.id);
+    // `"i":123` -> `"i":124`: still valid JSON, a different answer if it were returned.
+    let at = row_start(&bytes, 5, 6, row) + 5;
+    assert_eq!(bytes[at..at + 3].to_vec(), b"123".to_vec());
+    bytes[at + 2] = b'4';
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let (_db, c) = open(dir.path());
+    assert_row_corruption(c.get(&victim.id), &seg, "get");
+    let failed = c.iter().unwrap().find_map(|d| d.err());
+    assert_row_corruption(failed.map_or(Ok(()), Err), &seg, "iter");
+    for approximate in [false, true] {
+        let s = Search::new(&victim.vector)
+            .top_k(5)
+            .approximate(approximate);
+        assert_row_corruption(c.search(s), &seg, "search");
+    }
+    // A filter that decodes payloads row by row reaches the damaged row.
+    let f = Search::new(&victim.vector)
+        .top_k(5)
+        .filter(Filter::eq("i", 124))
+        .approximate(false);
+    assert_row_corruption(c.search(f), &seg, "filtered search");
+    assert_row_corruption(c.verify(), &seg, "verify");
+    assert_others_intact(&c, &victim.id);
+}
+
+#[test]
+fn a_flipped_vector_byte_is_corruption_for_get_iter_and_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = build(dir.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let victim = doc(200);
+    let row = row_of(&bytes, &victim.id);
+    let at = section(&bytes, 1).start + row * DIM * 4 + 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(&seg, &bytes).unwrap();
+
+    let (_db, c) = open(dir.path());
+    assert_row_corruption(c.get(&victim.id), &seg, "get");
+    let failed = c.iter().unwrap().find_map(|d| d.err());
+    assert_row_corruption(failed.map_or(Ok(()), Err), &seg, "iter");
+    // Exact search scans every block; a graph search that reaches the damaged block fails too.
+    let query = doc(5).vector;
+    let exact = Search::new(&query).top_k(3).approximate(false);
+    assert_row_corruption(c.search(exact), &seg, "exact search");
+    let graph = Search::new(&victim.vector).top_k(3).approximate(true);
+    assert_row_corruption(c.search(graph), &seg, "graph search");
+    assert_row_corruption(c.verify(), &seg, "verify");
+    assert_others_intact(&c, &victim.id);
+}
+
+#[test]
+fn a_flipped_id_byte_fails_the_open_naming_the_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = build(dir.path());
+    let mut bytes = std::fs::read(&seg).unwrap();
+    let at = row_start(&bytes, 2, 3, 42) + 5;
+    bytes[at] ^= 0x01;
+    std::fs::write(&seg, &bytes).unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    match db.get_collection("c") {
+        Err(Error::Corruption { file, .. }) => assert_eq!(file, seg),
+        other => panic!("expected Corruption naming the segment, got {other:?}"),
+    }
+}
