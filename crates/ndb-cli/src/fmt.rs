@@ -139,6 +139,41 @@ pub fn truncate(s: &str, max: usize) -> String {
     }
 }
 
+/// A string from the data (an id) made safe for a terminal, escaped as JSON escapes a string:
+/// `\` and control characters (`\n`, `\u001b`, ...) become escapes, so an id cannot move the
+/// cursor, colour the screen or forge table rows. Bidirectional-text controls are escaped too.
+pub fn escape_text(s: &str) -> String {
+    escape(s, true)
+}
+
+/// JSON text (a payload) made safe for a terminal: JSON already escapes `\` and the C0
+/// controls; this escapes what it leaves raw (DEL, C1 controls such as U+009B, bidi controls).
+pub fn escape_json_text(s: &str) -> String {
+    escape(s, false)
+}
+
+fn escape(s: &str, backslash: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' if backslash => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || is_bidi_control(c) => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Characters that reorder the text around them when displayed (Trojan Source).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 /// A vector for people: the first few components, then how many there are.
 pub fn vector_preview(v: &[f32], shown: usize) -> String {
     let parts: Vec<String> = v.iter().take(shown).map(|x| format!("{x}")).collect();
@@ -164,5 +199,16 @@ mod tests {
         assert_eq!(bytes(64 << 20), "64.0 MiB");
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(escape_text("a\nb\x1b[31m\\"), "a\\nb\\u001b[31m\\\\");
+        assert_eq!(escape_text("plain ✓"), "plain ✓");
+        assert_eq!(escape_text("\u{202e}x\u{9b}"), "\\u202ex\\u009b");
+        assert_eq!(
+            escape_json_text("{\"a\":\"\\n\u{9b}\"}"),
+            "{\"a\":\"\\n\\u009b\"}"
+        );
     }
 }

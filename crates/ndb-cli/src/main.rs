@@ -4,6 +4,7 @@
 //! and verify. Tables for people by default, `--json` for scripts. See `ndb --help` and
 //! `docs/USER-GUIDE.md`.
 
+mod bounded;
 mod commands;
 mod error;
 mod fmt;
@@ -333,22 +334,50 @@ struct ConfigOpts {
     /// When a write is durable [default: buffered].
     #[arg(long, value_enum)]
     durability: Option<CliDurability>,
-    /// HNSW: neighbours per node [default: 16].
-    #[arg(long)]
+    // The defaults in the help come from the library's, so they cannot drift.
+    #[arg(long, help = with_default("HNSW: neighbours per node", default_index().m))]
     m: Option<usize>,
-    /// HNSW: candidate list size while building [default: 200].
-    #[arg(long)]
+    #[arg(long, help = with_default(
+        "HNSW: candidate list size while building",
+        default_index().ef_construction
+    ))]
     ef_construction: Option<usize>,
-    /// HNSW: candidate list size while searching [default: 64].
-    #[arg(long)]
+    #[arg(long, help = with_default(
+        "HNSW: candidate list size while searching",
+        default_index().ef_search
+    ))]
     ef_search: Option<usize>,
-    /// HNSW: segments with at least this many rows get an index [default: 10000].
-    #[arg(long)]
+    #[arg(long, help = with_default(
+        "HNSW: segments with at least this many rows get an index",
+        default_index().min_rows
+    ))]
     index_min_rows: Option<usize>,
-    /// Memtable size that triggers a flush to a new segment, e.g. 64MiB, 512KiB, 1GiB
-    /// [default: 64MiB].
-    #[arg(long, value_parser = parse_size, value_name = "SIZE")]
+    #[arg(long, value_parser = parse_size, value_name = "SIZE", help = with_default(
+        "Memtable size that triggers a flush to a new segment, e.g. 64MiB, 512KiB, 1GiB",
+        format!("{}MiB", ndb::limits::FLUSH_THRESHOLD_BYTES_DEFAULT >> 20)
+    ))]
     flush_threshold: Option<usize>,
+}
+
+/// The index settings a new collection gets unless told otherwise.
+fn default_index() -> IndexConfig {
+    *CollectionConfig::new(1).index()
+}
+
+/// A help line ending in its default, as clap writes them.
+fn with_default(help: &str, default: impl std::fmt::Display) -> String {
+    format!("{help} [default: {default}]")
+}
+
+/// Refuse a `--dim` the library cannot hold, naming the option.
+fn check_dim(dim: usize) -> CliResult<usize> {
+    if dim == 0 || dim > ndb::limits::DIM_MAX {
+        return Err(CliError::usage(format!(
+            "--dim must be between 1 and {}, got {dim}",
+            ndb::limits::DIM_MAX
+        )));
+    }
+    Ok(dim)
 }
 
 impl ConfigOpts {
@@ -473,7 +502,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
             collection,
             dim,
             config,
-        } => commands::create(ctx, &db, &collection, config.config(dim)),
+        } => commands::create(ctx, &db, &collection, config.config(check_dim(dim)?)),
         Cmd::List { db } => commands::list(ctx, &db),
         Cmd::Drop { db, collection } => commands::drop(ctx, &db, &collection),
         Cmd::Stats { db, collection } => commands::stats(ctx, &db, &collection),
@@ -495,6 +524,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
                      --flush-threshold) apply only with --create",
                 ));
             }
+            let dim = dim.map(check_dim).transpose()?;
             let create = create.then(|| (dim, config.config(dim.unwrap_or(1))));
             import::run(
                 ctx,
@@ -529,8 +559,11 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
                         .map_err(|e| CliError::usage(format!("--vector: {e}")))?,
                 ),
                 (_, Some(f), _) => {
-                    let text = std::fs::read_to_string(&f)
-                        .map_err(|e| CliError::fail(format!("cannot read {}: {e}", f.display())))?;
+                    let text = bounded::read_text(
+                        &f,
+                        bounded::DOCUMENT_LINE_BYTES_MAX,
+                        "a query vector file",
+                    )?;
                     commands::Query::Vector(
                         commands::parse_vector(&text)
                             .map_err(|e| CliError::usage(format!("{}: {e}", f.display())))?,

@@ -1,10 +1,10 @@
 //! `search`, `get`, `delete`.
 
 use super::{no_doc, open_read, open_write};
-use crate::error::CliResult;
+use crate::error::{CliError, CliResult};
 use crate::fmt::{self, Align, Table};
 use crate::Ctx;
-use ndb::{Distance, Filter};
+use ndb::{Distance, Filter, TOP_K_MAX};
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -12,7 +12,7 @@ use std::time::Instant;
 /// Parse a query vector: a JSON array, a JSON object with a "vector" field, or numbers
 /// separated by whitespace or commas.
 pub fn parse_vector(text: &str) -> Result<Vec<f32>, String> {
-    let t = text.trim();
+    let t = text.trim_start_matches('\u{feff}').trim();
     if t.starts_with('[') {
         return serde_json::from_str::<Vec<f32>>(t)
             .map_err(|e| format!("not a JSON array of numbers: {e}"));
@@ -57,6 +57,12 @@ pub struct SearchArgs {
 }
 
 pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
+    if a.k == 0 || a.k > TOP_K_MAX {
+        return Err(CliError::usage(format!(
+            "-k must be between 1 and {TOP_K_MAX}, got {}",
+            a.k
+        )));
+    }
     let database = open_read(&a.db)?;
     let coll = database.get_collection(&a.collection)?;
     let (vector, exclude) = match a.query {
@@ -66,8 +72,10 @@ pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
             (doc.vector, Some(id))
         }
     };
+    // The query document comes back as its own nearest neighbour: ask for one more and drop
+    // it, within the library's limit (at the limit, one result fewer may come back).
     let k = if exclude.is_some() {
-        a.k.saturating_add(1)
+        a.k.saturating_add(1).min(TOP_K_MAX)
     } else {
         a.k
     };
@@ -118,9 +126,9 @@ pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
             .unwrap_or_default();
         t.row(vec![
             (i + 1).to_string(),
-            fmt::truncate(&h.id, 40),
+            fmt::truncate(&fmt::escape_text(&h.id), 40),
             format!("{:.6}", h.score),
-            fmt::truncate(&payload, 80),
+            fmt::truncate(&fmt::escape_json_text(&payload), 80),
         ]);
     }
     t.print(ctx.out())?;
@@ -146,13 +154,14 @@ pub fn get(ctx: &mut Ctx, db: &Path, name: &str, id: &str) -> CliResult<()> {
         fmt::print_fields(
             ctx.out(),
             &[
-                ("id", doc.id.clone()),
+                ("id", fmt::escape_text(&doc.id)),
                 ("vector", fmt::vector_preview(&doc.vector, 8)),
                 (
                     "payload",
-                    doc.payload
-                        .as_ref()
-                        .map_or_else(|| "(none)".into(), |p| p.to_string()),
+                    doc.payload.as_ref().map_or_else(
+                        || "(none)".into(),
+                        |p| fmt::escape_json_text(&p.to_string()),
+                    ),
                 ),
             ],
         )

@@ -1,6 +1,9 @@
 //! Streaming readers of the import formats (JSON Lines, `.fvecs`, `.npy`), one document at a
 //! time, and the document checks an import runs before writing anything.
 
+mod npy;
+
+use crate::bounded::{self, Line};
 use crate::error::{CliError, CliResult};
 use ndb::{Distance, Document};
 use serde::Deserialize;
@@ -109,7 +112,7 @@ pub fn open(path: &Path, format: Format, payloads: Option<&Path>) -> CliResult<B
             })
         }
         Format::Fvecs => Box::new(FvecsSource::new(path, reader, len, payloads)?),
-        Format::Npy => Box::new(NpySource::new(path, reader, len, payloads)?),
+        Format::Npy => Box::new(npy::NpySource::new(path, reader, len, payloads)?),
     })
 }
 
@@ -138,14 +141,19 @@ struct JsonlSource {
 impl Source for JsonlSource {
     fn next_row(&mut self) -> CliResult<Option<Row>> {
         loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| CliError::io(&self.path, e))?;
-            if n == 0 {
+            let limit = bounded::DOCUMENT_LINE_BYTES_MAX;
+            let what = "any document can be; is this a JSON Lines file?";
+            let Some(n) = next_line(
+                &mut self.reader,
+                &mut self.buf,
+                &self.path,
+                self.line,
+                limit,
+                what,
+            )?
+            else {
                 return Ok(None);
-            }
+            };
             self.pos += n as u64;
             self.line += 1;
             if self.buf.iter().all(u8::is_ascii_whitespace) {
@@ -246,12 +254,18 @@ impl PayloadLines {
         rows_file: &Path,
         row: u64,
     ) -> CliResult<Result<Option<Value>, String>> {
-        self.buf.clear();
-        let n = self
-            .reader
-            .read_until(b'\n', &mut self.buf)
-            .map_err(|e| CliError::io(&self.path, e))?;
-        if n == 0 {
+        let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
+        let what = "a payload can be";
+        if next_line(
+            &mut self.reader,
+            &mut self.buf,
+            &self.path,
+            self.line,
+            limit,
+            what,
+        )?
+        .is_none()
+        {
             return Err(CliError::fail(format!(
                 "{} has {} lines but {} has more rows (line i must be the payload of row i)",
                 self.path.display(),
@@ -277,12 +291,18 @@ impl PayloadLines {
     /// Check that no payload lines are left once the rows are done.
     fn finish(&mut self, rows_file: &Path, rows: u64) -> CliResult<()> {
         loop {
-            self.buf.clear();
-            let n = self
-                .reader
-                .read_until(b'\n', &mut self.buf)
-                .map_err(|e| CliError::io(&self.path, e))?;
-            if n == 0 {
+            let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
+            let what = "a payload can be";
+            if next_line(
+                &mut self.reader,
+                &mut self.buf,
+                &self.path,
+                self.line,
+                limit,
+                what,
+            )?
+            .is_none()
+            {
                 return Ok(());
             }
             self.line += 1;
@@ -315,6 +335,33 @@ fn with_payload(
             Ok(d)
         }
     })
+}
+
+/// Read the line after line number `line` of a text input into `buf` (cleared first), at most
+/// `max` bytes of it; the first line loses a byte-order mark. `Ok(None)` at the end of the file.
+fn next_line(
+    reader: &mut BufReader<File>,
+    buf: &mut Vec<u8>,
+    path: &Path,
+    line: u64,
+    max: usize,
+    what: &str,
+) -> CliResult<Option<usize>> {
+    buf.clear();
+    match bounded::read_line(reader, buf, max).map_err(|e| CliError::io(path, e))? {
+        Line::End => Ok(None),
+        Line::TooLong => Err(CliError::fail(format!(
+            "{} line {}: longer than {max} bytes, more than {what}",
+            path.display(),
+            line + 1
+        ))),
+        Line::Read(n) => {
+            if line == 0 {
+                bounded::strip_bom(buf);
+            }
+            Ok(Some(n))
+        }
+    }
 }
 
 /// Read exactly `buf.len()` bytes; `Ok(false)` if the file ended first.
@@ -452,221 +499,6 @@ impl Source for FvecsSource {
 }
 
 // ---------------------------------------------------------------------------------------------
-// .npy
-
-#[derive(Clone, Copy)]
-enum NpyType {
-    F32,
-    F64,
-}
-
-struct NpySource {
-    path: PathBuf,
-    reader: BufReader<File>,
-    payloads: Option<PayloadLines>,
-    ty: NpyType,
-    rows: u64,
-    dim: usize,
-    row: u64,
-    pos: u64,
-    len: u64,
-    buf: Vec<u8>,
-}
-
-impl NpySource {
-    fn new(
-        path: &Path,
-        mut reader: BufReader<File>,
-        len: u64,
-        payloads: Option<PayloadLines>,
-    ) -> CliResult<Self> {
-        let bad = |what: &str| {
-            CliError::fail(format!(
-                "{}: not a supported .npy file: {what}",
-                path.display()
-            ))
-        };
-        let mut pre = [0u8; 10];
-        if !read_full(&mut reader, &mut pre).map_err(|e| CliError::io(path, e))?
-            || &pre[..6] != b"\x93NUMPY"
-        {
-            return Err(bad("no .npy magic"));
-        }
-        let major = pre[6];
-        let (header_len, prefix) = match major {
-            1 => (u16::from_le_bytes([pre[8], pre[9]]) as usize, 10usize),
-            2 | 3 => {
-                let mut more = [0u8; 2];
-                if !read_full(&mut reader, &mut more).map_err(|e| CliError::io(path, e))? {
-                    return Err(bad("truncated header"));
-                }
-                (
-                    u32::from_le_bytes([pre[8], pre[9], more[0], more[1]]) as usize,
-                    12usize,
-                )
-            }
-            v => return Err(bad(&format!("format version {v}"))),
-        };
-        if header_len > 1 << 20 {
-            return Err(bad("header too large"));
-        }
-        let mut header = vec![0u8; header_len];
-        if !read_full(&mut reader, &mut header).map_err(|e| CliError::io(path, e))? {
-            return Err(bad("truncated header"));
-        }
-        let header = String::from_utf8_lossy(&header);
-        let descr = dict_value(&header, "descr").ok_or_else(|| bad("no 'descr' in the header"))?;
-        let ty = match descr.trim_matches(|c| c == '\'' || c == '"') {
-            "<f4" => NpyType::F32,
-            "<f8" => NpyType::F64,
-            other => {
-                return Err(bad(&format!(
-                    "element type {other:?}; nDB imports little-endian float32 ('<f4') or \
-                     float64 ('<f8'): convert with a.astype('<f4')"
-                )))
-            }
-        };
-        let fortran = dict_value(&header, "fortran_order")
-            .ok_or_else(|| bad("no 'fortran_order' in the header"))?;
-        if fortran.trim() != "False" {
-            return Err(bad(
-                "the array is in Fortran order; save it in C order (numpy.ascontiguousarray)",
-            ));
-        }
-        let shape = dict_value(&header, "shape").ok_or_else(|| bad("no 'shape' in the header"))?;
-        let dims: Vec<u64> = shape
-            .trim()
-            .trim_start_matches('(')
-            .trim_end_matches(')')
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| s.parse::<u64>())
-            .collect::<Result<_, _>>()
-            .map_err(|_| bad(&format!("shape {shape}")))?;
-        let [rows, dim] = dims[..] else {
-            return Err(bad(&format!(
-                "shape {} has {} dimensions; nDB imports a 2-D array (rows × dimension)",
-                shape.trim(),
-                dims.len()
-            )));
-        };
-        if dim == 0 || dim as usize > ndb::limits::DIM_MAX {
-            return Err(bad(&format!("vector dimension {dim}")));
-        }
-        let item = match ty {
-            NpyType::F32 => 4,
-            NpyType::F64 => 8,
-        };
-        let data_start = (prefix + header_len) as u64;
-        let expected = rows
-            .checked_mul(dim)
-            .and_then(|n| n.checked_mul(item))
-            .and_then(|n| n.checked_add(data_start));
-        if expected != Some(len) {
-            return Err(CliError::fail(format!(
-                "{}: the file is {len} bytes but its header describes {rows} × {dim} values ({} bytes); is it truncated?",
-                path.display(),
-                expected.map_or_else(|| "too many".to_string(), |e| e.to_string())
-            )));
-        }
-        Ok(Self {
-            path: path.to_path_buf(),
-            reader,
-            payloads,
-            ty,
-            rows,
-            dim: dim as usize,
-            row: 0,
-            pos: data_start,
-            len,
-            buf: Vec::new(),
-        })
-    }
-}
-
-/// The text of `key`'s value in the header's Python dict literal (up to the next top-level comma).
-fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
-    let start = header
-        .find(&format!("'{key}'"))
-        .or_else(|| header.find(&format!("\"{key}\"")))?;
-    let rest = &header[start + key.len() + 2..];
-    let rest = rest.trim_start().strip_prefix(':')?.trim_start();
-    let mut depth = 0i32;
-    for (i, c) in rest.char_indices() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth -= 1,
-            ',' | '}' if depth == 0 => return Some(&rest[..i]),
-            _ => {}
-        }
-    }
-    None
-}
-
-impl Source for NpySource {
-    fn next_row(&mut self) -> CliResult<Option<Row>> {
-        if self.row == self.rows {
-            if let Some(p) = &mut self.payloads {
-                p.finish(&self.path, self.rows)?;
-                self.payloads = None;
-            }
-            return Ok(None);
-        }
-        let row = self.row;
-        let item = match self.ty {
-            NpyType::F32 => 4,
-            NpyType::F64 => 8,
-        };
-        self.buf.resize(self.dim * item, 0);
-        if !read_full(&mut self.reader, &mut self.buf).map_err(|e| CliError::io(&self.path, e))? {
-            return Err(CliError::fail(format!(
-                "{} row {row}: the file ends early",
-                self.path.display()
-            )));
-        }
-        self.pos += self.buf.len() as u64;
-        self.row += 1;
-        let vector: Vec<f32> = match self.ty {
-            NpyType::F32 => self
-                .buf
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            NpyType::F64 => self
-                .buf
-                .chunks_exact(8)
-                .map(|c| {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(c);
-                    f64::from_le_bytes(b) as f32
-                })
-                .collect(),
-        };
-        let loc = Loc {
-            file: self.path.clone(),
-            n: row,
-            is_line: false,
-        };
-        let doc = Ok(Document::new(row.to_string(), vector));
-        let doc = with_payload(&mut self.payloads, &self.path, row, doc)?;
-        Ok(Some((loc, doc)))
-    }
-    fn position(&self) -> u64 {
-        self.pos
-    }
-    fn len(&self) -> u64 {
-        self.len
-    }
-    fn rows(&self) -> Option<u64> {
-        Some(self.rows)
-    }
-    fn dim(&self) -> Option<usize> {
-        Some(self.dim)
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Checks
 
 /// Check `doc` the way `Collection::insert_batch` will (the library's own rules), so that an
@@ -710,14 +542,6 @@ impl std::io::Write for ByteCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn npy_header_values() {
-        let h = "{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }";
-        assert_eq!(dict_value(h, "descr"), Some("'<f4'"));
-        assert_eq!(dict_value(h, "fortran_order"), Some("False"));
-        assert_eq!(dict_value(h, "shape"), Some("(3, 4)"));
-    }
 
     #[test]
     fn json_lines() {
