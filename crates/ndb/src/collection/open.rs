@@ -252,17 +252,45 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         segments_duration,
         ..OpenReport::default()
     };
+    let (last_wal, next_seq) = replay_wal(vfs, dir, &manifest, &mut state, &mut report)?;
+    report.wal_replay_duration = started.elapsed() - manifest_duration - segments_duration;
+    Ok(Recovered {
+        manifest,
+        state,
+        last_wal,
+        next_seq,
+        report,
+    })
+}
+
+/// Replay the WAL files from the manifest's generation on into `state`. Returns the last
+/// generation and the length of its valid prefix, and the next sequence number.
+///
+/// Damage is told from a crash wherever the write order allows: a rotation syncs a file before
+/// the next generation is created, and a flush creates a generation (header synced) before a
+/// manifest names it. So a generation followed by a later one must end in a whole record, and
+/// the manifest's generation (after the first) must exist with a whole header. Only the newest
+/// generation may end in a torn tail; see `docs/RELIABILITY.md` for what cannot be told.
+fn replay_wal(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    manifest: &CollectionManifest,
+    state: &mut State,
+    report: &mut OpenReport,
+) -> Result<(Option<(u64, u64)>, u64)> {
+    let dim = manifest.config.dim();
     let mut next_seq = manifest.flushed_seq + 1;
     let mut last_wal = None;
     let gens: Vec<u64> = wal::list_generations(vfs, dir)?
         .into_iter()
         .filter(|&g| g >= manifest.wal_gen)
         .collect();
-    if gens.first().is_some_and(|&g| g != manifest.wal_gen) {
+    let named = dir.join(wal_file_name(manifest.wal_gen));
+    if gens.first() != Some(&manifest.wal_gen) && (!gens.is_empty() || manifest.wal_gen > 1) {
         // The manifest's WAL generation is deleted only after a newer manifest is durable: a
         // reader raced with a flush (it retries), or the file was lost.
         return Err(Error::corruption(
-            dir.join(wal_file_name(manifest.wal_gen)),
+            named,
             0,
             format!(
                 "{WAL_GAP}: WAL generation {} named by the manifest is missing",
@@ -270,13 +298,15 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
             ),
         ));
     }
-    for gen in gens {
+    for (i, &gen) in gens.iter().enumerate() {
         let path = dir.join(wal_file_name(gen));
         let bytes = vfs
             .open(&path, FileMode::Read)
             .and_then(|f| f.read_all())
             .at(&path)?;
         let scan = wal::scan(&bytes, &path, gen, dim)?;
+        let newest = i + 1 == gens.len();
+        check_torn_tail(&path, &scan, newest, gen == manifest.wal_gen && gen > 1)?;
         for entry in scan.records {
             if entry.seq < next_seq {
                 continue; // already in a segment
@@ -288,7 +318,7 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
                     format!("{WAL_GAP}: expected record {next_seq}, found {}", entry.seq),
                 ));
             }
-            replay(&mut state, entry.op).map_err(|e| match e {
+            replay(state, entry.op).map_err(|e| match e {
                 Error::Corruption { .. } => e,
                 other => Error::corruption(
                     &path,
@@ -311,14 +341,42 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         last_wal = Some((gen, scan.valid_len));
         report.wal_bytes += scan.valid_len;
     }
-    report.wal_replay_duration = started.elapsed() - manifest_duration - segments_duration;
-    Ok(Recovered {
-        manifest,
-        state,
-        last_wal,
-        next_seq,
-        report,
-    })
+    Ok((last_wal, next_seq))
+}
+
+/// A torn tail is a crash's only where one can be: at the end of the newest generation, and a
+/// header only in a generation no manifest names yet (or the first, created at the collection's
+/// first open).
+fn check_torn_tail(path: &Path, scan: &wal::WalScan, newest: bool, named: bool) -> Result<()> {
+    let no_header = scan.valid_len == 0;
+    if scan.torn_bytes > 0 && !newest {
+        return Err(Error::corruption(
+            path,
+            scan.valid_len,
+            format!(
+                "{} bytes that are not a valid record, but a later WAL generation exists \
+                 (a generation is synced before the next is created): damage, not a crash",
+                scan.torn_bytes
+            ),
+        ));
+    }
+    if no_header && (named || !newest) {
+        return Err(Error::corruption(
+            path,
+            0,
+            format!(
+                "the WAL file is {} bytes, shorter than its header, but it was complete \
+                 (synced) before {}: truncated",
+                scan.torn_bytes,
+                if named {
+                    "the manifest named it"
+                } else {
+                    "a later generation was created"
+                }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 fn replay(state: &mut State, op: WalOp) -> Result<()> {

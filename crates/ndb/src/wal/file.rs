@@ -1,6 +1,7 @@
 //! WAL files: header, append with cut-back on failure, rotation, and recovery scans.
 
 use super::record::{decode, Decoded, EncodedRecord, WalOp};
+use super::resync::find_valid_record_after;
 use crate::codec::{crc32c, Reader};
 use crate::error::IoContext;
 use crate::{Error, Result};
@@ -13,9 +14,6 @@ const WAL_MAGIC: [u8; 8] = *b"NDBWAL\0\0";
 pub(crate) const WAL_VERSION: u32 = 1;
 /// Bytes of the file header; records start here.
 pub(crate) const WAL_HEADER_LEN: u64 = 32;
-/// A record seen after a damaged one counts as proof of mid-log damage only if its sequence
-/// number is this close after the last good one (a bound on the forward search).
-const RESYNC_SEQ_WINDOW: u64 = 1 << 32;
 
 /// File name of generation `gen`.
 pub(crate) fn wal_file_name(gen: u64) -> String {
@@ -166,23 +164,6 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
         records,
         valid_len: pos as u64,
         torn_bytes: file_len - pos as u64,
-    })
-}
-
-fn find_valid_record_after(
-    bytes: &[u8],
-    from: usize,
-    last_seq: Option<u64>,
-    dim: usize,
-) -> Option<usize> {
-    let floor = last_seq.map_or(0, |s| s.saturating_add(1));
-    (from..bytes.len()).find(|&p| {
-        let Some(seq) = crate::codec::u64_at(bytes, p) else {
-            return false;
-        };
-        seq >= floor
-            && seq - floor < RESYNC_SEQ_WINDOW
-            && matches!(decode(&bytes[p..], dim), Decoded::Record { .. })
     })
 }
 

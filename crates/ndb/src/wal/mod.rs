@@ -6,6 +6,7 @@
 
 mod file;
 pub(crate) mod record;
+mod resync;
 
-pub(crate) use file::{list_generations, scan, wal_file_name, AppendError, WalWriter};
+pub(crate) use file::{list_generations, scan, wal_file_name, AppendError, WalScan, WalWriter};
 pub(crate) use record::{EncodedRecord, WalOp};

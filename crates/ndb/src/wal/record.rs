@@ -138,12 +138,23 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Decoded {
     }
 }
 
+/// The fewest bytes one entry of a record with `op` takes: an id length and a one-byte id, and
+/// for a put a payload length and the vector (1 for an unknown op, refused later).
+pub(crate) fn min_entry_len(op: u8, dim: usize) -> usize {
+    match op {
+        OP_PUT => (2 + 1 + 4usize).saturating_add(dim.saturating_mul(4)),
+        OP_DELETE => 2 + 1,
+        _ => 1,
+    }
+}
+
 fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
     let mut r = Reader::new(body);
     let op = r.u8().ok_or("missing op")?;
     let count = r.u32().ok_or("missing count")? as usize;
-    // Each entry takes at least 2 bytes: bound the allocation by what the body can hold.
-    if count > r.remaining() / 2 {
+    // Bound the allocation by what the body can hold: a crafted count under a valid checksum
+    // is damage, never a huge allocation.
+    if count > r.remaining() / min_entry_len(op, dim) {
         return Err(format!("count {count} does not fit in the record"));
     }
     let out = match op {
