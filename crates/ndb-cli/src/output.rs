@@ -62,6 +62,31 @@ pub fn write_file<T>(
     }
 }
 
+/// Whether `path` is the process's standard output (`/dev/stdout`, `/dev/fd/1`, or the file
+/// or pipe it is redirected to): writing it through a new handle would start at offset 0 and
+/// collide with what the process prints, so the caller writes to standard output instead.
+pub fn is_stdout(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::MetadataExt;
+        let Ok(target) = fs::metadata(path) else {
+            return false;
+        };
+        let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        File::from(fd)
+            .metadata()
+            .is_ok_and(|out| out.dev() == target.dev() && out.ino() == target.ino())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
+}
+
 /// Refuse `path` if it would be written inside the database directory `db` (usage error, so
 /// a script sees exit code 2). For commands that hand the path to another program.
 pub fn check_outside(path: &Path, db: &Path) -> CliResult<()> {
@@ -110,7 +135,7 @@ fn resolve(path: &Path) -> CliResult<Target> {
             "cannot write {}: it is a directory",
             path.display()
         ))),
-        Ok(m) if !m.is_file() => Ok(Target::InPlace(path.to_path_buf())),
+        Ok(m) if !m.is_file() || is_device_path(path) => Ok(Target::InPlace(path.to_path_buf())),
         Ok(m) => {
             let real = fs::canonicalize(path).map_err(cannot)?;
             let (dir, name) = split(&real, path)?;
@@ -145,6 +170,13 @@ fn resolve(path: &Path) -> CliResult<Target> {
         }
         Err(e) => Err(cannot(e)),
     }
+}
+
+/// `/dev/stdout`, `/proc/self/fd/1` and the like name an open file of the process, which may be
+/// a regular file (`> out.jsonl`): written in place, it receives the data; replaced, it would
+/// be unlinked under the shell's redirection.
+fn is_device_path(path: &Path) -> bool {
+    path.starts_with("/dev") || path.starts_with("/proc")
 }
 
 /// The directory (`.` for a bare name) and the file name of `p`.

@@ -190,14 +190,19 @@ fn export_to_dev_stdout_and_dev_null() {
         };
     let o = ndb(&["export", p(&db), "docs", stdout]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    let data: String = o
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    assert_eq!(parse_jsonl(&data), dump(&db, "docs"));
-    assert!(o.stdout.contains("exported 5 documents"), "{}", o.stdout);
+    assert_eq!(parse_jsonl(&o.stdout), dump(&db, "docs"));
+    // Standard output redirected to a regular file: written through standard output, not
+    // replaced under the redirection nor overwritten by a summary line.
+    let dir = tempfile::tempdir().unwrap();
+    let redirected = dir.path().join("redirected.jsonl");
+    let st = Command::new(env!("CARGO_BIN_EXE_ndb"))
+        .args(["export", p(&db), "docs", stdout])
+        .stdout(std::fs::File::create(&redirected).unwrap())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let text = std::fs::read_to_string(&redirected).unwrap();
+    assert_eq!(parse_jsonl(&text), dump(&db, "docs"));
     ok(&["export", p(&db), "docs", "/dev/null", "--format", "jsonl"]);
     use std::os::unix::fs::FileTypeExt;
     let m = std::fs::metadata("/dev/null").unwrap();

@@ -33,6 +33,12 @@ pub fn export(
         (None, Some(p)) => Format::from_path(p).unwrap_or(Format::Jsonl),
         (None, None) => Format::Jsonl,
     };
+    // FILE naming standard output is standard output (no summary line mixed into the data),
+    // after the check that it is not inside the database.
+    if let Some(path) = file {
+        crate::output::check_outside(path, db)?;
+    }
+    let file = file.filter(|p| !crate::output::is_stdout(p));
     let database = open_read(db)?;
     let coll = database.get_collection(name)?;
     let started = Instant::now();
