@@ -1,0 +1,316 @@
+//! `Collection`: documents (id, vector, payload) and search over them.
+
+use crate::error::{guard, Failure, JsFailure, Result};
+use crate::js::{self, Vector};
+use crate::options::{self, SearchSpec};
+use crate::task::{IntoJs, Job};
+use crate::values::{
+    compaction_stats, document, hits, stats, CollectionStats, Document, PayloadIndex, SearchHit,
+};
+use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
+use napi_derive::napi;
+use parking_lot::RwLock;
+use std::sync::Arc;
+
+/// The library's collection handle, emptied by `Database.close()`.
+pub(crate) struct Slot {
+    coll: RwLock<Option<ndb::Collection>>,
+}
+
+impl Slot {
+    pub(crate) fn new(coll: ndb::Collection) -> Self {
+        Self {
+            coll: RwLock::new(Some(coll)),
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        let coll = self.coll.write().take();
+        drop(coll);
+    }
+}
+
+/// A collection of documents: a string id, a fixed-dimension vector and an optional payload
+/// (a plain object). Get one from `Database.createCollection` or `Database.getCollection`.
+#[napi]
+pub struct Collection {
+    slot: Arc<Slot>,
+    name: String,
+    dim: u32,
+    distance: String,
+}
+
+impl Collection {
+    pub(crate) fn new(slot: Arc<Slot>) -> Self {
+        let (name, dim, distance) = match &*slot.coll.read() {
+            Some(c) => (
+                c.name().to_string(),
+                c.config().dim() as u32,
+                serde_json::to_value(c.config().distance())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default(),
+            ),
+            None => Default::default(),
+        };
+        Self {
+            slot,
+            name,
+            dim,
+            distance,
+        }
+    }
+
+    fn handle(&self) -> Result<ndb::Collection> {
+        self.slot.coll.read().clone().ok_or_else(Failure::closed)
+    }
+
+    /// Run `work` with the library handle on the libuv thread pool. A failure to prepare it
+    /// (a bad argument, a closed database) rejects the Promise rather than throwing, as an
+    /// `async` function would.
+    fn spawn<T, W>(&self, work: Result<W>) -> AsyncTask<Job<T>>
+    where
+        T: IntoJs,
+        W: FnOnce(ndb::Collection) -> Result<T> + Send + 'static,
+    {
+        let job = match work.and_then(|w| Ok((self.handle()?, w))) {
+            Ok((coll, work)) => Job::new(move || work(coll)),
+            Err(failure) => Job::new(move || Err(failure)),
+        };
+        AsyncTask::new(job)
+    }
+
+    /// Run `work` with the library handle now, on this thread.
+    fn now<T>(&self, work: impl FnOnce(&ndb::Collection) -> Result<T>) -> Result<T, JsFailure> {
+        let coll = self.handle()?;
+        Ok(guard(|| work(&coll))?)
+    }
+}
+
+/// Read `{ id, vector, payload }` (or the three arguments of `insert`) into a library document.
+fn read_document(
+    id: &Unknown<'_>,
+    vector: &Unknown<'_>,
+    payload: Option<&Unknown<'_>>,
+    what: &str,
+) -> Result<ndb::Document> {
+    let id = js::string(id, &format!("{what}id"))?;
+    let vector = js::vector(vector, &format!("{what}vector"))?.into_vec();
+    let payload = js::payload(payload, &format!("{what}payload"))?;
+    let mut doc = ndb::Document::new(id, vector);
+    doc.payload = payload;
+    Ok(doc)
+}
+
+/// Read `insertBatch`'s array of `{ id, vector, payload }`.
+fn read_documents(documents: &Unknown<'_>) -> Result<Vec<ndb::Document>> {
+    let arr = js::array(documents, "documents")?;
+    let mut docs = Vec::with_capacity(arr.len() as usize);
+    for i in 0..arr.len() {
+        let what = format!("documents[{i}]");
+        let item: Unknown<'_> = arr
+            .get(i)
+            .map_err(|e| Failure::invalid(format!("{what}: {}", e.reason)))?
+            .ok_or_else(|| Failure::invalid(format!("{what} is missing")))?;
+        let o = js::object(&item, &what)?;
+        let field = |key: &str| -> Result<Unknown<'_>> {
+            o.get::<Unknown<'_>>(key)
+                .map_err(|e| Failure::invalid(format!("{what}.{key}: {}", e.reason)))?
+                .ok_or_else(|| Failure::invalid(format!("{what}.{key} is required")))
+        };
+        let id = field("id")?;
+        let vector = field("vector")?;
+        let payload = js::property(&o, "payload", &what)?;
+        docs.push(read_document(
+            &id,
+            &vector,
+            payload.as_ref(),
+            &format!("{what}."),
+        )?);
+    }
+    Ok(docs)
+}
+
+impl IntoJs for Vec<ndb::Match> {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        hits(self).into_unknown(env)
+    }
+}
+
+impl IntoJs for ndb::CompactionStats {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        compaction_stats(&self).into_unknown(env)
+    }
+}
+
+#[napi]
+impl Collection {
+    /// The collection's name.
+    #[napi(getter)]
+    pub fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    /// The vector dimension, fixed at creation.
+    #[napi(getter)]
+    pub fn dim(&self) -> u32 {
+        self.dim
+    }
+
+    /// The similarity metric: `"cosine"`, `"euclidean"` or `"dot_product"`.
+    #[napi(getter, ts_return_type = "Distance")]
+    pub fn distance(&self) -> String {
+        self.distance.clone()
+    }
+
+    /// Insert a document, or replace the one with the same id. The vector is a `Float32Array`
+    /// (read in place) or an array of numbers; the payload a plain object or null.
+    #[napi(
+        ts_args_type = "id: string, vector: Float32Array | number[], payload?: Payload | null",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn insert(
+        &self,
+        id: Unknown<'_>,
+        vector: Unknown<'_>,
+        payload: Unknown<'_>,
+    ) -> AsyncTask<Job<()>> {
+        let doc = read_document(&id, &vector, Some(&payload), "");
+        self.spawn(doc.map(|doc| move |c: ndb::Collection| Ok(c.insert(doc)?)))
+    }
+
+    /// Insert or replace many documents as one all-or-nothing batch (one write-ahead-log
+    /// record): after a crash either all are present or none; nothing is written if any is
+    /// invalid. The fast path for bulk loads.
+    #[napi(
+        ts_args_type = "documents: DocumentInput[]",
+        ts_return_type = "Promise<void>"
+    )]
+    pub fn insert_batch(&self, documents: Unknown<'_>) -> AsyncTask<Job<()>> {
+        let docs = read_documents(&documents);
+        self.spawn(docs.map(|docs| move |c: ndb::Collection| Ok(c.insert_batch(docs)?)))
+    }
+
+    /// The document with this id, or null. Its vector is a new `Float32Array` (unit length in
+    /// a cosine collection).
+    #[napi(ts_args_type = "id: string")]
+    pub fn get(&self, id: Unknown<'_>) -> Result<Option<Document>, JsFailure> {
+        let id = js::string(&id, "id")?;
+        self.now(|c| Ok(c.get(&id)?.map(document)))
+    }
+
+    /// Delete a document; returns whether it was present.
+    #[napi(ts_args_type = "id: string")]
+    pub fn delete(&self, id: Unknown<'_>) -> Result<bool, JsFailure> {
+        let id = js::string(&id, "id")?;
+        self.now(|c| Ok(c.delete(&id)?))
+    }
+
+    /// The `topK` (default 10) documents nearest to `vector`, best first, optionally only
+    /// those whose payload matches `filter` (MongoDB-style: `{ lang: 'en', year: { $gte: 2020 } }`).
+    /// `exact: true` scans every vector; otherwise the HNSW index is used where there is one,
+    /// with breadth `ef`. Runs on the libuv thread pool.
+    #[napi(
+        ts_args_type = "request: SearchRequest",
+        ts_return_type = "Promise<SearchHit[]>"
+    )]
+    pub fn search(&self, request: Unknown<'_>) -> AsyncTask<Job<Vec<ndb::Match>>> {
+        // The query is copied: JavaScript may change the array while the search runs.
+        let parsed = options::search(&request).map(|(v, spec)| (v.into_vec(), spec));
+        self.spawn(
+            parsed.map(|(query, spec)| move |c: ndb::Collection| Ok(c.search(spec.apply(&query))?)),
+        )
+    }
+
+    /// `search`, on this thread (the query `Float32Array` is read in place). Blocks the event
+    /// loop for the search's duration: for small collections and scripts.
+    #[napi(ts_args_type = "request: SearchRequest")]
+    pub fn search_sync(&self, request: Unknown<'_>) -> Result<Vec<SearchHit>, JsFailure> {
+        let (vector, spec): (Vector<'_>, SearchSpec) = options::search(&request)?;
+        self.now(|c| Ok(hits(c.search(spec.apply(vector.as_slice()))?)))
+    }
+
+    /// Write the in-memory documents to a new immutable segment. Afterwards every acknowledged
+    /// write is durable.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn flush(&self) -> AsyncTask<Job<()>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.flush()?)))
+    }
+
+    /// Make every acknowledged write durable now (fdatasync of the write-ahead log).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn sync(&self) -> AsyncTask<Job<()>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.sync()?)))
+    }
+
+    /// Merge all segments into one, dropping deleted and replaced rows. Readers and writers
+    /// continue meanwhile.
+    #[napi(ts_return_type = "Promise<CompactionStats>")]
+    pub fn compact(&self) -> AsyncTask<Job<ndb::CompactionStats>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.compact()?)))
+    }
+
+    /// Build (or rebuild) the HNSW index of every segment, and keep building them for new
+    /// segments (undoes `deleteIndex`).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn rebuild_index(&self) -> AsyncTask<Job<()>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.rebuild_index()?)))
+    }
+
+    /// Remove every HNSW index and stop building them: searches become exact.
+    #[napi]
+    pub fn delete_index(&self) -> Result<(), JsFailure> {
+        self.now(|c| Ok(c.delete_index()?))
+    }
+
+    /// Whether any segment has an HNSW index.
+    #[napi]
+    pub fn has_index(&self) -> Result<bool, JsFailure> {
+        self.now(|c| Ok(c.has_index()))
+    }
+
+    /// Check every checksum of every file of the collection; rejects with `NDB_CORRUPTION`
+    /// naming the first damaged file and offset.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn verify(&self) -> AsyncTask<Job<()>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.verify()?)))
+    }
+
+    /// Figures about the collection.
+    #[napi]
+    pub fn stats(&self) -> Result<CollectionStats, JsFailure> {
+        self.now(|c| Ok(stats(&c.stats()?)))
+    }
+
+    /// The number of live documents.
+    #[napi]
+    pub fn count(&self) -> Result<f64, JsFailure> {
+        self.now(|c| Ok(c.stats()?.doc_count as f64))
+    }
+
+    /// Index the payload field `field` (a dotted path) as `kind`, so filters on it find their
+    /// rows without reading payloads. Built now over every segment.
+    #[napi(ts_args_type = "field: string, kind: PayloadIndexKind")]
+    pub fn create_payload_index(
+        &self,
+        field: Unknown<'_>,
+        kind: Unknown<'_>,
+    ) -> Result<(), JsFailure> {
+        let field = js::string(&field, "field")?;
+        let kind = options::payload_index_kind(&kind, "kind")?;
+        self.now(|c| Ok(c.create_payload_index(&field, kind)?))
+    }
+
+    /// Remove the payload index of `field`, if any.
+    #[napi(ts_args_type = "field: string")]
+    pub fn drop_payload_index(&self, field: Unknown<'_>) -> Result<(), JsFailure> {
+        let field = js::string(&field, "field")?;
+        self.now(|c| Ok(c.drop_payload_index(&field)?))
+    }
+
+    /// The declared payload indexes.
+    #[napi]
+    pub fn payload_indexes(&self) -> Result<Vec<PayloadIndex>, JsFailure> {
+        self.now(|c| Ok(crate::values::payload_indexes(c.payload_indexes())))
+    }
+}

@@ -1,0 +1,126 @@
+//! Options objects: collection settings and search requests.
+
+use crate::error::{Failure, Result};
+use crate::js::{self, Vector};
+use napi::bindgen_prelude::{Object, Unknown};
+use ndb::{CollectionConfig, Distance, Durability, Filter, IndexConfig, PayloadIndexKind, Search};
+use serde_json::Value;
+
+/// Parse one of the library's enum names (its serde names, e.g. `"dot_product"`).
+fn library_name<T: serde::de::DeserializeOwned>(name: String, what: &str) -> Result<T> {
+    serde_json::from_value(Value::String(name))
+        .map_err(|e| Failure::invalid(format!("{what}: {e}")))
+}
+
+pub fn distance(v: &Unknown<'_>, what: &str) -> Result<Distance> {
+    library_name(js::string(v, what)?, what)
+}
+
+pub fn durability(v: &Unknown<'_>, what: &str) -> Result<Durability> {
+    let name = js::string(v, what)?;
+    // "sync" is the Node name of the library's fdatasync-each-batch mode.
+    if name == "sync" {
+        return Ok(Durability::FdatasyncEachBatch);
+    }
+    library_name(name, what)
+}
+
+pub fn payload_index_kind(v: &Unknown<'_>, what: &str) -> Result<PayloadIndexKind> {
+    library_name(js::string(v, what)?, what)
+}
+
+/// `createCollection`'s options: `{ distance, durability, flushThresholdBytes, index }`.
+pub fn collection_config(dim: usize, options: Option<Object<'_>>) -> Result<CollectionConfig> {
+    let mut config = CollectionConfig::new(dim);
+    let Some(o) = options else {
+        return Ok(config);
+    };
+    const W: &str = "options";
+    if let Some(v) = js::property(&o, "distance", W)? {
+        config = config.with_distance(distance(&v, "options.distance")?);
+    }
+    if let Some(v) = js::property(&o, "durability", W)? {
+        config = config.with_durability(durability(&v, "options.durability")?);
+    }
+    if let Some(v) = js::property(&o, "flushThresholdBytes", W)? {
+        config = config.with_flush_threshold_bytes(js::count(&v, "options.flushThresholdBytes")?);
+    }
+    if let Some(v) = js::property(&o, "index", W)? {
+        let ix = js::object(&v, "options.index")?;
+        let mut index = IndexConfig::default();
+        const I: &str = "options.index";
+        for (key, slot) in [
+            ("m", &mut index.m),
+            ("efConstruction", &mut index.ef_construction),
+            ("efSearch", &mut index.ef_search),
+            ("minRows", &mut index.min_rows),
+        ] {
+            if let Some(v) = js::property(&ix, key, I)? {
+                *slot = js::count(&v, &format!("{I}.{key}"))?;
+            }
+        }
+        config = config.with_index(index);
+    }
+    Ok(config)
+}
+
+/// A search request without its vector: `{ topK, filter, exact, ef, distance }`.
+#[derive(Clone, Default)]
+pub struct SearchSpec {
+    top_k: Option<usize>,
+    filter: Option<Filter>,
+    exact: Option<bool>,
+    ef: Option<usize>,
+    distance: Option<Distance>,
+}
+
+impl SearchSpec {
+    /// The library's search for `query`.
+    pub fn apply(self, query: &[f32]) -> Search<'_> {
+        let mut s = Search::new(query);
+        if let Some(k) = self.top_k {
+            s = s.top_k(k);
+        }
+        if let Some(f) = self.filter {
+            s = s.filter(f);
+        }
+        if let Some(exact) = self.exact {
+            s = s.approximate(!exact);
+        }
+        if let Some(ef) = self.ef {
+            s = s.ef(ef);
+        }
+        if let Some(d) = self.distance {
+            s = s.distance(d);
+        }
+        s
+    }
+}
+
+/// Parse `{ vector, topK, filter, exact, ef, distance }`.
+pub fn search<'env>(v: &Unknown<'env>) -> Result<(Vector<'env>, SearchSpec)> {
+    const W: &str = "search";
+    let o = js::object(v, W)?;
+    let vector = match js::property(&o, "vector", W)? {
+        Some(v) => js::vector(&v, "search.vector")?,
+        None => return Err(Failure::invalid("search.vector is required")),
+    };
+    let mut spec = SearchSpec::default();
+    if let Some(v) = js::property(&o, "topK", W)? {
+        spec.top_k = Some(js::count(&v, "search.topK")?);
+    }
+    if let Some(v) = js::property(&o, "filter", W)? {
+        let json = js::json(&v, "search.filter")?;
+        spec.filter = Some(Filter::from_json(&json).map_err(Failure::from)?);
+    }
+    if let Some(v) = js::property(&o, "exact", W)? {
+        spec.exact = Some(js::boolean(&v, "search.exact")?);
+    }
+    if let Some(v) = js::property(&o, "ef", W)? {
+        spec.ef = Some(js::count(&v, "search.ef")?);
+    }
+    if let Some(v) = js::property(&o, "distance", W)? {
+        spec.distance = Some(distance(&v, "search.distance")?);
+    }
+    Ok((vector, spec))
+}

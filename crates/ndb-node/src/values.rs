@@ -1,0 +1,169 @@
+//! What the addon returns: plain JavaScript objects (payloads are objects, not JSON strings;
+//! vectors are `Float32Array`s handed over without a copy).
+
+use napi::bindgen_prelude::Float32Array;
+use napi_derive::napi;
+use serde_json::Value;
+use std::time::Duration;
+
+/// A stored document, as `Collection.get` returns it.
+#[napi(object)]
+pub struct Document {
+    pub id: String,
+    pub vector: Float32Array,
+    #[napi(ts_type = "Payload | null")]
+    pub payload: Value,
+}
+
+/// One search result.
+#[napi(object)]
+pub struct SearchHit {
+    pub id: String,
+    /// Similarity, higher is better: cosine similarity, dot product, or the negated Euclidean
+    /// distance.
+    pub score: f64,
+    #[napi(ts_type = "Payload | null")]
+    pub payload: Value,
+}
+
+/// What `Collection.compact` did.
+#[napi(object)]
+pub struct CompactionStats {
+    pub docs_before: f64,
+    pub docs_after: f64,
+    pub bytes_before: f64,
+    pub bytes_after: f64,
+    pub segments_before: u32,
+    pub segments_after: u32,
+    pub duration_ms: f64,
+}
+
+/// One segment, in `CollectionStats.segments`.
+#[napi(object)]
+pub struct SegmentStats {
+    pub id: f64,
+    pub rows: f64,
+    pub deleted: f64,
+    pub bytes: f64,
+    pub indexed: bool,
+}
+
+/// A declared payload index.
+#[napi(object)]
+pub struct PayloadIndex {
+    pub field: String,
+    #[napi(ts_type = "PayloadIndexKind")]
+    pub kind: String,
+}
+
+/// Figures about a collection, from `Collection.stats`.
+#[napi(object)]
+pub struct CollectionStats {
+    /// Live documents.
+    pub doc_count: f64,
+    /// Rows in segments that are deleted or replaced (what a compaction would reclaim).
+    pub deleted_count: f64,
+    pub segment_count: u32,
+    /// Live documents still in memory (in the write-ahead log, not yet in a segment).
+    pub memtable_docs: f64,
+    pub memtable_bytes: f64,
+    /// Bytes on disk: segments, deletion files and the write-ahead log.
+    pub disk_bytes: f64,
+    pub wal_bytes: f64,
+    /// Documents covered by an HNSW index.
+    pub indexed_docs: f64,
+    pub flushes: f64,
+    pub write_stalls: f64,
+    pub write_stall_ms: f64,
+    pub merges: f64,
+    pub wal_syncs: f64,
+    pub wal_replayed_records: f64,
+    pub wal_truncated_bytes: f64,
+    pub open_ms: f64,
+    pub segments: Vec<SegmentStats>,
+    pub payload_indexes: Vec<PayloadIndex>,
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn kind_name(kind: ndb::PayloadIndexKind) -> String {
+    serde_json::to_value(kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn document(d: ndb::Document) -> Document {
+    Document {
+        id: d.id,
+        vector: Float32Array::new(d.vector),
+        payload: d.payload.unwrap_or(Value::Null),
+    }
+}
+
+pub fn hits(matches: Vec<ndb::Match>) -> Vec<SearchHit> {
+    matches
+        .into_iter()
+        .map(|m| SearchHit {
+            id: m.id,
+            score: f64::from(m.score),
+            payload: m.payload.unwrap_or(Value::Null),
+        })
+        .collect()
+}
+
+pub fn compaction_stats(s: &ndb::CompactionStats) -> CompactionStats {
+    CompactionStats {
+        docs_before: s.docs_before as f64,
+        docs_after: s.docs_after as f64,
+        bytes_before: s.bytes_before as f64,
+        bytes_after: s.bytes_after as f64,
+        segments_before: s.segments_before as u32,
+        segments_after: s.segments_after as u32,
+        duration_ms: ms(s.duration),
+    }
+}
+
+pub fn payload_indexes(list: Vec<(String, ndb::PayloadIndexKind)>) -> Vec<PayloadIndex> {
+    list.into_iter()
+        .map(|(field, kind)| PayloadIndex {
+            field,
+            kind: kind_name(kind),
+        })
+        .collect()
+}
+
+pub fn stats(s: &ndb::CollectionStats) -> CollectionStats {
+    CollectionStats {
+        doc_count: s.doc_count as f64,
+        deleted_count: s.deleted_count as f64,
+        segment_count: s.segment_count as u32,
+        memtable_docs: s.memtable_docs as f64,
+        memtable_bytes: s.memtable_bytes as f64,
+        disk_bytes: s.disk_bytes as f64,
+        wal_bytes: s.wal_bytes as f64,
+        indexed_docs: s.indexed_docs as f64,
+        flushes: s.flushes as f64,
+        write_stalls: s.write_stalls as f64,
+        write_stall_ms: ms(s.write_stall_time),
+        merges: s.merges as f64,
+        wal_syncs: s.wal_syncs as f64,
+        wal_replayed_records: s.wal_replayed_records as f64,
+        wal_truncated_bytes: s.wal_truncated_bytes as f64,
+        open_ms: ms(s.open_duration),
+        segments: s
+            .segments
+            .iter()
+            .map(|g| SegmentStats {
+                id: g.id as f64,
+                rows: g.rows as f64,
+                deleted: g.deleted as f64,
+                bytes: g.bytes as f64,
+                indexed: g.indexed,
+            })
+            .collect(),
+        payload_indexes: payload_indexes(s.payload_indexes.clone()),
+    }
+}
