@@ -1,7 +1,9 @@
-//! The process-wide thread pools for background CPU work: HNSW graph builds of background
-//! merges, and of segments the background flusher wrote without a graph.
+//! The process-wide thread pools for background work of every collection: flushes, merges
+//! (with their HNSW graph builds), and graphs of segments the background flusher wrote without
+//! one. No collection has threads of its own, so a process may open thousands.
 //!
-//! Each has one thread per core, running at a lower CPU priority (nice 10 on Linux): background
+//! Each has one thread per core. Merges and index builds run at a lower CPU priority (nice 10
+//! on Linux): background
 //! work uses every core the machine has spare, and yields them to searches and writers (a
 //! nice-10 thread gets about a tenth of the CPU time of a normal one it competes with).
 //! Work the caller waits for (`flush`, `compact`, `rebuild_index`, flushes with maintenance
@@ -19,21 +21,30 @@ pub(crate) fn threads() -> usize {
 /// jobs only when its threads have no other work).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Pool {
+    /// Background flushes of every collection: normal priority (a writer that fills a second
+    /// memtable waits for one).
+    Flushes,
     Merges,
     Indexes,
 }
 
 fn pool(which: Pool) -> Option<&'static rayon::ThreadPool> {
-    static POOLS: [OnceLock<Option<rayon::ThreadPool>>; 2] = [OnceLock::new(), OnceLock::new()];
-    let (slot, name) = match which {
-        Pool::Merges => (&POOLS[0], "ndb-merge"),
-        Pool::Indexes => (&POOLS[1], "ndb-index"),
+    static POOLS: [OnceLock<Option<rayon::ThreadPool>>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    let (slot, name, low) = match which {
+        Pool::Flushes => (&POOLS[0], "ndb-flush", false),
+        Pool::Merges => (&POOLS[1], "ndb-merge", true),
+        Pool::Indexes => (&POOLS[2], "ndb-index", true),
     };
     slot.get_or_init(|| {
         let built = rayon::ThreadPoolBuilder::new()
             .num_threads(threads())
             .thread_name(move |i| format!("{name}-{i}"))
-            .start_handler(|_| lower_priority())
+            .start_handler(move |_| {
+                if low {
+                    lower_priority()
+                }
+            })
             .build();
         match built {
             Ok(pool) => Some(pool),
@@ -55,10 +66,11 @@ pub(crate) fn lower_priority() {
     }
 }
 
-/// Run `job` on background pool `which` (its parallel parts too) and wait for it.
-pub(crate) fn run<R: Send>(which: Pool, job: impl FnOnce() -> R + Send) -> R {
+/// Start `job` on background pool `which` and return at once. Without the pool (it could not
+/// be created) the job runs on rayon's global pool.
+pub(crate) fn spawn(which: Pool, job: impl FnOnce() + Send + 'static) {
     match pool(which) {
-        Some(pool) => pool.install(job),
-        None => job(),
+        Some(pool) => pool.spawn(job),
+        None => rayon::spawn(job),
     }
 }

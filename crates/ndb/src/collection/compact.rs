@@ -20,7 +20,19 @@ use crate::segment::index::{index_file_name, GraphSeed};
 use crate::segment::{segment_file_name, RowRef};
 use crate::Result;
 use roaring::RoaringBitmap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Which deleted or replaced rows a merge leaves out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DropRows {
+    /// Only those whose deletion is persisted (background merges: rows hidden by writes still
+    /// only in an unsynced WAL are carried over, so a crash that loses those writes can never
+    /// also lose the older version they replaced).
+    Persisted,
+    /// Every one acknowledged before the merge, after syncing the WAL (`compact`).
+    Acknowledged,
+}
 
 /// What [`Collection::compact`](crate::Collection::compact) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,12 +62,11 @@ fn segment_bytes(s: &LiveSegment) -> u64 {
 }
 
 impl CollectionInner {
-    /// Flush (so deletions and replacements still only in the memtable are persisted and can
-    /// be dropped), then merge every segment into one.
+    /// Merge every segment into one, dropping every row deleted or replaced so far (also by
+    /// writes not yet flushed, once the WAL holds them durably).
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
         let _merging = self.merge_lock.lock();
         self.writer()?;
-        self.flush_memtable(true)?;
         let all: Vec<u64> = self
             .state
             .read()
@@ -63,14 +74,19 @@ impl CollectionInner {
             .iter()
             .map(|s| s.segment.id())
             .collect();
-        self.merge(&all, Graph::Now)
+        self.merge(&all, Graph::Now, DropRows::Acknowledged)
     }
 
     /// Merge the segments with ids `which` into one new segment (placed by id). The caller holds
     /// the merge lock. The manifest lock is taken only to reserve ids and to commit, so flushes
     /// (and the writers waiting on them) proceed while the merged segment and its index are
     /// written.
-    pub(crate) fn merge(&self, which: &[u64], graph: Graph) -> Result<CompactionStats> {
+    pub(crate) fn merge(
+        &self,
+        which: &[u64],
+        graph: Graph,
+        leave_out: DropRows,
+    ) -> Result<CompactionStats> {
         let started = Instant::now();
         // Phase 1: snapshot, reserve a segment id and three file generations.
         let (segments, mut scratch) = {
@@ -92,7 +108,19 @@ impl CollectionInner {
             segments_before: segments.len(),
             ..CompactionStats::default()
         };
-        let nothing_to_drop = segments.iter().all(|s| s.persisted.is_empty());
+        // The rows to leave out. Acknowledged deletions are taken before the WAL sync below, so
+        // every one of them is durable in the WAL before the merged segment can commit.
+        let dead: Vec<Arc<RoaringBitmap>> = segments
+            .iter()
+            .map(|s| match leave_out {
+                DropRows::Persisted => Arc::clone(&s.persisted),
+                DropRows::Acknowledged => Arc::clone(&s.deleted),
+            })
+            .collect();
+        if leave_out == DropRows::Acknowledged {
+            self.sync()?;
+        }
+        let nothing_to_drop = dead.iter().all(|d| d.is_empty());
         if segments.len() != which.len()
             || segments.is_empty()
             || (segments.len() == 1 && nothing_to_drop)
@@ -108,11 +136,11 @@ impl CollectionInner {
         // new segment (and its indexes); remember where each old row went.
         let mut rows: Vec<RowRef<'_>> = Vec::new();
         let mut moved: Vec<Vec<u32>> = Vec::with_capacity(segments.len());
-        for s in &segments {
+        for (s, dead) in segments.iter().zip(&dead) {
             let seg = &s.segment;
             let mut map = vec![u32::MAX; seg.rows() as usize];
             for row in 0..seg.rows() {
-                if s.persisted.contains(row) {
+                if dead.contains(row) {
                     continue;
                 }
                 map[row as usize] = rows.len() as u32;
@@ -150,8 +178,9 @@ impl CollectionInner {
             let seed = segments
                 .iter()
                 .zip(&moved)
-                .filter(|(s, _)| graph == Graph::Now && s.persisted.is_empty())
-                .filter_map(|(s, map)| s.index.as_ref().map(|ix| (s.segment.rows(), ix, map)))
+                .zip(&dead)
+                .filter(|(_, dead)| graph == Graph::Now && dead.is_empty())
+                .filter_map(|((s, map), _)| s.index.as_ref().map(|ix| (s.segment.rows(), ix, map)))
                 .max_by_key(|&(rows, _, _)| rows)
                 .and_then(|(_, ix, map)| match ix.view() {
                     Ok(graph) => Some(GraphSeed { graph, map }),

@@ -1,4 +1,5 @@
-//! Background maintenance: three threads per writable collection.
+//! Background maintenance of a writable collection: three kinds of work, run as tasks on the
+//! process-wide pools (`crate::background`), so a collection has no thread of its own.
 //!
 //! - The **flusher** freezes the memtable when it passes its threshold and writes it as a
 //!   segment (without its HNSW graph), so writers never wait for segment writes or graph
@@ -12,212 +13,233 @@
 //!   largest first, beside a running merge (a fresh segment is not searched exactly for as long
 //!   as a big merge takes). The two skip each other's segments (`busy`).
 //!
-//! Merger and indexer run their jobs on the low-priority background pool (`crate::background`).
-//! All three hold only a weak reference to the collection between jobs; when the last handle
-//! is dropped they are stopped (and joined, unless the drop happens on one of them, which then
-//! just ends). A job in progress is finished first; work in progress at a crash is safe to
-//! abandon: flushes, merges and index builds each commit by one manifest swap.
+//! Flushes run on the normal-priority flush pool, merges and index builds on the low-priority
+//! pools. A collection has at most one task of each kind queued or running; work asked for
+//! while one runs makes it run once more. Tasks hold only a weak reference to the collection
+//! while queued; when the last handle is dropped, queued tasks end without working and the
+//! running ones are waited for (a job in progress is finished first; work in progress at a
+//! crash is safe to abandon: flushes, merges and index builds each commit by one manifest
+//! swap). A panic in a task poisons the collection.
 
 use super::merge_policy::{self, SegmentMeta};
 use super::new_segment::Graph;
 use super::CollectionInner;
+use crate::background::{self, Pool};
 use parking_lot::{Condvar, Mutex};
-use std::sync::{Arc, Weak};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::{Arc, OnceLock, Weak};
 
-/// How often the maintainer looks for work when nothing wakes it.
-const IDLE_CHECK: Duration = Duration::from_millis(200);
+/// The three kinds of background work of a collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Flush,
+    Merge,
+    Index,
+}
+
+impl Kind {
+    fn slot(self) -> usize {
+        self as usize
+    }
+
+    fn pool(self) -> Pool {
+        match self {
+            Kind::Flush => Pool::Flushes,
+            Kind::Merge => Pool::Merges,
+            Kind::Index => Pool::Indexes,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Kind::Flush => "flush",
+            Kind::Merge => "merge",
+            Kind::Index => "index build",
+        }
+    }
+
+    /// One step of this kind of work; whether it did something (then there may be more).
+    fn step(self, inner: &CollectionInner) -> crate::Result<bool> {
+        match self {
+            Kind::Flush => inner.background_flush().map(|()| false),
+            Kind::Merge => Ok(
+                inner.merge_step(MergeScope::Graphless)? || inner.merge_step(MergeScope::All)?
+            ),
+            Kind::Index => inner.index_step(),
+        }
+    }
+
+    /// What to reconsider after this kind of work changed the segments.
+    fn follow_ups(self) -> &'static [Kind] {
+        match self {
+            Kind::Flush => &[Kind::Merge, Kind::Index],
+            // A merged segment may need a graph; a segment the merge claimed may be indexed now.
+            Kind::Merge => &[Kind::Index],
+            // A segment with a graph may join merges of segments with graphs.
+            Kind::Index => &[Kind::Merge],
+        }
+    }
+}
+
+/// Where one kind of work of a collection stands.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Task {
+    #[default]
+    Idle,
+    /// On a pool's queue, not started yet.
+    Queued,
+    /// Running; `again`: asked for once more meanwhile.
+    Running { again: bool },
+}
 
 #[derive(Default)]
-struct SignalState {
-    flush: bool,
-    /// The segment layout changed: the merger has something to consider.
-    merge_dirty: bool,
-    /// A segment may need a graph: the indexer has something to consider.
-    index_dirty: bool,
+struct Schedule {
+    tasks: [Task; 3],
+    /// Tasks running now (queued ones are not counted: they see `stop` and end at once).
+    running: usize,
     stop: bool,
 }
 
-#[derive(Default)]
-struct Signal {
-    state: Mutex<SignalState>,
-    wake: Condvar,
-}
-
-/// A maintenance thread's body.
-type Job = fn(Weak<CollectionInner>, Arc<Signal>);
-
-/// The handles of a collection's maintenance threads.
+/// A collection's background work, run as tasks on the process-wide pools.
 #[derive(Default)]
 pub(crate) struct Maintenance {
-    signal: Arc<Signal>,
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// The collection, set by `start`.
+    collection: OnceLock<Weak<CollectionInner>>,
+    schedule: Mutex<Schedule>,
+    idle: Condvar,
 }
 
 impl Maintenance {
-    /// Start the threads for `inner`.
+    /// Start: look for merges and missing graphs (segments a previous process left).
     pub(crate) fn start(inner: &Arc<CollectionInner>) {
-        let Some(m) = inner.maintenance.as_ref() else {
-            return;
-        };
-        let jobs: [(&str, Job); 3] = [
-            ("flush", run_flusher),
-            ("merge", run_merger),
-            ("index", run_indexer),
-        ];
-        let mut threads = m.threads.lock();
-        for (what, job) in jobs {
-            let weak = Arc::downgrade(inner);
-            let signal = Arc::clone(&m.signal);
-            let spawned = std::thread::Builder::new()
-                .name(format!("ndb-{what}-{}", inner.name))
-                .spawn(move || job(weak, signal));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    log::warn!(
-                        "collection {:?}: no maintenance threads ({e}); flushes happen on the write path",
-                        inner.name
-                    );
-                    drop(threads);
-                    m.stop();
-                    return;
-                }
-            }
+        if let Some(m) = inner.maintenance.as_ref() {
+            let _ = m.collection.set(Arc::downgrade(inner));
+            m.request(Kind::Merge);
+            m.request(Kind::Index);
         }
     }
 
-    /// Whether the threads are running (flushes can be left to them).
+    /// Whether background work is on (flushes can be left to it).
     pub(crate) fn running(&self) -> bool {
-        !self.threads.lock().is_empty()
+        !self.schedule.lock().stop
     }
 
     /// Ask for a flush.
-    pub(crate) fn request_flush(&self) {
-        self.signal.state.lock().flush = true;
-        self.signal.wake.notify_all();
+    pub(crate) fn request_flush(self: &Arc<Self>) {
+        self.request(Kind::Flush);
     }
 
-    /// Stop the threads and wait for them (unless called from one of them).
+    /// Ask for work of `kind`: queue a task unless one is queued; a running one runs again.
+    fn request(self: &Arc<Self>, kind: Kind) {
+        let mut s = self.schedule.lock();
+        if s.stop {
+            return;
+        }
+        match s.tasks[kind.slot()] {
+            Task::Idle => s.tasks[kind.slot()] = Task::Queued,
+            Task::Queued => return,
+            Task::Running { .. } => {
+                s.tasks[kind.slot()] = Task::Running { again: true };
+                return;
+            }
+        }
+        drop(s);
+        let m = Arc::clone(self);
+        background::spawn(kind.pool(), move || run_task(m, kind));
+    }
+
+    /// Stop: no new task starts, queued ones end without working; wait for the running ones.
     pub(crate) fn stop(&self) {
-        self.signal.state.lock().stop = true;
-        self.signal.wake.notify_all();
-        let handles = std::mem::take(&mut *self.threads.lock());
-        for handle in handles {
-            if handle.thread().id() != std::thread::current().id() {
-                // A panic on the thread was already reported by the panic hook.
-                let _ = handle.join();
-            }
+        let mut s = self.schedule.lock();
+        s.stop = true;
+        while s.running > 0 {
+            self.idle.wait(&mut s);
         }
+    }
+
+    /// Stop without waiting.
+    pub(crate) fn halt(&self) {
+        self.schedule.lock().stop = true;
+    }
+
+    /// A task begins: false if it should not (stopped, or the collection is gone).
+    fn begin(&self, kind: Kind) -> bool {
+        let mut s = self.schedule.lock();
+        if s.stop {
+            s.tasks[kind.slot()] = Task::Idle;
+            return false;
+        }
+        s.tasks[kind.slot()] = Task::Running { again: false };
+        s.running += 1;
+        true
+    }
+
+    /// A task ends: whether it should run again (asked for meanwhile, and not stopped).
+    fn end(&self, kind: Kind) -> bool {
+        let mut s = self.schedule.lock();
+        let again = s.tasks[kind.slot()] == Task::Running { again: true } && !s.stop;
+        s.tasks[kind.slot()] = if again { Task::Queued } else { Task::Idle };
+        s.running -= 1;
+        if s.running == 0 {
+            self.idle.notify_all();
+        }
+        again
+    }
+
+    fn stopped(&self) -> bool {
+        self.schedule.lock().stop
     }
 }
 
-fn run_flusher(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
-    loop {
-        {
-            let mut s = signal.state.lock();
-            while !s.stop && !s.flush {
-                signal.wake.wait(&mut s);
-            }
-            if s.stop {
-                return;
-            }
-            s.flush = false;
+/// The body of a background task: run `kind`'s steps until there is nothing left, then ask for
+/// the work that may follow. A panic poisons the collection (memory and disk may disagree).
+/// The task holds the collection only while it runs, and lets go of it before it reports its
+/// end, so the last handle's drop (which waits for that) also closes the collection.
+fn run_task(m: Arc<Maintenance>, kind: Kind) {
+    if !m.begin(kind) {
+        return;
+    }
+    if let Some(inner) = m.collection.get().and_then(Weak::upgrade) {
+        let outcome = catch_unwind(AssertUnwindSafe(|| work(&inner, &m, kind)));
+        if let Err(panic) = outcome {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic".into());
+            inner.poison(format!("background {} panicked: {msg}", kind.what()));
         }
-        let Some(inner) = weak.upgrade() else {
-            return;
-        };
-        if inner.writer().is_err() {
-            continue; // poisoned or dropped: nothing more to do until reopened
-        }
-        match inner.background_flush() {
-            Ok(()) => {
-                let mut st = signal.state.lock();
-                st.merge_dirty = true;
-                st.index_dirty = true;
-                drop(st);
-                signal.wake.notify_all();
-            }
-            Err(e) => log::error!("collection {:?}: background flush failed: {e}", inner.name),
-        }
+    }
+    if m.end(kind) {
+        background::spawn(kind.pool(), move || run_task(m, kind));
     }
 }
 
-/// The body of the merger and the indexer: wait for a change (or `IDLE_CHECK`), then run `job`
-/// on the background pool until it has nothing to do; `job` returns whether it did something.
-fn run_background(
-    weak: Weak<CollectionInner>,
-    signal: Arc<Signal>,
-    what: &'static str,
-    pool: crate::background::Pool,
-    dirty: fn(&mut SignalState) -> &mut bool,
-    job: fn(&CollectionInner, &Signal) -> crate::Result<bool>,
-) {
-    crate::background::lower_priority();
-    loop {
-        {
-            let mut s = signal.state.lock();
-            if !s.stop && !*dirty(&mut s) {
-                signal.wake.wait_for(&mut s, IDLE_CHECK);
-            }
-            if s.stop {
-                return;
-            }
-            *dirty(&mut s) = false;
-        }
-        let Some(inner) = weak.upgrade() else {
-            return;
-        };
-        if inner.writer().is_err() {
-            continue;
-        }
-        // Re-plan after every job: flushes and the other thread change the layout meanwhile.
-        loop {
-            match crate::background::run(pool, || job(&inner, &signal)) {
-                Ok(true) => {}
-                Ok(false) => break,
-                Err(e) => {
-                    log::error!("collection {:?}: background {what} failed: {e}", inner.name);
+fn work(inner: &CollectionInner, m: &Arc<Maintenance>, kind: Kind) {
+    let mut changed = false;
+    while inner.writer().is_ok() && !m.stopped() {
+        match kind.step(inner) {
+            Ok(did) => {
+                changed |= did || kind == Kind::Flush;
+                if !did {
                     break;
                 }
             }
-            if signal.state.lock().stop {
-                return;
+            Err(e) => {
+                log::error!(
+                    "collection {:?}: background {} failed: {e}",
+                    inner.name,
+                    kind.what()
+                );
+                break;
             }
         }
     }
-}
-
-fn run_merger(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
-    run_background(
-        weak,
-        signal,
-        "merge",
-        crate::background::Pool::Merges,
-        |s| &mut s.merge_dirty,
-        |inner, signal| {
-            let merged =
-                inner.merge_step(MergeScope::Graphless)? || inner.merge_step(MergeScope::All)?;
-            if merged {
-                // The merged segment may need a graph.
-                signal.state.lock().index_dirty = true;
-                signal.wake.notify_all();
-            }
-            Ok(merged)
-        },
-    );
-}
-
-fn run_indexer(weak: Weak<CollectionInner>, signal: Arc<Signal>) {
-    run_background(
-        weak,
-        signal,
-        "index build",
-        crate::background::Pool::Indexes,
-        |s| &mut s.index_dirty,
-        |inner, _| inner.index_step(),
-    );
+    if changed {
+        for &next in kind.follow_ups() {
+            m.request(next);
+        }
+    }
 }
 
 /// Which segments a merge step considers.
@@ -274,7 +296,7 @@ impl CollectionInner {
                         Graph::Now
                     }
                 };
-                self.merge(&which, graph)?;
+                self.merge(&which, graph, super::compact::DropRows::Persisted)?;
                 self.merges
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Ok(true)

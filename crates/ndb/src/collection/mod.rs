@@ -76,14 +76,15 @@ pub(crate) struct CollectionInner {
     write_stalls: AtomicU64,
     write_stall_nanos: AtomicU64,
     merges: AtomicU64,
-    /// The background maintenance thread, for writers opened with it enabled.
-    maintenance: Option<maintenance::Maintenance>,
+    /// Background maintenance (tasks on the process-wide pools), for writers opened with it.
+    maintenance: Option<Arc<maintenance::Maintenance>>,
 }
 
 impl Drop for CollectionInner {
     fn drop(&mut self) {
         if let Some(m) = &self.maintenance {
-            m.stop();
+            // No new task starts; none runs (a running task holds the collection).
+            m.halt();
         }
     }
 }
@@ -423,9 +424,9 @@ pub struct Collection {
 }
 
 /// The users' share of a collection: held by every [`Collection`] handle and by the
-/// [`Database`](crate::Database) that opened it. When the last one goes, the maintenance thread
-/// is stopped and joined first, so the collection (and its lock) is released right away rather
-/// than whenever the thread finishes its current job.
+/// [`Database`](crate::Database) that opened it. When the last one goes, background work is
+/// stopped and its running tasks waited for, so the collection (and its lock) is released right
+/// away rather than whenever a task finishes its current job.
 #[derive(Debug)]
 pub(crate) struct Owner {
     inner: Arc<CollectionInner>,
@@ -527,11 +528,11 @@ impl Collection {
         )
     }
 
-    /// Flush the memtable, then merge all segments into one, dropping deleted and replaced
-    /// rows (every delete acknowledged before the call is applied) and rebuilding the index of
-    /// the merged segment. Readers and writers continue meanwhile; the new state replaces the
-    /// old in one atomic manifest swap. `docs_after` is the number of live documents in
-    /// segments afterwards.
+    /// Merge all segments into one, dropping every deleted and replaced row (deletes and
+    /// replacements acknowledged before the call, also those not flushed yet: the WAL is synced
+    /// first) and rebuilding the index of the merged segment. Readers and writers continue
+    /// meanwhile; the new state replaces the old in one atomic manifest swap. `docs_after` is
+    /// the number of live documents in segments afterwards.
     ///
     /// ```
     /// use ndb::{CollectionConfig, Database, Document};

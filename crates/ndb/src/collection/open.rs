@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 
 /// Name of the directory holding segment and deletion files.
 pub(crate) const SEGMENTS_DIR: &str = "segments";
-/// Name of the collection's lock file.
-pub(crate) const LOCK_FILE: &str = "LOCK";
 
 /// How a collection is opened.
 pub(crate) enum OpenMode {
@@ -61,11 +59,8 @@ pub(crate) fn open_collection(
             db_lock,
             maintenance,
         } => {
-            let lock_path = dir.join(LOCK_FILE);
-            let lock = vfs
-                .try_lock(&lock_path)
-                .at(&lock_path)?
-                .ok_or(Error::CollectionLocked { path: lock_path })?;
+            // The database lock is the collection's too (ADR 0002): no lock file, and so no
+            // file descriptor, per collection.
             let mut rec = recover(&*vfs, &dir)?;
             let wal = match rec.last_wal {
                 Some((gen, valid_len)) => {
@@ -80,7 +75,7 @@ pub(crate) fn open_collection(
             vfs.sync_dir(&dir.join(SEGMENTS_DIR)).at(&dir)?;
             vfs.sync_dir(&dir).at(&dir)?;
             rec.report.open_duration = started.elapsed();
-            let locks = vec![db_lock, Arc::from(lock)];
+            let locks = vec![db_lock];
             let inner = assemble(vfs, dir, name, locks, Some(wal), rec, maintenance);
             super::maintenance::Maintenance::start(&inner);
             Ok(inner)
@@ -152,7 +147,7 @@ fn assemble(
         write_stalls: AtomicU64::new(0),
         write_stall_nanos: AtomicU64::new(0),
         merges: AtomicU64::new(0),
-        maintenance: maintenance.then(super::maintenance::Maintenance::default),
+        maintenance: maintenance.then(Arc::default),
     })
 }
 
