@@ -51,6 +51,7 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
         };
         results.push((name, verdict));
     }
+    let foreign = database.foreign_entries()?;
     let damaged = results
         .iter()
         .filter(|r| matches!(r.1, Verdict::Damaged { .. }))
@@ -61,7 +62,7 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
             .map(|(name, v)| match v {
                 Verdict::Ok(s) => json!({
                     "name": name,
-                    "status": "ok",
+                    "status": if s.wal_truncated_bytes > 0 { "warning" } else { "ok" },
                     "docs": s.doc_count,
                     "segments": s.segment_count,
                     "wal_torn_tail_bytes": s.wal_truncated_bytes,
@@ -81,6 +82,7 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
         ctx.print_json(&json!({
             "ok": results.iter().all(|r| matches!(r.1, Verdict::Ok(_))),
             "collections": arr,
+            "foreign_entries": foreign,
         }))?;
     } else {
         let mut t = Table::new(&[
@@ -96,14 +98,17 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
                         fmt::plural(s.doc_count, "document"),
                         fmt::plural(s.segment_count as u64, "segment")
                     );
-                    if s.wal_truncated_bytes > 0 {
+                    if s.wal_truncated_bytes == 0 {
+                        ("ok", d)
+                    } else {
                         d.push_str(&format!(
-                            "; the WAL ends in {} bytes of an interrupted write (a crash), \
-                             ignored and cut off at the next writable open",
+                            "; the WAL ends in {} bytes that are not a valid record: a write a \
+                             crash interrupted, or damage to the last record, which cannot be \
+                             told apart (docs/RELIABILITY.md); cut off at the next writable open",
                             s.wal_truncated_bytes
                         ));
+                        ("warning", d)
                     }
-                    ("ok", d)
                 }
                 Verdict::Damaged {
                     file,
@@ -121,6 +126,12 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
             ctx.println("no collections")?;
         } else {
             t.print(ctx.out())?;
+        }
+        for path in &foreign {
+            ctx.println(&format!(
+                "not part of the database (nDB leaves it alone): {}",
+                fmt::escape_text(&path.display().to_string())
+            ))?;
         }
     }
     if damaged > 0 {
