@@ -47,6 +47,42 @@ impl Prng {
     }
 }
 
+/// Write a report file the safe way: into a new temporary file beside `path`, synced, then
+/// renamed over it, so a failure leaves the previous file as it was; a target that exists and
+/// is not a regular file (a FIFO, `/dev/stdout`) is written in place, never replaced.
+pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let meta = std::fs::metadata(path);
+    if meta.as_ref().is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        return std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(bytes);
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let written = (|| {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
 /// The id of document number `i` (fixed width so ids are all the same length).
 pub fn doc_id(prefix: &str, i: u64) -> String {
     format!("{prefix}{i:010}")
@@ -235,5 +271,35 @@ mod tests {
             assert!((-1.0..1.0).contains(&x));
             assert_eq!(x, b.next_f32());
         }
+    }
+
+    #[test]
+    fn reports_replace_files_whole_and_write_fifos_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.md");
+        std::fs::write(&path, "old").unwrap();
+        write_file(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        // A failed write (the target is a directory) leaves nothing behind.
+        assert!(write_file(dir.path(), b"x").is_err());
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, vec![std::ffi::OsString::from("report.md")]);
+        let fifo = dir.path().join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let reader = std::thread::spawn({
+            let fifo = fifo.clone();
+            move || std::fs::read(fifo).unwrap()
+        });
+        write_file(&fifo, b"through").unwrap();
+        assert_eq!(reader.join().unwrap(), b"through");
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     }
 }

@@ -64,15 +64,42 @@ pub fn recall_qps_svg(
         e *= 10.0;
     }
 
-    let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
-    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let mut svg = String::new();
+    draw(
+        &mut svg,
+        title,
+        k,
+        curves,
+        targets,
+        (x_lo, x_hi, y_lo, y_hi),
+        &ticks,
+    )
+    .map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::write_file(path, svg.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Draw the plot into `svg`.
+fn draw(
+    svg: &mut String,
+    title: &str,
+    k: usize,
+    curves: &[Curve],
+    targets: &[f64],
+    (x_lo, x_hi, y_lo, y_hi): (f64, f64, f64, f64),
+    ticks: &[f64],
+) -> Result<(), String> {
+    let root = SVGBackend::with_string(svg, (960, 640)).into_drawing_area();
+    let err = |e: &dyn std::fmt::Display| e.to_string();
     root.fill(&WHITE).map_err(|e| err(&e))?;
     let mut chart = ChartBuilder::on(&root)
         .caption(title, ("sans-serif", 18))
         .margin(16)
         .x_label_area_size(48)
         .y_label_area_size(72)
-        .build_cartesian_2d(x_lo..x_hi, (y_lo..y_hi).log_scale().with_key_points(ticks))
+        .build_cartesian_2d(
+            x_lo..x_hi,
+            (y_lo..y_hi).log_scale().with_key_points(ticks.to_vec()),
+        )
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()

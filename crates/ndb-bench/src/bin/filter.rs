@@ -743,10 +743,10 @@ fn real_main() -> Res<()> {
     print!("{md}");
     println!("\n```json\n{json_text}\n```");
     if let Some(p) = &args.json_out {
-        std::fs::write(p, &json_text)?;
+        ndb_bench::write_file(p, json_text.as_bytes())?;
     }
     if let Some(p) = &args.md_out {
-        std::fs::write(p, &md)?;
+        ndb_bench::write_file(p, md.as_bytes())?;
     }
     Ok(())
 }

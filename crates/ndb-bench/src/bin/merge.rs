@@ -271,7 +271,7 @@ fn real_main() -> Res<()> {
     let text = serde_json::to_string_pretty(&report)?;
     println!("\n```json\n{text}\n```");
     if let Some(p) = &args.json_out {
-        std::fs::write(p, text)?;
+        ndb_bench::write_file(p, text.as_bytes())?;
     }
     Ok(())
 }

@@ -1238,7 +1238,7 @@ fn real_main() -> Res<()> {
 
     print!("{md}");
     if let Some(p) = &args.md {
-        std::fs::write(p, &md).map_err(|e| format!("{}: {e}", p.display()))?;
+        ndb_bench::write_file(p, md.as_bytes()).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = &args.json {
         let j = json!({
@@ -1273,7 +1273,7 @@ fn real_main() -> Res<()> {
             "ratios": ratios,
             "reference": reference,
         });
-        std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
+        ndb_bench::write_file(p, (serde_json::to_string_pretty(&j)? + "\n").as_bytes())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
 
@@ -1950,7 +1950,7 @@ fn hnsw_main(
                 std::fs::create_dir_all(d)?;
             }
         }
-        std::fs::write(p, &md).map_err(|e| format!("{}: {e}", p.display()))?;
+        ndb_bench::write_file(p, md.as_bytes()).map_err(|e| format!("{}: {e}", p.display()))?;
     }
     if let Some(p) = &args.json {
         let engines_json: Vec<Value> = engines
@@ -2017,7 +2017,7 @@ fn hnsw_main(
             "plot": plot_path.display().to_string(),
             "reference": reference,
         });
-        std::fs::write(p, serde_json::to_string_pretty(&j)? + "\n")
+        ndb_bench::write_file(p, (serde_json::to_string_pretty(&j)? + "\n").as_bytes())
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     Ok(())
