@@ -54,7 +54,7 @@ pub use document::Document;
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use payload_index::PayloadIndexKind;
-pub use search::{Match, Search, TOP_K_MAX};
+pub use search::{Match, Search, EF_MAX, TOP_K_MAX};
 
 /// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;
 /// not part of the stable API.

@@ -125,3 +125,41 @@ fn filters_nested_past_the_limit_are_refused_without_overflowing_the_stack() {
         .join()
         .expect("no stack overflow");
 }
+
+/// Issue 13: a huge `ef` with a filter on an indexed segment overflowed the planner's cost
+/// model; `ef` is bounded like `top_k`, with a typed error naming the limit.
+#[test]
+fn ef_is_bounded_and_never_overflows_the_planner() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    let config = CollectionConfig::new(2).with_index(ndb::IndexConfig {
+        min_rows: 10,
+        ..ndb::IndexConfig::default()
+    });
+    let c = db.create_collection("c", config).unwrap();
+    c.insert_batch((0..200).map(|i| {
+        Document::new(format!("d{i}"), vec![1.0, i as f32]).with_payload(json!({"i": i % 10}))
+    }))
+    .unwrap();
+    c.flush().unwrap();
+    assert!(c.has_index());
+    let q = [1.0, 3.0];
+    for ef in [0, ndb::EF_MAX + 1, usize::MAX / 4, usize::MAX] {
+        let err = c
+            .search(Search::new(&q).ef(ef).filter(Filter::eq("i", 3)))
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidArgument(m) if m.contains("ef must be in")),
+            "{err}"
+        );
+    }
+    let hits = c
+        .search(
+            Search::new(&q)
+                .ef(ndb::EF_MAX)
+                .top_k(5)
+                .filter(Filter::eq("i", 3)),
+        )
+        .unwrap();
+    assert_eq!(hits.len(), 5);
+}

@@ -29,6 +29,8 @@ const TASK_ROWS: usize = 16 * 1024;
 const PARALLEL_MIN_BYTES: usize = 8 << 20;
 /// Largest `top_k`.
 pub const TOP_K_MAX: usize = 100_000;
+/// Largest `ef` (the HNSW beam): as large as `top_k` may be.
+pub const EF_MAX: usize = TOP_K_MAX;
 
 /// One search result.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,7 +111,7 @@ impl<'q> Search<'q> {
         self
     }
 
-    /// Breadth of the approximate (HNSW) search; ignored by exact search.
+    /// Breadth of the approximate (HNSW) search, 1 to [`EF_MAX`]; ignored by exact search.
     pub fn ef(mut self, ef: usize) -> Self {
         self.ef = Some(ef);
         self
@@ -140,6 +142,11 @@ pub(crate) fn run(
         return Err(Error::invalid(format!(
             "top_k must be in 1..={TOP_K_MAX}, got {}",
             search.top_k
+        )));
+    }
+    if let Some(ef) = search.ef.filter(|&ef| ef == 0 || ef > EF_MAX) {
+        return Err(Error::invalid(format!(
+            "ef must be in 1..={EF_MAX}, got {ef}"
         )));
     }
     if search.threads == Some(0) {

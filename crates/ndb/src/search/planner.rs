@@ -86,7 +86,7 @@ fn matching_rows(seg: &LiveSegment, filter: &Filter) -> Result<Option<RoaringBit
 /// scores about `ef · m0` nodes to fill its beam, and `1 / selectivity` times more when most
 /// nodes it meets do not match.
 fn graph_is_cheaper(matches: u64, selectivity: f64, ef: usize, m0: usize) -> bool {
-    let graph = (widen(ef, selectivity) * m0) as f64 / selectivity.max(1e-6);
+    let graph = widen(ef, selectivity).saturating_mul(m0) as f64 / selectivity.max(1e-6);
     selectivity >= GRAPH_SELECTIVITY_MIN && (matches as f64) > graph
 }
 
@@ -94,6 +94,7 @@ fn widen(ef: usize, selectivity: f64) -> usize {
     // The beam already walks through non-matching nodes; a moderate widening keeps recall at
     // low selectivity without paying 1/selectivity.
     let factor = (1.0 / selectivity.max(1e-3)).sqrt().min(4.0);
+    // `as` saturates: a huge `ef` gives usize::MAX, never a wrap.
     ((ef as f64) * factor).ceil() as usize
 }
 
