@@ -46,7 +46,7 @@ for ds in ("fashion-mnist", "glove-50"):
             lines.append(f"\nnDB search_batch on {t} thread(s), ef {sb['ef']}: {fmt(sb['qps'])} QPS (recall {sb['recall']:.4f})")
     hb = res.get("hnswlib", {}).get("knn_query_batch_2t")
     if hb:
-        lines.append(f"; hnswlib knn_query batch on 2 threads, ef {hb['ef']}: {fmt(hb['qps'])} QPS")
+        lines.append(f"\nhnswlib knn_query batch on 2 threads, ef {hb['ef']}: {fmt(hb['qps'])} QPS")
     if os.path.exists(rs_path) and "sweep" in nd:
         rs = json.load(open(rs_path))
         eng = next(e for e in rs["engines"] if e["engine"] == "nDB")
