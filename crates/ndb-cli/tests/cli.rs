@@ -342,7 +342,11 @@ fn index_rebuild_and_delete() {
     let r = json_of(&["index", p(&db), "docs", "--rebuild"]);
     assert_eq!(r["has_index"], true);
     assert_eq!(r["indexed_docs"], 5);
-    assert_eq!(json_of(&["stats", p(&db), "docs"])["has_index"], true);
+    let stats = json_of(&["stats", p(&db), "docs"]);
+    assert_eq!(stats["has_index"], true);
+    assert_eq!(stats["index_backlog_rows"], 0);
+    assert_eq!(stats["index_enabled"], true);
+    assert!(ok(&["stats", p(&db), "docs"]).contains("waiting for graphs"));
     // Approximate search over the index still finds the nearest.
     let hits = json_of(&[
         "search",

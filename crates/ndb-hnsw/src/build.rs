@@ -10,6 +10,7 @@ use parking_lot::{Mutex, RwLock};
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::cmp::Reverse;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::new());
@@ -177,6 +178,21 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
 
 /// Build a graph over `vectors` (in parallel on the current rayon pool).
 pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -> Graph {
+    let never = AtomicBool::new(false);
+    match build_cancellable(vectors, metric, params, &never) {
+        Some(graph) => graph,
+        None => unreachable!("a build whose flag nobody sets is never cancelled"),
+    }
+}
+
+/// [`build`], abandoned (`None`) soon after `cancel` is set: the flag is read between node
+/// insertions, so a build of any size stops within about one insertion per thread.
+pub fn build_cancellable<V: Vectors + ?Sized>(
+    vectors: &V,
+    metric: Metric,
+    params: Params,
+    cancel: &AtomicBool,
+) -> Option<Graph> {
     let n = vectors.len();
     let m = params.m.clamp(2, M_MAX);
     let levels: Vec<u8> = (0..n as u32)
@@ -189,15 +205,32 @@ pub fn build<V: Vectors + ?Sized>(vectors: &V, metric: Metric, params: Params) -
         SCRATCH.with(|s| {
             let mut s = s.borrow_mut();
             for q in 1..warm {
+                if cancel.load(Ordering::Relaxed) {
+                    return;
+                }
                 builder.insert(q, &mut s);
             }
         });
-        (warm..n as u32).into_par_iter().for_each(|q| {
-            SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
-        });
+        insert_all(&builder, (warm..n as u32).into_par_iter(), cancel);
+    }
+    if cancel.load(Ordering::Relaxed) {
+        return None;
     }
     builder.connect_unreachable();
-    serialize(&builder, n)
+    Some(serialize(&builder, n))
+}
+
+/// Insert `nodes` in parallel, unless `cancel` is set.
+fn insert_all<V: Vectors + ?Sized>(
+    builder: &Builder<'_, V>,
+    nodes: impl ParallelIterator<Item = u32>,
+    cancel: &AtomicBool,
+) {
+    nodes.for_each(|q| {
+        if !cancel.load(Ordering::Relaxed) {
+            SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
+        }
+    });
 }
 
 /// Build a graph over `vectors` that starts from an existing graph `seed` over some of them:
@@ -214,6 +247,22 @@ pub fn build_seeded<V: Vectors + ?Sized>(
     seed: &GraphView<'_>,
     map: &[u32],
 ) -> Result<Graph, String> {
+    let never = AtomicBool::new(false);
+    build_seeded_cancellable(vectors, metric, params, seed, map, &never).map(|g| match g {
+        Some(graph) => graph,
+        None => unreachable!("a build whose flag nobody sets is never cancelled"),
+    })
+}
+
+/// [`build_seeded`], abandoned (`Ok(None)`) soon after `cancel` is set.
+pub fn build_seeded_cancellable<V: Vectors + ?Sized>(
+    vectors: &V,
+    metric: Metric,
+    params: Params,
+    seed: &GraphView<'_>,
+    map: &[u32],
+    cancel: &AtomicBool,
+) -> Result<Option<Graph>, String> {
     let n = vectors.len();
     let m = params.m.clamp(2, M_MAX);
     if seed.m() != m {
@@ -260,14 +309,15 @@ pub fn build_seeded<V: Vectors + ?Sized>(
             );
         }
     }
-    (0..n as u32)
+    let fresh = (0..n as u32)
         .into_par_iter()
-        .filter(|&q| !seeded[q as usize])
-        .for_each(|q| {
-            SCRATCH.with(|s| builder.insert(q, &mut s.borrow_mut()));
-        });
+        .filter(|&q| !seeded[q as usize]);
+    insert_all(&builder, fresh, cancel);
+    if cancel.load(Ordering::Relaxed) {
+        return Ok(None);
+    }
     builder.connect_unreachable();
-    Ok(serialize(&builder, n))
+    Ok(Some(serialize(&builder, n)))
 }
 
 impl<V: Vectors + ?Sized> Builder<'_, V> {

@@ -28,7 +28,7 @@ mod build;
 mod search;
 mod view;
 
-pub use build::{build, build_seeded};
+pub use build::{build, build_cancellable, build_seeded, build_seeded_cancellable};
 pub use search::Scratch;
 pub use view::GraphView;
 

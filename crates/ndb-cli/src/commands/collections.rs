@@ -136,6 +136,9 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
             "memtable_docs": s.memtable_docs,
             "memtable_bytes": s.memtable_bytes,
             "indexed_docs": s.indexed_docs,
+            "index_backlog_rows": s.index_backlog_rows,
+            "index_backlog_segments": s.index_backlog_segments,
+            "index_enabled": s.index_enabled,
             "has_index": coll.has_index(),
             "disk_bytes": disk,
             "wal_bytes": wal,
@@ -177,6 +180,14 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
                 ("memtable size", fmt::bytes(s.memtable_bytes)),
                 ("index", index.to_string()),
                 ("indexed docs", fmt::count(s.indexed_docs)),
+                (
+                    "waiting for graphs",
+                    format!(
+                        "{} rows in {} segments (searched exactly until built)",
+                        fmt::count(s.index_backlog_rows),
+                        s.index_backlog_segments
+                    ),
+                ),
                 ("disk size", fmt::bytes(disk)),
                 ("WAL size", fmt::bytes(wal)),
                 (

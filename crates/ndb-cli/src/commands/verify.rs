@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// One collection's verification result.
 enum Verdict {
-    Ok(CollectionStats),
+    Ok(Box<CollectionStats>),
     Damaged {
         file: PathBuf,
         offset: u64,
@@ -37,7 +37,7 @@ pub fn verify(ctx: &mut Ctx, db: &Path, only: Option<&str>) -> CliResult<()> {
             c.stats()
         });
         let verdict = match r {
-            Ok(s) => Verdict::Ok(s),
+            Ok(s) => Verdict::Ok(Box::new(s)),
             Err(ndb::Error::Corruption {
                 file,
                 offset,

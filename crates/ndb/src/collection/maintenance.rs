@@ -27,6 +27,7 @@ use super::CollectionInner;
 use crate::background::{self, Pool};
 use parking_lot::{Condvar, Mutex};
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 
 /// The three kinds of background work of a collection.
@@ -105,6 +106,8 @@ struct Schedule {
 pub(crate) struct Maintenance {
     /// The collection, set by `start`.
     collection: OnceLock<Weak<CollectionInner>>,
+    /// Set when the last handle goes: running graph builds stop at the next node.
+    cancel: AtomicBool,
     schedule: Mutex<Schedule>,
     idle: Condvar,
 }
@@ -148,8 +151,15 @@ impl Maintenance {
         background::spawn(kind.pool(), move || run_task(m, kind));
     }
 
-    /// Stop: no new task starts, queued ones end without working; wait for the running ones.
+    /// The flag running graph builds poll.
+    pub(crate) fn cancel_flag(&self) -> &AtomicBool {
+        &self.cancel
+    }
+
+    /// Stop: no new task starts, queued ones end without working, running graph builds are
+    /// abandoned (the next open resumes the work); wait for the running tasks.
     pub(crate) fn stop(&self) {
+        self.cancel.store(true, Ordering::Relaxed);
         let mut s = self.schedule.lock();
         s.stop = true;
         while s.running > 0 {

@@ -1,5 +1,6 @@
 //! Collections: the write path (WAL → memtable → flush), reads, and the public handle.
 
+mod backlog;
 mod commit;
 mod compact;
 mod flush;
@@ -30,7 +31,7 @@ use state::State;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// What opening a collection found and did, for [`CollectionStats`].
 #[derive(Clone, Debug, Default)]
@@ -284,6 +285,7 @@ impl CollectionInner {
             .wal
             .as_ref()
             .map_or(self.open_report.wal_bytes, |w| w.lock().bytes());
+        let (backlog, index_enabled) = (self.backlog(), self.index_enabled());
         let st = self.state.read();
         let segment_bytes: u64 = st
             .segments
@@ -309,6 +311,9 @@ impl CollectionInner {
                 .filter(|s| s.index.is_some())
                 .map(|s| s.live_rows())
                 .sum(),
+            index_backlog_rows: backlog.rows,
+            index_backlog_segments: backlog.segments.len(),
+            index_enabled,
             flushes: self.flushes.load(Ordering::Relaxed),
             write_stalls: self.write_stalls.load(Ordering::Relaxed),
             write_stall_time: Duration::from_nanos(self.write_stall_nanos.load(Ordering::Relaxed)),
@@ -359,6 +364,15 @@ pub struct CollectionStats {
     pub wal_bytes: u64,
     /// Documents covered by an approximate-search index.
     pub indexed_docs: u64,
+    /// Rows in segments that should have an HNSW graph and have none yet (searched exactly
+    /// until the background index builds, [`Collection::flush`] or
+    /// [`Collection::wait_for_index`] build it).
+    pub index_backlog_rows: u64,
+    /// Segments waiting for a graph.
+    pub index_backlog_segments: usize,
+    /// Whether HNSW graphs are built for this collection (false after
+    /// [`Collection::delete_index`]).
+    pub index_enabled: bool,
     /// Memtable flushes since the collection was opened.
     pub flushes: u64,
     /// Times a writer filled a second memtable before the frozen one was written, and so
@@ -494,10 +508,14 @@ impl Collection {
     }
 
     /// Write the memtable to a new immutable segment now (also done automatically when it
-    /// passes the flush threshold). Afterwards every acknowledged write is durable.
+    /// passes the flush threshold). When it returns, every acknowledged write is durable
+    /// **and** searchable through the index: the new segment's graph is built, and so is the
+    /// graph of every segment that was waiting for one (see [`Collection::wait_for_index`]),
+    /// on this thread at full priority.
     pub fn flush(&self) -> Result<()> {
         self.inner.writer()?;
-        self.inner.flush_memtable(true)
+        self.inner.flush_memtable(true)?;
+        self.inner.wait_for_index(None).map(|_| ())
     }
 
     /// Make every acknowledged write durable now (`fdatasync` of the WAL).
@@ -520,11 +538,38 @@ impl Collection {
     /// The nearest documents to a query (see [`Search`](crate::Search)).
     pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
         self.inner.check_alive()?;
+        self.run_search(&search)
+    }
+
+    /// Run many searches in parallel on the shared worker pool (one thread per core); the
+    /// answers are in the order of `searches`, each as [`Collection::search`] gives it. The first
+    /// search that fails fails the batch.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document, Search};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..100).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// let queries = [[1.0, 3.0], [1.0, 50.0]];
+    /// let searches: Vec<Search> = queries.iter().map(|q| Search::new(q).top_k(3)).collect();
+    /// let answers = c.search_batch(&searches)?;
+    /// assert_eq!(answers.len(), 2);
+    /// assert_eq!(answers[1], c.search(searches[1].clone())?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn search_batch(&self, searches: &[crate::Search<'_>]) -> Result<Vec<Vec<crate::Match>>> {
+        use rayon::prelude::*;
+        self.inner.check_alive()?;
+        searches.par_iter().map(|s| self.run_search(s)).collect()
+    }
+
+    fn run_search(&self, search: &crate::Search<'_>) -> Result<Vec<crate::Match>> {
         crate::search::run(
             &self.inner.state,
             self.inner.config.distance(),
             self.inner.config.index().ef_search,
-            &search,
+            search,
         )
     }
 
@@ -593,12 +638,31 @@ impl Collection {
 
     /// Whether any segment has an HNSW index (approximate search is then used by default).
     pub fn has_index(&self) -> bool {
+        self.inner.has_index()
+    }
+
+    /// Wait until every segment that should have an HNSW graph has one (the backlog a fast
+    /// ingest leaves: segments the background flusher wrote without a graph), building graphs
+    /// on this thread beside the background builds. Returns `false` if `timeout` passed first.
+    /// Segments written by other threads while it waits are not waited for. A read-only handle
+    /// only reports whether the backlog is empty.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// use std::time::{Duration, Instant};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..2000).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// c.flush()?;
+    /// assert!(c.wait_for_index(Duration::from_secs(60))?);
+    /// assert_eq!(c.stats()?.index_backlog_rows, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_index(&self, timeout: Duration) -> Result<bool> {
+        self.inner.check_alive()?;
         self.inner
-            .state
-            .read()
-            .segments
-            .iter()
-            .any(|s| s.index.is_some())
+            .wait_for_index(Instant::now().checked_add(timeout))
     }
 
     /// Remove every HNSW index and stop building them at flush, until

@@ -10,6 +10,7 @@ use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segme
 use crate::Result;
 use roaring::RoaringBitmap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// When a new segment (of a flush or merge) gets its HNSW graph.
@@ -27,6 +28,10 @@ pub(crate) struct NewSegment {
     path: PathBuf,
     payload_index: Option<Arc<SegmentPayloadIndex>>,
 }
+
+/// Why a background graph build stopped early (logged, never returned to a user: a build is
+/// cancelled only when the last handle is gone).
+pub(crate) const CANCELLED: &str = "graph build abandoned: the collection is closing";
 
 impl CollectionInner {
     /// Write segment `id` from `rows`, its HNSW graph (if `with_graph`, the index is enabled
@@ -125,6 +130,14 @@ impl CollectionInner {
         })
     }
 
+    /// The flag that background graph builds poll: set when the collection closes.
+    pub(crate) fn cancel_flag(&self) -> &AtomicBool {
+        static NEVER: AtomicBool = AtomicBool::new(false);
+        self.maintenance
+            .as_ref()
+            .map_or(&NEVER, |m| m.cancel_flag())
+    }
+
     /// Build the HNSW graph over `vectors` (starting from `start_from`'s graph if given) and
     /// write it as index generation `gen` of segment
     /// `id` (fsynced; the caller syncs the directory before naming it in a manifest).
@@ -142,7 +155,9 @@ impl CollectionInner {
             self.config.index(),
             id,
             start_from,
-        );
+            self.cancel_flag(),
+        )
+        .ok_or_else(|| crate::Error::invalid(CANCELLED))?;
         let path = seg_dir.join(index_file_name(id, gen));
         let file_bytes = index::write(
             &*self.vfs,

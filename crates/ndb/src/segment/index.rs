@@ -20,6 +20,7 @@ use crate::{Error, Result};
 use ndb_hnsw::{GraphView, Metric};
 use ndb_storage::{Mapping, OpenMode, Vfs};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 const MAGIC: [u8; 8] = *b"NDBHNSW\0";
 const VERSION: u32 = 1;
@@ -38,14 +39,16 @@ pub(crate) fn graph_metric(d: crate::Distance) -> Metric {
     }
 }
 
-/// Build the graph for `vectors` with the collection's index parameters.
+/// Build the graph for `vectors` with the collection's index parameters; `None` if `cancel`
+/// was set meanwhile (the collection is closing).
 pub(crate) fn build_graph(
     vectors: &(impl ndb_hnsw::Vectors + ?Sized),
     distance: crate::Distance,
     config: &crate::IndexConfig,
     seed: u64,
     start_from: Option<&GraphSeed<'_>>,
-) -> ndb_hnsw::Graph {
+    cancel: &AtomicBool,
+) -> Option<ndb_hnsw::Graph> {
     let metric = graph_metric(distance);
     let params = ndb_hnsw::Params {
         m: config.m,
@@ -53,12 +56,20 @@ pub(crate) fn build_graph(
         seed,
     };
     if let Some(from) = start_from {
-        match ndb_hnsw::build_seeded(vectors, metric, params, &from.graph, from.map) {
+        let seeded = ndb_hnsw::build_seeded_cancellable(
+            vectors,
+            metric,
+            params,
+            &from.graph,
+            from.map,
+            cancel,
+        );
+        match seeded {
             Ok(graph) => return graph,
             Err(e) => log::info!("building segment {seed}'s graph from scratch: {e}"),
         }
     }
-    ndb_hnsw::build(vectors, metric, params)
+    ndb_hnsw::build_cancellable(vectors, metric, params, cancel)
 }
 
 /// An existing graph to start a new segment's graph from: `graph`'s node `i` is the new
