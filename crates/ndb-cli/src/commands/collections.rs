@@ -94,6 +94,14 @@ pub fn list(ctx: &mut Ctx, db: &Path) -> CliResult<()> {
         }
         t.print(ctx.out())?;
     }
+    if !ctx.json {
+        for path in database.foreign_entries()? {
+            let shown = fmt::escape_text(&path.display().to_string());
+            ctx.println(&format!(
+                "not part of the database (nDB leaves it alone): {shown}"
+            ))?;
+        }
+    }
     match first_err {
         Some(e) => Err(e.context("cannot open every collection")),
         None => Ok(()),
