@@ -7,7 +7,6 @@ use crate::types::{Document, Match};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
-use rayon::prelude::*;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
@@ -278,16 +277,10 @@ impl Collection {
         let filter = convert::filter(filter)?;
         let results = py
             .detach(|| {
-                let run = || {
-                    (0..queries.rows)
-                        .into_par_iter()
-                        .map(|i| {
-                            coll.search(
-                                make_search(queries.row(i), k, &filter, exact, ef).threads(1),
-                            )
-                        })
-                        .collect::<ndb::Result<Vec<_>>>()
-                };
+                let searches: Vec<ndb::Search> = (0..queries.rows)
+                    .map(|i| make_search(queries.row(i), k, &filter, exact, ef))
+                    .collect();
+                let run = || coll.search_batch(&searches);
                 match threads {
                     None => Ok(run()),
                     Some(t) => rayon::ThreadPoolBuilder::new()
@@ -310,11 +303,33 @@ impl Collection {
         Ok(list)
     }
 
-    /// Write the memtable to a new immutable segment now (building its HNSW index if it is
-    /// large enough). Afterwards every acknowledged write is durable.
+    /// Write the memtable to a new immutable segment now. When it returns, every acknowledged
+    /// write is durable and searchable through the index: the HNSW graph of every segment that
+    /// should have one is built (see ``wait_for_index``).
     fn flush(&self, py: Python<'_>) -> PyResult<()> {
         let coll = self.handle()?;
         py.detach(|| coll.flush()).py_err()
+    }
+
+    /// Wait until every segment that should have an HNSW graph has one (building graphs on
+    /// this thread too), at most ``timeout`` seconds (``None``: no limit). Returns ``False`` if
+    /// the timeout passed first.
+    #[pyo3(signature = (timeout=None))]
+    fn wait_for_index(&self, py: Python<'_>, timeout: Option<f64>) -> PyResult<bool> {
+        let coll = self.handle()?;
+        let timeout = match timeout {
+            None => std::time::Duration::MAX,
+            Some(t) if t.is_finite() && t >= 0.0 => {
+                std::time::Duration::try_from_secs_f64(t).unwrap_or(std::time::Duration::MAX)
+            }
+            Some(t) => {
+                return Err(err(
+                    Kind::InvalidArgument,
+                    format!("invalid argument: timeout must be a number of seconds >= 0, got {t}"),
+                ))
+            }
+        };
+        py.detach(|| coll.wait_for_index(timeout)).py_err()
     }
 
     /// Make every acknowledged write durable now (fdatasync of the write-ahead log).
@@ -341,7 +356,8 @@ impl Collection {
     }
 
     /// Figures about the collection, as a dict: doc_count, deleted_count, segment_count,
-    /// memtable_docs, memtable_bytes, disk_bytes, wal_bytes, indexed_docs, flushes, merges,
+    /// memtable_docs, memtable_bytes, disk_bytes, wal_bytes, indexed_docs, index_backlog_rows
+    /// (rows waiting for an HNSW graph), index_backlog_segments, index_enabled, flushes, merges,
     /// wal_syncs, write_stalls, write_stall_time_s, open times, ``segments`` (a list of dicts)
     /// and ``payload_indexes`` (field -> kind).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -356,6 +372,9 @@ impl Collection {
         d.set_item("disk_bytes", s.disk_bytes)?;
         d.set_item("wal_bytes", s.wal_bytes)?;
         d.set_item("indexed_docs", s.indexed_docs)?;
+        d.set_item("index_backlog_rows", s.index_backlog_rows)?;
+        d.set_item("index_backlog_segments", s.index_backlog_segments)?;
+        d.set_item("index_enabled", s.index_enabled)?;
         d.set_item("flushes", s.flushes)?;
         d.set_item("merges", s.merges)?;
         d.set_item("wal_syncs", s.wal_syncs)?;
@@ -402,7 +421,7 @@ impl Collection {
         py.detach(|| coll.delete_index()).py_err()
     }
 
-    /// Whether any segment has an HNSW index.
+    /// Whether the collection has an HNSW index: every segment that should have a graph has one.
     fn has_index(&self) -> PyResult<bool> {
         Ok(self.handle()?.has_index())
     }

@@ -93,6 +93,23 @@ def test_maintenance_calls(db, rng):
         coll.create_payload_index("year", "date")
 
 
+def test_flush_leaves_every_graph_built_and_wait_for_index(db_path, rng):
+    with ndb.Database(db_path) as db:
+        coll = db.create_collection("g", dim=16, flush_threshold_bytes=64 << 10, index_min_rows=200)
+        vecs = rng.standard_normal((4000, 16))
+        for start in range(0, 4000, 250):
+            coll.upsert([f"{i}" for i in range(start, start + 250)], vecs[start : start + 250])
+        coll.flush()
+        stats = coll.stats()
+        assert stats["index_backlog_rows"] == 0 and stats["index_backlog_segments"] == 0
+        assert stats["index_enabled"] is True
+        assert coll.has_index()
+        assert coll.wait_for_index(timeout=0) is True
+        assert coll.wait_for_index() is True
+        with pytest.raises(ndb.InvalidArgumentError, match="timeout"):
+            coll.wait_for_index(timeout=-1)
+
+
 def test_database_lifecycle(db_path):
     db = ndb.Database(db_path)
     coll = db.create_collection("a", dim=2)

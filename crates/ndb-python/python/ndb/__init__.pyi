@@ -127,7 +127,9 @@ class Collection:
     ) -> list[list[Match]]:
         """One search per row of Q, in parallel."""
     def flush(self) -> None:
-        """Write the memtable to a new segment."""
+        """Write the memtable to a new segment; durable and indexed when it returns."""
+    def wait_for_index(self, timeout: Optional[float] = None) -> bool:
+        """Wait until every segment that should have an HNSW graph has one."""
     def sync(self) -> None:
         """Make every acknowledged write durable."""
     def compact(self) -> dict[str, Any]:
@@ -139,7 +141,7 @@ class Collection:
     def delete_index(self) -> None:
         """Remove every HNSW index."""
     def has_index(self) -> bool:
-        """Whether any segment has an HNSW index."""
+        """Whether every segment that should have an HNSW index has one."""
     def create_payload_index(self, field: str, kind: IndexKind) -> None:
         """Index a payload field for filters."""
     def drop_payload_index(self, field: str) -> None:
