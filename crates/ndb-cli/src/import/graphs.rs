@@ -15,7 +15,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(100);
 /// The index build an import waited for.
 #[derive(Default)]
 pub struct Graphs {
-    /// Time spent waiting for graphs.
+    /// Time of the final flush (which builds the missing graphs) and of waiting for graphs.
     pub duration: Duration,
     /// Documents covered by an index at the end.
     pub indexed_docs: u64,
@@ -34,7 +34,7 @@ impl Graphs {
             ))
         } else if self.duration > Duration::ZERO {
             Some(format!(
-                "of which {} building the index",
+                "of which {} flushing and building the index",
                 crate::fmt::duration(self.duration)
             ))
         } else {

@@ -81,7 +81,11 @@ pub fn run(ctx: &mut Ctx, a: ImportArgs) -> CliResult<()> {
     };
     let graphs = match done.coll.take() {
         // The handle is dropped before the database is closed.
-        Some(c) => graphs::wait(ctx, &c, done.expect_graphs, &done.segments_before)?,
+        Some(c) => {
+            let mut g = graphs::wait(ctx, &c, done.expect_graphs, &done.segments_before)?;
+            g.duration += done.flush_time;
+            g
+        }
         None => graphs::Graphs::default(),
     };
     drop(created);
@@ -93,6 +97,8 @@ pub fn run(ctx: &mut Ctx, a: ImportArgs) -> CliResult<()> {
 struct Imported {
     imported: u64,
     skipped: u64,
+    /// Time of the final flush (segment writes and graph builds).
+    flush_time: std::time::Duration,
     /// The collection written to (`None` if nothing was written to a collection to create).
     coll: Option<Collection>,
     /// Whether its new segments get graphs: it was created now (indexes are on in a new
@@ -162,12 +168,13 @@ fn import(
         batch_bytes: 0,
         imported: 0,
         skipped: 0,
+        flush_time: std::time::Duration::ZERO,
     };
     if let Target::Existing(c) = &w.target {
         w.coll = Some(c.clone());
     }
     let result = w.write_file(ctx, format, validated_rows);
-    let (imported, skipped) = (w.imported, w.skipped);
+    let (imported, skipped, flush_time) = (w.imported, w.skipped, w.flush_time);
     let coll = w.coll.take();
     match result {
         Err(e) if imported > 0 && w.created.is_none() => Err(CliError {
@@ -186,6 +193,7 @@ fn import(
             Ok(Imported {
                 imported,
                 skipped,
+                flush_time,
                 coll,
                 expect_graphs,
                 segments_before,
@@ -205,6 +213,8 @@ struct Writer<'a> {
     batch_bytes: usize,
     imported: u64,
     skipped: u64,
+    /// Time of the final flush, which also builds the graphs still missing.
+    flush_time: std::time::Duration,
 }
 
 impl Writer<'_> {
@@ -232,8 +242,11 @@ impl Writer<'_> {
                 self.write_batch()?;
             }
             if let Some(c) = &self.coll {
-                bar.set_message("flushing");
+                // flush() also builds every graph still missing before it returns.
+                bar.set_message("flushing and building graphs");
+                let started = std::time::Instant::now();
                 c.flush()?;
+                self.flush_time = started.elapsed();
             }
             Ok(())
         })();
