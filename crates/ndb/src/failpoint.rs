@@ -123,3 +123,39 @@ pub(crate) fn gate(name: &'static str) {
 #[cfg(not(feature = "testing"))]
 #[inline(always)]
 pub(crate) fn gate(_name: &'static str) {}
+
+/// Panic points: named places in background work where a test can make the next pass panic
+/// (to check that a panic poisons the collection instead of being lost). Without the `testing`
+/// feature every point compiles to nothing.
+#[cfg(feature = "testing")]
+mod panics {
+    use parking_lot::Mutex;
+
+    static ARMED: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+
+    /// Make the next pass of panic point `name` panic.
+    pub fn arm(name: &'static str) {
+        ARMED.lock().push(name);
+    }
+
+    pub(crate) fn pass(name: &'static str) {
+        let mut armed = ARMED.lock();
+        if let Some(i) = armed.iter().position(|&n| n == name) {
+            armed.swap_remove(i);
+            drop(armed);
+            panic!("injected panic at {name}");
+        }
+    }
+}
+
+#[cfg(feature = "testing")]
+pub use panics::arm as arm_panic;
+
+#[cfg(feature = "testing")]
+pub(crate) fn panic_point(name: &'static str) {
+    panics::pass(name);
+}
+
+#[cfg(not(feature = "testing"))]
+#[inline(always)]
+pub(crate) fn panic_point(_name: &'static str) {}

@@ -61,7 +61,7 @@ pub use search::{Match, Search, EF_MAX, TOP_K_MAX};
 #[cfg(feature = "testing")]
 pub mod testing {
     pub use crate::failpoint::POINTS as FAILPOINTS;
-    pub use crate::failpoint::{close_gate, gate_waiters, open_gate, GATES};
+    pub use crate::failpoint::{arm_panic, close_gate, gate_waiters, open_gate, GATES};
     pub use crate::fuzzing::*;
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }

@@ -230,3 +230,38 @@ fn search_batch_answers_as_one_by_one() {
     let bad = [Search::new(&queries[0]).top_k(0)];
     assert!(c.search_batch(&bad).is_err());
 }
+
+/// Issue 13: a panic in background work was joined and ignored, and the collection went on
+/// accepting writes with memory and disk possibly apart. Now it poisons the collection, with
+/// the reason; a reopen recovers from disk.
+#[test]
+fn a_panic_in_background_work_poisons_the_collection() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dim = 8;
+    let dir = tempfile::tempdir().unwrap();
+    let config = CollectionConfig::new(dim).with_flush_threshold_bytes(16 << 10);
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection("c", config).unwrap();
+        ndb::testing::arm_panic("maintenance.step");
+        let mut poisoned = None;
+        for start in (0..100_000u64).step_by(100) {
+            match c.insert_batch((start..start + 100).map(|i| doc(i, dim))) {
+                Ok(()) => std::thread::sleep(Duration::from_millis(1)),
+                Err(e) => {
+                    poisoned = Some(e);
+                    break;
+                }
+            }
+        }
+        let err = poisoned.expect("the collection refuses writes after the panic");
+        assert!(
+            matches!(&err, ndb::Error::Poisoned { reason, .. } if reason.contains("panicked")),
+            "{err}"
+        );
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_collection("c").unwrap();
+    c.insert(doc(1_000_000, dim)).unwrap();
+    c.verify().unwrap();
+}

@@ -228,6 +228,7 @@ fn run_task(m: Arc<Maintenance>, kind: Kind) {
 fn work(inner: &CollectionInner, m: &Arc<Maintenance>, kind: Kind) {
     let mut changed = false;
     while inner.writer().is_ok() && !m.stopped() {
+        crate::failpoint::panic_point("maintenance.step");
         match kind.step(inner) {
             Ok(did) => {
                 changed |= did || kind == Kind::Flush;

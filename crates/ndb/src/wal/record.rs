@@ -138,6 +138,10 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Decoded {
     }
 }
 
+/// Entries allocated up front when decoding a record; more grow the vector as they are read, so
+/// a count is backed by bytes before it costs memory.
+const PREALLOCATE_MAX: usize = 4096;
+
 /// The fewest bytes one entry of a record with `op` takes: an id length and a one-byte id, and
 /// for a put a payload length and the vector (1 for an unknown op, refused later).
 pub(crate) fn min_entry_len(op: u8, dim: usize) -> usize {
@@ -159,7 +163,7 @@ fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
     }
     let out = match op {
         OP_PUT => {
-            let mut docs = Vec::with_capacity(count);
+            let mut docs = Vec::with_capacity(count.min(PREALLOCATE_MAX));
             for _ in 0..count {
                 let id = read_id(&mut r)?;
                 let plen = r.u32().ok_or("truncated payload length")? as usize;
@@ -180,7 +184,7 @@ fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
             WalOp::Put(docs)
         }
         OP_DELETE => {
-            let mut ids = Vec::with_capacity(count);
+            let mut ids = Vec::with_capacity(count.min(PREALLOCATE_MAX));
             for _ in 0..count {
                 ids.push(read_id(&mut r)?);
             }
@@ -251,6 +255,28 @@ mod tests {
             7,
         );
         roundtrip(WalOp::Delete(vec!["a".into(), "ü".into()]), 3, u64::MAX);
+    }
+
+    /// A record whose checksum is valid but whose count no body could hold is damage, found
+    /// before any allocation by count (it asked for tens of GiB).
+    #[test]
+    fn a_crafted_count_under_a_valid_checksum_is_refused_without_allocating() {
+        for (op, dim) in [(OP_PUT, 1usize), (OP_PUT, 768), (OP_DELETE, 4)] {
+            let mut body = vec![op];
+            body.extend_from_slice(&u32::MAX.to_le_bytes());
+            body.extend_from_slice(&[0u8; 64]);
+            let mut bytes = 7u64.to_le_bytes().to_vec();
+            bytes.extend_from_slice(&(body.len() as u32).to_le_bytes());
+            let head = crate::codec::crc32c(&bytes);
+            let crc = crc32c::crc32c_combine(head, crate::codec::crc32c(&body), body.len());
+            bytes.extend_from_slice(&crc.to_le_bytes());
+            bytes.extend_from_slice(&body);
+            match decode(&bytes, dim) {
+                Decoded::Invalid(reason) => assert!(reason.contains("does not fit"), "{reason}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(min_entry_len(OP_PUT, 768), 7 + 4 * 768);
     }
 
     #[test]
