@@ -47,6 +47,7 @@ pub(crate) fn seal(kind: &Kind, segment_id: u64, count: u64, body: &[u8]) -> Vec
 }
 
 /// Check the envelope of a file of segment `segment_id`; returns its `count` and body.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 pub(crate) fn open<'a>(
     kind: &Kind,
     bytes: &'a [u8],
@@ -81,7 +82,7 @@ pub(crate) fn open<'a>(
         return Err(bad(0, format!("bad {what} magic")));
     }
     // The checksum first: a damaged version field is damage, not a newer format.
-    if header_crc != crc32c(&bytes[..44]) {
+    if Some(header_crc) != bytes.get(..44).map(crc32c) {
         return Err(bad(44, format!("{what} header checksum mismatch")));
     }
     if version > kind.version {

@@ -41,6 +41,7 @@ pub(crate) fn seal(body: &[u8], kind: Kind) -> Vec<u8> {
     out
 }
 
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 pub(crate) fn open<'a>(bytes: &'a [u8], kind: Kind, path: &Path) -> Result<&'a [u8]> {
     let mut r = Reader::new(bytes);
     let (Some(magic), Some(version), Some(found_kind), Some(body_len), Some(crc), Some(reserved)) =
@@ -75,11 +76,11 @@ pub(crate) fn open<'a>(bytes: &'a [u8], kind: Kind, path: &Path) -> Result<&'a [
     if r.remaining() != 0 {
         return Err(Error::corruption(
             path,
-            (HEADER_LEN + body.len()) as u64,
+            HEADER_LEN.saturating_add(body.len()) as u64,
             "trailing bytes after manifest body",
         ));
     }
-    if checksum(&bytes[0..24], body) != crc {
+    if bytes.get(0..24).map(|header| checksum(header, body)) != Some(crc) {
         return Err(Error::corruption(path, 24, "manifest checksum mismatch"));
     }
     // The version only after the checksum: a damaged version field is damage, not a newer

@@ -143,6 +143,7 @@ impl Header {
     }
 
     /// Decode and check a header read from `path`, whose actual length is `actual_len`.
+    #[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
     pub fn decode(h: &[u8], path: &Path, actual_len: u64) -> Result<Self> {
         let bad = |offset: usize, reason: String| Error::corruption(path, offset as u64, reason);
         if h.len() < HEADER_LEN {
@@ -158,7 +159,7 @@ impl Header {
         let version = r.u32().unwrap_or(0);
         // The checksum first: a damaged version field is damage, not a newer format.
         let stored = crate::codec::u32_at(h, HEADER_CRC_OFFSET).unwrap_or(0);
-        if stored != crc32c(&h[..HEADER_CRC_OFFSET]) {
+        if Some(stored) != h.get(..HEADER_CRC_OFFSET).map(crc32c) {
             return Err(bad(
                 HEADER_CRC_OFFSET,
                 "segment header checksum mismatch".into(),
@@ -201,8 +202,13 @@ impl Header {
         }
         let mut sections = Vec::with_capacity(section_count);
         for i in 0..section_count {
-            let at = SECTION_TABLE_OFFSET + i * SECTION_ENTRY_LEN;
-            let mut e = Reader::new(&h[at..at + SECTION_ENTRY_LEN]);
+            // At most SECTIONS_MAX entries, which the header holds (a constant assertion).
+            let at = SECTION_TABLE_OFFSET.saturating_add(i.saturating_mul(SECTION_ENTRY_LEN));
+            let entry = at
+                .checked_add(SECTION_ENTRY_LEN)
+                .and_then(|end| h.get(at..end))
+                .ok_or_else(|| bad(at, "section table runs past the header".to_string()))?;
+            let mut e = Reader::new(entry);
             let raw_kind = e.u32().unwrap_or(0);
             let _flags = e.u32();
             let offset = e.u64().unwrap_or(0);

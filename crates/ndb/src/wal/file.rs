@@ -76,6 +76,7 @@ pub(crate) struct WalScan {
 
 /// Read a WAL file's bytes. A torn tail (an incomplete or damaged last record with nothing valid
 /// after it) ends the valid prefix; damage followed by a valid record is `Error::Corruption`.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<WalScan> {
     let file_len = bytes.len() as u64;
     if file_len < WAL_HEADER_LEN {
@@ -97,7 +98,7 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
         return Err(Error::corruption(path, 0, "bad WAL magic"));
     }
     // The checksum before the version: a damaged version field is damage, not a newer format.
-    if stored_crc != crc32c(&bytes[0..28]) {
+    if Some(stored_crc) != bytes.get(0..28).map(crc32c) {
         return Err(Error::corruption(path, 0, "WAL header checksum mismatch"));
     }
     if version > WAL_VERSION {
@@ -117,8 +118,8 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
     let mut pos = WAL_HEADER_LEN as usize;
     let mut records = Vec::new();
     let mut last_seq: Option<u64> = None;
-    while pos < bytes.len() {
-        match decode(&bytes[pos..], dim) {
+    while let Some(rest) = bytes.get(pos..).filter(|rest| !rest.is_empty()) {
+        match decode(rest, dim) {
             Decoded::Record { seq, op, len } => {
                 if let Some(prev) = last_seq {
                     if seq <= prev {
@@ -135,11 +136,13 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
                     offset: pos as u64,
                     op,
                 });
-                pos += len;
+                pos = pos.saturating_add(len);
             }
             Decoded::Incomplete => {
                 // A damaged length can also look like a record running past the end.
-                if let Some(at) = find_valid_record_after(bytes, pos + 1, last_seq, dim) {
+                if let Some(at) =
+                    find_valid_record_after(bytes, pos.saturating_add(1), last_seq, dim)
+                {
                     return Err(Error::corruption(
                         path,
                         pos as u64,
@@ -149,7 +152,9 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
                 break;
             }
             Decoded::Invalid(reason) => {
-                if let Some(at) = find_valid_record_after(bytes, pos + 1, last_seq, dim) {
+                if let Some(at) =
+                    find_valid_record_after(bytes, pos.saturating_add(1), last_seq, dim)
+                {
                     return Err(Error::corruption(
                         path,
                         pos as u64,
@@ -163,7 +168,7 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
     Ok(WalScan {
         records,
         valid_len: pos as u64,
-        torn_bytes: file_len - pos as u64,
+        torn_bytes: file_len.saturating_sub(pos as u64),
     })
 }
 

@@ -109,6 +109,7 @@ pub(crate) enum Decoded {
 
 /// Decode the record at the start of `bytes` for a collection of dimension `dim`.
 /// Never panics, whatever the bytes.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 pub(crate) fn decode(bytes: &[u8], dim: usize) -> Decoded {
     let mut r = Reader::new(bytes);
     let (Some(seq), Some(len), Some(crc)) = (r.u64(), r.u32(), r.u32()) else {
@@ -121,7 +122,10 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Decoded {
     let Some(body) = r.take(len) else {
         return Decoded::Incomplete;
     };
-    let head_crc = crate::codec::crc32c(&bytes[0..12]);
+    let Some(head) = bytes.get(0..12) else {
+        return Decoded::Incomplete;
+    };
+    let head_crc = crate::codec::crc32c(head);
     let actual = crc32c::crc32c_combine(head_crc, crate::codec::crc32c(body), len);
     if actual != crc {
         return Decoded::Invalid(format!(
@@ -132,7 +136,7 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Decoded {
         Ok(op) => Decoded::Record {
             seq,
             op,
-            len: RECORD_HEADER_LEN + len,
+            len: RECORD_HEADER_LEN.saturating_add(len),
         },
         Err(reason) => Decoded::Invalid(format!("record {seq}: {reason}")),
     }
@@ -152,13 +156,18 @@ pub(crate) fn min_entry_len(op: u8, dim: usize) -> usize {
     }
 }
 
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
     let mut r = Reader::new(body);
     let op = r.u8().ok_or("missing op")?;
     let count = r.u32().ok_or("missing count")? as usize;
     // Bound the allocation by what the body can hold: a crafted count under a valid checksum
     // is damage, never a huge allocation.
-    if count > r.remaining() / min_entry_len(op, dim) {
+    let room = r
+        .remaining()
+        .checked_div(min_entry_len(op, dim))
+        .unwrap_or(0);
+    if count > room {
         return Err(format!("count {count} does not fit in the record"));
     }
     let out = match op {
@@ -198,6 +207,7 @@ fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
     Ok(out)
 }
 
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 fn read_id(r: &mut Reader<'_>) -> Result<String, String> {
     let n = r.u16().ok_or("truncated id length")? as usize;
     if n == 0 || n > ID_BYTES_MAX {

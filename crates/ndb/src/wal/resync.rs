@@ -1,3 +1,4 @@
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
 //! After a damaged WAL record: is there a valid record further on (mid-log damage) or not (a
 //! torn tail)? Searched byte by byte in linear time.
 //!
@@ -35,11 +36,13 @@ pub(crate) fn find_valid_record_after(
     let crcs = RangeCrc::new(region);
     (0..region.len()).find_map(|p| {
         let (len, crc) = plausible_header(region, p, last_seq, floor, dim)?;
-        let body = p + RECORD_HEADER_LEN;
-        let head = crcs.range(p, p + 12);
-        let checks = crc32c::crc32c_combine(head, crcs.range(body, body + len), len) == crc;
+        let body = p.checked_add(RECORD_HEADER_LEN)?;
+        let head = crcs.range(p, p.checked_add(12)?)?;
+        let checks = crc32c::crc32c_combine(head, crcs.range(body, body.checked_add(len)?)?, len);
         // The checksum matched: decode fully (body rules) to be sure.
-        (checks && matches!(decode(&region[p..], dim), Decoded::Record { .. })).then_some(from + p)
+        let whole =
+            checks == crc && matches!(decode(region.get(p..)?, dim), Decoded::Record { .. });
+        whole.then_some(from.checked_add(p)?)
     })
 }
 
@@ -53,25 +56,27 @@ fn plausible_header(
     floor: u64,
     dim: usize,
 ) -> Option<(usize, u32)> {
+    let at = |offset: usize| p.checked_add(offset);
     let seq = u64_at(region, p)?;
-    let window = SEQ_SLACK + (p / MIN_RECORD_LEN) as u64;
-    if last_seq.is_some() && !(seq >= floor && seq - floor <= window) {
+    let window = SEQ_SLACK.saturating_add((p / MIN_RECORD_LEN) as u64);
+    if last_seq.is_some() && seq.checked_sub(floor).is_none_or(|ahead| ahead > window) {
         return None;
     }
-    let len = u32_at(region, p + 8)? as usize;
-    if !(5..=WAL_RECORD_BYTES_MAX).contains(&len) || p + RECORD_HEADER_LEN + len > region.len() {
+    let len = u32_at(region, at(8)?)? as usize;
+    let end = at(RECORD_HEADER_LEN)?.checked_add(len)?;
+    if !(5..=WAL_RECORD_BYTES_MAX).contains(&len) || end > region.len() {
         return None;
     }
-    let op = *region.get(p + RECORD_HEADER_LEN)?;
-    let count = u32_at(region, p + RECORD_HEADER_LEN + 1)? as usize;
+    let op = *region.get(at(RECORD_HEADER_LEN)?)?;
+    let count = u32_at(region, at(RECORD_HEADER_LEN + 1)?)? as usize;
     if op != OP_PUT && op != OP_DELETE {
         return None;
     }
-    let min_entry = min_entry_len(op, dim);
-    if (count == 0 && len != 5) || count.checked_mul(min_entry)? > len - 5 {
+    let room = len.checked_sub(5)?;
+    if (count == 0 && len != 5) || count.checked_mul(min_entry_len(op, dim))? > room {
         return None;
     }
-    Some((len, u32_at(region, p + 12)?))
+    Some((len, u32_at(region, at(12)?)?))
 }
 
 /// CRC-32C of any range of a byte slice, from checkpoints every [`STRIDE`] bytes.
@@ -83,7 +88,7 @@ struct RangeCrc<'a> {
 
 impl<'a> RangeCrc<'a> {
     fn new(bytes: &'a [u8]) -> Self {
-        let mut checkpoints = Vec::with_capacity(bytes.len() / STRIDE + 1);
+        let mut checkpoints = Vec::with_capacity(bytes.len() / STRIDE);
         let mut crc = 0;
         checkpoints.push(crc);
         for chunk in bytes.chunks_exact(STRIDE) {
@@ -93,22 +98,24 @@ impl<'a> RangeCrc<'a> {
         Self { bytes, checkpoints }
     }
 
-    /// CRC-32C of `bytes[..end]` (`end` within bounds).
-    fn prefix(&self, end: usize) -> u32 {
+    /// CRC-32C of `bytes[..end]` (`None` past the end).
+    fn prefix(&self, end: usize) -> Option<u32> {
         let i = end / STRIDE;
-        let base = self.checkpoints.get(i).copied().unwrap_or(0);
-        crc32c::crc32c_append(base, self.bytes.get(i * STRIDE..end).unwrap_or(&[]))
+        let base = *self.checkpoints.get(i)?;
+        let tail = self.bytes.get(i.checked_mul(STRIDE)?..end)?;
+        Some(crc32c::crc32c_append(base, tail))
     }
 
     /// CRC-32C of `bytes[start..end]`: the prefix up to `end` is the prefix up to `start`
     /// shifted by `end - start` bytes, xor the range's own checksum.
-    fn range(&self, start: usize, end: usize) -> u32 {
-        let shifted = crc32c::crc32c_combine(self.prefix(start), 0, end - start);
-        self.prefix(end) ^ shifted
+    fn range(&self, start: usize, end: usize) -> Option<u32> {
+        let shifted = crc32c::crc32c_combine(self.prefix(start)?, 0, end.checked_sub(start)?);
+        Some(self.prefix(end)? ^ shifted)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -118,7 +125,7 @@ mod tests {
         fn range_crc_equals_a_direct_crc(bytes in proptest::collection::vec(any::<u8>(), 0..700), a in 0usize..700, b in 0usize..700) {
             let (a, b) = (a.min(b).min(bytes.len()), a.max(b).min(bytes.len()));
             let crcs = RangeCrc::new(&bytes);
-            prop_assert_eq!(crcs.range(a, b), crc32c::crc32c(&bytes[a..b]));
+            prop_assert_eq!(crcs.range(a, b), Some(crc32c::crc32c(&bytes[a..b])));
         }
     }
 }
