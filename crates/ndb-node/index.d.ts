@@ -88,6 +88,31 @@ export interface NdbError extends Error {
   code: ErrorCode
 }
 
+/** One search result. */
+export interface SearchHit {
+  id: string
+  /** Similarity, higher is better: cosine similarity, dot product, or the negated Euclidean
+   * distance. */
+  score: number
+  payload: Payload | null
+}
+
+// `search` and `searchSync` are defined in index.js (they shape the native results into objects).
+export interface Collection {
+  /**
+   * The `topK` (default 10) documents nearest to `vector`, best first, optionally only those
+   * whose payload matches `filter` (MongoDB-style: `{ lang: 'en', year: { $gte: 2020 } }`).
+   * `exact: true` scans every vector; otherwise the HNSW index is used where there is one, with
+   * breadth `ef`. Runs on the libuv thread pool; bad arguments reject the Promise.
+   */
+  search(request: SearchRequest): Promise<SearchHit[]>
+  /**
+   * `search`, on this thread (the query `Float32Array` is read in place). Blocks the event loop
+   * for the search's duration: for small collections and scripts.
+   */
+  searchSync(request: SearchRequest): SearchHit[]
+}
+
 /**
  * A collection of documents: a string id, a fixed-dimension vector and an optional payload
  * (a plain object). Get one from `Database.createCollection` or `Database.getCollection`.
@@ -117,18 +142,6 @@ export declare class Collection {
   get(id: string): Document | null
   /** Delete a document; returns whether it was present. */
   delete(id: string): boolean
-  /**
-   * The `topK` (default 10) documents nearest to `vector`, best first, optionally only
-   * those whose payload matches `filter` (MongoDB-style: `{ lang: 'en', year: { $gte: 2020 } }`).
-   * `exact: true` scans every vector; otherwise the HNSW index is used where there is one,
-   * with breadth `ef`. Runs on the libuv thread pool.
-   */
-  search(request: SearchRequest): Promise<SearchHit[]>
-  /**
-   * `search`, on this thread (the query `Float32Array` is read in place). Blocks the event
-   * loop for the search's duration: for small collections and scripts.
-   */
-  searchSync(request: SearchRequest): Array<SearchHit>
   /**
    * Write the in-memory documents to a new immutable segment. Afterwards every acknowledged
    * write is durable.
@@ -259,17 +272,6 @@ export interface Document {
 export interface PayloadIndex {
   field: string
   kind: PayloadIndexKind
-}
-
-/** One search result. */
-export interface SearchHit {
-  id: string
-  /**
-   * Similarity, higher is better: cosine similarity, dot product, or the negated Euclidean
-   * distance.
-   */
-  score: number
-  payload: Payload | null
 }
 
 /** One segment, in `CollectionStats.segments`. */

@@ -5,7 +5,7 @@ use crate::js::{self, Vector};
 use crate::options::{self, SearchSpec};
 use crate::task::{IntoJs, Job};
 use crate::values::{
-    compaction_stats, document, hits, stats, CollectionStats, Document, PayloadIndex, SearchHit,
+    compaction_stats, document, raw_hits, stats, CollectionStats, Document, PayloadIndex, RawHits,
 };
 use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
 use napi_derive::napi;
@@ -131,9 +131,9 @@ fn read_documents(documents: &Unknown<'_>) -> Result<Vec<ndb::Document>> {
     Ok(docs)
 }
 
-impl IntoJs for Vec<ndb::Match> {
+impl IntoJs for RawHits {
     fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
-        hits(self).into_unknown(env)
+        self.0.into_unknown(env)
     }
 }
 
@@ -206,28 +206,26 @@ impl Collection {
         self.now(|c| Ok(c.delete(&id)?))
     }
 
-    /// The `topK` (default 10) documents nearest to `vector`, best first, optionally only
-    /// those whose payload matches `filter` (MongoDB-style: `{ lang: 'en', year: { $gte: 2020 } }`).
-    /// `exact: true` scans every vector; otherwise the HNSW index is used where there is one,
-    /// with breadth `ef`. Runs on the libuv thread pool.
-    #[napi(
-        ts_args_type = "request: SearchRequest",
-        ts_return_type = "Promise<SearchHit[]>"
-    )]
-    pub fn search(&self, request: Unknown<'_>) -> AsyncTask<Job<Vec<ndb::Match>>> {
+    /// `search` (index.js): the `topK` (default 10) documents nearest to `vector`, best first,
+    /// optionally only those whose payload matches `filter`. `exact: true` scans every vector;
+    /// otherwise the HNSW index is used where there is one, with breadth `ef`. Runs on the libuv
+    /// thread pool; resolves to [`RawHits`]' JSON text.
+    #[napi(js_name = "_search", skip_typescript)]
+    pub fn search_raw(&self, request: Unknown<'_>) -> AsyncTask<Job<RawHits>> {
         // The query is copied: JavaScript may change the array while the search runs.
         let parsed = options::search(&request).map(|(v, spec)| (v.into_vec(), spec));
         self.spawn(
-            parsed.map(|(query, spec)| move |c: ndb::Collection| Ok(c.search(spec.apply(&query))?)),
+            parsed.map(|(query, spec)| {
+                move |c: ndb::Collection| raw_hits(c.search(spec.apply(&query))?)
+            }),
         )
     }
 
-    /// `search`, on this thread (the query `Float32Array` is read in place). Blocks the event
-    /// loop for the search's duration: for small collections and scripts.
-    #[napi(ts_args_type = "request: SearchRequest")]
-    pub fn search_sync(&self, request: Unknown<'_>) -> Result<Vec<SearchHit>, JsFailure> {
+    /// `searchSync` (index.js): `search` on this thread, the query `Float32Array` read in place.
+    #[napi(js_name = "_searchSync", skip_typescript)]
+    pub fn search_sync_raw(&self, request: Unknown<'_>) -> Result<String, JsFailure> {
         let (vector, spec): (Vector<'_>, SearchSpec) = options::search(&request)?;
-        self.now(|c| Ok(hits(c.search(spec.apply(vector.as_slice()))?)))
+        self.now(|c| Ok(raw_hits(c.search(spec.apply(vector.as_slice()))?)?.0))
     }
 
     /// Write the in-memory documents to a new immutable segment. Afterwards every acknowledged
