@@ -5,13 +5,18 @@
 //! after that. A crash before the swap leaves the old state (the new files are garbage removed
 //! at the next open); a crash after it leaves the new state (the old files are garbage).
 //!
-//! Only the *persisted* deletion state is applied: rows hidden by writes that are still only in
-//! the WAL are carried over and hidden again in the merged segment, so a crash that loses those
-//! (un-synced) writes can never also lose the older version they replaced.
+//! Background merges apply only the *persisted* deletion state: rows hidden by writes that are
+//! still only in the WAL are carried over and hidden again in the merged segment, so a crash
+//! that loses those (un-synced) writes can never also lose the older version they replaced.
+//! `compact()` syncs the WAL first and then leaves out every row hidden so far.
+//!
+//! The steps: `reserve_merge` (phase 1, under the manifest lock), `gather_rows` and
+//! `write_new_segment` (phase 2, unlocked), `commit_merge` → `persisted_since`,
+//! `install_merge`, `remove_merged_files` (phase 3).
 
-use super::new_segment::Graph;
+use super::new_segment::{Graph, NewSegment};
 use super::open::SEGMENTS_DIR;
-use super::state::LiveSegment;
+use super::state::{Frozen, LiveSegment};
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self};
@@ -88,20 +93,7 @@ impl CollectionInner {
         leave_out: DropRows,
     ) -> Result<CompactionStats> {
         let started = Instant::now();
-        // Phase 1: snapshot, reserve a segment id and three file generations.
-        let (segments, mut scratch) = {
-            let mut manifest = self.manifest.lock();
-            let all = self.state.read().segments.clone();
-            let segments: Vec<LiveSegment> = all
-                .into_iter()
-                .filter(|s| which.contains(&s.segment.id()))
-                .collect();
-            let mut scratch = manifest.clone();
-            manifest.next_segment_id += 1;
-            manifest.next_file_gen += 3;
-            scratch.segments.clear();
-            (segments, scratch)
-        };
+        let (segments, mut scratch) = self.reserve_merge(which);
         let mut stats = CompactionStats {
             docs_before: segments.iter().map(|s| u64::from(s.segment.rows())).sum(),
             bytes_before: segments.iter().map(segment_bytes).sum(),
@@ -131,115 +123,88 @@ impl CollectionInner {
             stats.duration = started.elapsed();
             return Ok(stats);
         }
-
-        // Phase 2: the rows not in each segment's persisted deletion state, oldest first, into a
-        // new segment (and its indexes); remember where each old row went.
-        let mut rows: Vec<RowRef<'_>> = Vec::new();
-        let mut moved: Vec<Vec<u32>> = Vec::with_capacity(segments.len());
-        for (s, dead) in segments.iter().zip(&dead) {
-            let seg = &s.segment;
-            let mut map = vec![u32::MAX; seg.rows() as usize];
-            for row in 0..seg.rows() {
-                if dead.contains(row) {
-                    continue;
-                }
-                map[row as usize] = rows.len() as u32;
-                rows.push(RowRef {
-                    id: seg.id_of(row)?,
-                    vector: seg.vector(row),
-                    payload: seg.payload_of(row)?,
-                });
-            }
-            moved.push(map);
-        }
-        let map_rows = |from: &[(usize, RoaringBitmap)]| {
-            let mut out = RoaringBitmap::new();
-            for (i, bitmap) in from {
-                for row in bitmap.iter() {
-                    match moved[*i].get(row as usize) {
-                        Some(&r) if r != u32::MAX => {
-                            out.insert(r);
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            out
-        };
-        let vfs = &*self.vfs;
+        let (rows, moves) = gather_rows(&segments, &dead)?;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let id = scratch.next_segment_id;
-        // Of the three reserved generations, the index and payload index take the first two.
-        let deletes_gen = scratch.next_file_gen + 2;
-        let mut new_segment = None;
-        if !rows.is_empty() {
-            // Start the merged graph from the largest input graph whose rows all move over
-            // (no persisted deletions): only the other rows are inserted.
-            let seed = segments
-                .iter()
-                .zip(&moved)
-                .zip(&dead)
-                .filter(|(_, dead)| graph == Graph::Now && dead.is_empty())
-                .filter_map(|((s, map), _)| s.index.as_ref().map(|ix| (s.segment.rows(), ix, map)))
-                .max_by_key(|&(rows, _, _)| rows)
-                .and_then(|(_, ix, map)| match ix.view() {
-                    Ok(graph) => Some(GraphSeed { graph, map }),
-                    Err(e) => {
-                        log::warn!("merge: not starting from segment graph: {e}");
-                        None
-                    }
-                });
-            new_segment = Some(self.write_new_segment(
-                &mut scratch,
-                &seg_dir,
-                id,
-                &rows,
-                graph == Graph::Now,
-                seed.as_ref(),
-            )?);
-        }
-        vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        let new_segment = match rows.is_empty() {
+            true => None,
+            false => {
+                let seed = (graph == Graph::Now)
+                    .then(|| graph_seed(&segments, &dead, &moves))
+                    .flatten();
+                let now = graph == Graph::Now;
+                let new =
+                    self.write_new_segment(&mut scratch, &seg_dir, id, &rows, now, seed.as_ref())?;
+                Some(new)
+            }
+        };
+        self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("merge.segment.written");
+        let merged = Merged {
+            which,
+            segments: &segments,
+            moves: &moves,
+            id,
+            // Of the three reserved generations, the index and payload index take the first two.
+            deletes_gen: scratch.next_file_gen + 2,
+        };
+        if let Some(live) = self.commit_merge(&merged, new_segment)? {
+            stats.docs_after = live.0;
+            stats.bytes_after = live.1;
+            stats.segments_after = 1;
+        }
+        stats.duration = started.elapsed();
+        Ok(stats)
+    }
 
-        // Phase 3: commit. Deletions persisted by flushes since phase 1 move to the new segment.
+    /// Phase 1, under the manifest lock: snapshot the inputs, reserve a segment id and three
+    /// file generations (index, payload index, deletion file).
+    fn reserve_merge(&self, which: &[u64]) -> (Vec<LiveSegment>, manifest::CollectionManifest) {
+        let mut manifest = self.manifest.lock();
+        let segments: Vec<LiveSegment> = self
+            .state
+            .read()
+            .segments
+            .iter()
+            .filter(|s| which.contains(&s.segment.id()))
+            .cloned()
+            .collect();
+        let mut scratch = manifest.clone();
+        manifest.next_segment_id += 1;
+        manifest.next_file_gen += 3;
+        scratch.segments.clear();
+        (segments, scratch)
+    }
+
+    /// Phase 3: write the deletions persisted since phase 1 for the new segment, swap the
+    /// manifest, install the new segment, unlink the old files. Returns the new segment's live
+    /// rows and bytes, if there is one.
+    fn commit_merge(
+        &self,
+        m: &Merged<'_>,
+        mut new_segment: Option<NewSegment>,
+    ) -> Result<Option<(u64, u64)>> {
+        let vfs = &*self.vfs;
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut manifest = self.manifest.lock();
         self.writer()?;
-        let current = self.state.read().segments.clone();
-        let now: Vec<&LiveSegment> = which
-            .iter()
-            .filter_map(|id| current.iter().find(|s| s.segment.id() == *id))
-            .collect();
-        if now.len() != segments.len() {
-            return Err(crate::Error::invalid("segments changed during a merge"));
-        }
-        let extra: Vec<(usize, RoaringBitmap)> = now
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (i, &*s.persisted - &*segments[i].persisted))
-            .collect();
-        let persisted_new = map_rows(&extra);
+        let persisted_new = self.persisted_since(m)?;
         let mut next = manifest.clone();
-        next.segments.retain(|e| !which.contains(&e.id));
+        next.segments.retain(|e| !m.which.contains(&e.id));
         let mut persisted_bytes = 0;
         if let Some(entry) = new_segment.as_mut().map(|n| &mut n.entry) {
             if !persisted_new.is_empty() {
-                let path = seg_dir.join(deletes_file_name(id, deletes_gen));
-                let file_bytes = crate::segment::deletes::write(vfs, &path, id, &persisted_new)?;
+                let path = seg_dir.join(deletes_file_name(m.id, m.deletes_gen));
+                let file_bytes = crate::segment::deletes::write(vfs, &path, m.id, &persisted_new)?;
                 vfs.sync_dir(&seg_dir).at(&seg_dir)?;
                 entry.deletes = Some(crate::manifest::DeletesEntry {
-                    gen: deletes_gen,
+                    gen: m.deletes_gen,
                     count: persisted_new.len(),
                     file_bytes,
                 });
                 persisted_bytes = file_bytes;
             }
-            // Keep the list ordered by id (a flush during the merge may have added newer ones).
-            let at = next
-                .segments
-                .iter()
-                .position(|e| e.id > id)
-                .unwrap_or(next.segments.len());
-            next.segments.insert(at, entry.clone());
+            insert_by_id(&mut next.segments, entry.clone(), |e| e.id);
         }
         crate::failpoint::hit("merge.manifest.before");
         if let Err(e) = manifest::write_collection(vfs, &self.dir, &next) {
@@ -247,95 +212,232 @@ impl CollectionInner {
             return Err(e);
         }
         crate::failpoint::hit("merge.manifest.after");
-        // Install under the WAL lock: no write is between computing its shadows and applying.
-        {
-            let wal = self.writer()?;
-            let _wal = wal.lock();
-            let mut st = self.state.write();
-            // Rows hidden since phase 1 or by writes not yet flushed (a superset of
-            // `persisted_new`).
-            let hidden: Vec<(usize, RoaringBitmap)> = segments
-                .iter()
-                .enumerate()
-                .filter_map(|(i, old)| {
-                    st.segments
-                        .iter()
-                        .find(|s| s.segment.id() == old.segment.id())
-                        .map(|s| (i, &*s.deleted - &*old.persisted))
-                })
-                .collect();
-            let deleted = map_rows(&hidden);
-            // A frozen memtable's deletion snapshot names the old segments: move it over.
-            if let Some(frozen) = st.frozen.as_mut() {
-                let parts: Vec<(usize, RoaringBitmap)> = segments
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, old)| {
-                        frozen
-                            .deleted
-                            .iter()
-                            .find(|(sid, _)| *sid == old.segment.id())
-                            .map(|(_, b)| (i, (**b).clone()))
-                    })
-                    .collect();
-                frozen.deleted.retain(|(sid, _)| !which.contains(sid));
-                if new_segment.is_some() && !parts.is_empty() {
-                    let mut snapshot = map_rows(&parts);
-                    snapshot |= &persisted_new;
-                    frozen.deleted.push((id, std::sync::Arc::new(snapshot)));
-                }
-            }
-            st.segments.retain(|s| !which.contains(&s.segment.id()));
-            if let Some(new) = new_segment {
-                let live = match self.open_new_segment(
-                    &seg_dir,
-                    new,
-                    deleted,
-                    persisted_new,
-                    persisted_bytes,
-                ) {
-                    Ok(live) => live,
-                    Err(e) => {
-                        self.poison(format!("merged segment does not open: {e}"));
-                        return Err(e);
-                    }
-                };
-                stats.docs_after = u64::from(live.segment.rows());
-                stats.bytes_after = segment_bytes(&live);
-                stats.segments_after = 1;
-                let at = st
-                    .segments
-                    .iter()
-                    .position(|s| s.segment.id() > id)
-                    .unwrap_or(st.segments.len());
-                st.segments.insert(at, live);
-            }
-        }
+        let new = new_segment.map(|n| (n, persisted_new, persisted_bytes));
+        let figures = self.install_merge(m, new)?;
         let old = std::mem::replace(&mut *manifest, next);
         drop(manifest);
-        for e in old.segments.iter().filter(|e| which.contains(&e.id)) {
-            let mut files = vec![seg_dir.join(segment_file_name(e.id))];
-            files.extend(
-                e.deletes
-                    .map(|d| seg_dir.join(deletes_file_name(e.id, d.gen))),
-            );
-            files.extend(
-                e.index
-                    .map(|ix| seg_dir.join(index_file_name(e.id, ix.gen))),
-            );
-            files.extend(e.payload_index.map(|ix| {
-                seg_dir.join(crate::payload_index::payload_index_file_name(e.id, ix.gen))
-            }));
-            for path in files {
-                crate::failpoint::hit("merge.unlink.before");
-                let removed = vfs.remove_file(&path);
-                crate::failpoint::hit("merge.unlink.after");
-                if let Err(err) = removed {
-                    log::warn!("could not remove merged {}: {err}", path.display());
+        remove_merged_files(vfs, &seg_dir, &old, m.which);
+        Ok(figures)
+    }
+
+    /// Deletions persisted by flushes since phase 1, moved to the new segment's rows.
+    fn persisted_since(&self, m: &Merged<'_>) -> Result<RoaringBitmap> {
+        let current = self.state.read().segments.clone();
+        let now: Vec<&LiveSegment> = m
+            .which
+            .iter()
+            .filter_map(|id| current.iter().find(|s| s.segment.id() == *id))
+            .collect();
+        if now.len() != m.segments.len() {
+            return Err(crate::Error::invalid("segments changed during a merge"));
+        }
+        let extra: Vec<(usize, RoaringBitmap)> = now
+            .iter()
+            .zip(m.segments)
+            .enumerate()
+            .map(|(i, (now, then))| (i, &*now.persisted - &*then.persisted))
+            .collect();
+        Ok(m.moves.map(&extra))
+    }
+
+    /// Install the merged segment (with the rows hidden since phase 1, and the frozen
+    /// memtable's deletion snapshot moved over) in place of its inputs, under the WAL lock: no
+    /// write is between computing its shadows and applying.
+    fn install_merge(
+        &self,
+        m: &Merged<'_>,
+        new: Option<(NewSegment, RoaringBitmap, u64)>,
+    ) -> Result<Option<(u64, u64)>> {
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
+        let wal = self.writer()?;
+        let _wal = wal.lock();
+        let mut st = self.state.write();
+        // Rows hidden since phase 1 or by writes not yet flushed (a superset of the persisted).
+        let hidden: Vec<(usize, RoaringBitmap)> = m
+            .segments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, old)| {
+                st.segments
+                    .iter()
+                    .find(|s| s.segment.id() == old.segment.id())
+                    .map(|s| (i, &*s.deleted - &*old.persisted))
+            })
+            .collect();
+        let deleted = m.moves.map(&hidden);
+        if let Some(frozen) = st.frozen.as_mut() {
+            let persisted_new = new.as_ref().map(|(_, p, _)| p);
+            move_frozen_snapshot(frozen, m, persisted_new);
+        }
+        st.segments.retain(|s| !m.which.contains(&s.segment.id()));
+        let Some((new, persisted_new, persisted_bytes)) = new else {
+            return Ok(None);
+        };
+        let opened = self.open_new_segment(&seg_dir, new, deleted, persisted_new, persisted_bytes);
+        let live = match opened {
+            Ok(live) => live,
+            Err(e) => {
+                self.poison(format!("merged segment does not open: {e}"));
+                return Err(e);
+            }
+        };
+        let figures = (live.live_rows(), segment_bytes(&live));
+        insert_by_id(&mut st.segments, live, |s| s.segment.id());
+        Ok(Some(figures))
+    }
+}
+
+/// What a merge wrote, for its commit.
+struct Merged<'a> {
+    which: &'a [u64],
+    /// The inputs as snapshotted in phase 1.
+    segments: &'a [LiveSegment],
+    moves: &'a Moves,
+    /// The new segment's id.
+    id: u64,
+    deletes_gen: u64,
+}
+
+/// Where each input row went: `rows[i][row]` is its row in the merged segment, or `u32::MAX`.
+struct Moves {
+    rows: Vec<Vec<u32>>,
+}
+
+impl Moves {
+    /// The merged-segment rows of the given input rows (per input index); rows left out are
+    /// skipped.
+    fn map(&self, from: &[(usize, RoaringBitmap)]) -> RoaringBitmap {
+        let mut out = RoaringBitmap::new();
+        for (i, bitmap) in from {
+            let Some(map) = self.rows.get(*i) else {
+                continue;
+            };
+            for row in bitmap.iter() {
+                match map.get(row as usize) {
+                    Some(&r) if r != u32::MAX => {
+                        out.insert(r);
+                    }
+                    _ => {}
                 }
             }
         }
-        stats.duration = started.elapsed();
-        Ok(stats)
+        out
+    }
+}
+
+/// Phase 2's input: the rows not in `dead`, oldest segment first, and where each went.
+fn gather_rows<'s>(
+    segments: &'s [LiveSegment],
+    dead: &[Arc<RoaringBitmap>],
+) -> Result<(Vec<RowRef<'s>>, Moves)> {
+    let mut rows: Vec<RowRef<'_>> = Vec::new();
+    let mut moved: Vec<Vec<u32>> = Vec::with_capacity(segments.len());
+    for (s, dead) in segments.iter().zip(dead) {
+        let seg = &s.segment;
+        let mut map = vec![u32::MAX; seg.rows() as usize];
+        for row in 0..seg.rows() {
+            if dead.contains(row) {
+                continue;
+            }
+            map[row as usize] = rows.len() as u32;
+            rows.push(RowRef {
+                id: seg.id_of(row)?,
+                vector: seg.vector(row),
+                payload: seg.payload_of(row)?,
+            });
+        }
+        moved.push(map);
+    }
+    Ok((rows, Moves { rows: moved }))
+}
+
+/// The largest input graph whose rows all move over (none left out): the merged graph starts
+/// from it and inserts only the other rows.
+fn graph_seed<'s>(
+    segments: &'s [LiveSegment],
+    dead: &[Arc<RoaringBitmap>],
+    moves: &'s Moves,
+) -> Option<GraphSeed<'s>> {
+    segments
+        .iter()
+        .zip(&moves.rows)
+        .zip(dead)
+        .filter(|(_, dead)| dead.is_empty())
+        .filter_map(|((s, map), _)| s.index.as_ref().map(|ix| (s.segment.rows(), ix, map)))
+        .max_by_key(|&(rows, _, _)| rows)
+        .and_then(|(_, ix, map)| match ix.view() {
+            Ok(graph) => Some(GraphSeed { graph, map }),
+            Err(e) => {
+                log::warn!("merge: not starting from segment graph: {e}");
+                None
+            }
+        })
+}
+
+/// A frozen memtable's deletion snapshot names the old segments: move it to the new one.
+fn move_frozen_snapshot(
+    frozen: &mut Frozen,
+    m: &Merged<'_>,
+    persisted_new: Option<&RoaringBitmap>,
+) {
+    let parts: Vec<(usize, RoaringBitmap)> = m
+        .segments
+        .iter()
+        .enumerate()
+        .filter_map(|(i, old)| {
+            frozen
+                .deleted
+                .iter()
+                .find(|(sid, _)| *sid == old.segment.id())
+                .map(|(_, b)| (i, (**b).clone()))
+        })
+        .collect();
+    frozen.deleted.retain(|(sid, _)| !m.which.contains(sid));
+    if let (Some(persisted_new), false) = (persisted_new, parts.is_empty()) {
+        let mut snapshot = m.moves.map(&parts);
+        snapshot |= persisted_new;
+        frozen.deleted.push((m.id, Arc::new(snapshot)));
+    }
+}
+
+/// Insert `item` into `list` (ordered by id) at its place: a flush during the merge may have
+/// added newer segments.
+fn insert_by_id<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> u64) {
+    let new = id(&item);
+    let at = list.iter().position(|e| id(e) > new).unwrap_or(list.len());
+    list.insert(at, item);
+}
+
+/// Unlink the files of the merged inputs (after the manifest that stopped naming them is
+/// durable; a failure leaves garbage for the next open).
+fn remove_merged_files(
+    vfs: &dyn ndb_storage::Vfs,
+    seg_dir: &std::path::Path,
+    old: &manifest::CollectionManifest,
+    which: &[u64],
+) {
+    for e in old.segments.iter().filter(|e| which.contains(&e.id)) {
+        let mut files = vec![seg_dir.join(segment_file_name(e.id))];
+        files.extend(
+            e.deletes
+                .map(|d| seg_dir.join(deletes_file_name(e.id, d.gen))),
+        );
+        files.extend(
+            e.index
+                .map(|ix| seg_dir.join(index_file_name(e.id, ix.gen))),
+        );
+        files.extend(
+            e.payload_index.map(|ix| {
+                seg_dir.join(crate::payload_index::payload_index_file_name(e.id, ix.gen))
+            }),
+        );
+        for path in files {
+            crate::failpoint::hit("merge.unlink.before");
+            let removed = vfs.remove_file(&path);
+            crate::failpoint::hit("merge.unlink.after");
+            if let Err(err) = removed {
+                log::warn!("could not remove merged {}: {err}", path.display());
+            }
+        }
     }
 }
