@@ -16,7 +16,7 @@
 
 use super::new_segment::{Graph, NewSegment};
 use super::open::SEGMENTS_DIR;
-use super::state::{Frozen, LiveSegment};
+use super::state::{insert_by_id, Frozen, LiveSegment};
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self};
@@ -398,14 +398,6 @@ fn move_frozen_snapshot(
         snapshot |= persisted_new;
         frozen.deleted.push((m.id, Arc::new(snapshot)));
     }
-}
-
-/// Insert `item` into `list` (ordered by id) at its place: a flush during the merge may have
-/// added newer segments.
-fn insert_by_id<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> u64) {
-    let new = id(&item);
-    let at = list.iter().position(|e| id(e) > new).unwrap_or(list.len());
-    list.insert(at, item);
 }
 
 /// Unlink the files of the merged inputs (after the manifest that stopped naming them is

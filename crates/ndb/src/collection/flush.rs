@@ -23,9 +23,9 @@
 //! A failure at any step poisons the collection: on disk, the old manifest (or the new one, if
 //! its rename happened) is consistent with the WAL, and reopening recovers.
 
-use super::new_segment::Graph;
+use super::new_segment::{Graph, NewSegment};
 use super::open::SEGMENTS_DIR;
-use super::state::Frozen;
+use super::state::{insert_by_id, Frozen};
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self, DeletesEntry};
@@ -148,92 +148,39 @@ impl CollectionInner {
     }
 
     fn commit_flush(&self, mem: &Memtable, graph: Graph) -> Result<()> {
-        let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-
+        let with_graph = graph == Graph::Now;
         // Step 1: reserve a segment id and the file generations of its graph and payload
         // index (those it will have).
-        let with_graph = graph == Graph::Now;
-        let mut scratch = {
-            let mut manifest = self.manifest.lock();
-            let scratch = manifest.clone();
-            let rows = mem.live_count() as u64;
-            let gens =
-                u64::from(rows > 0 && with_graph && self.wants_graph(manifest.index_enabled, rows))
-                    + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
-            manifest.next_segment_id += 1;
-            manifest.next_file_gen += gens;
-            scratch
-        };
+        let mut scratch = self.reserve_flush(mem, with_graph);
         let id = scratch.next_segment_id;
-
         // Step 2: the segment and its indexes, without locks.
-        let mut new_segment = None;
-        if mem.live_count() > 0 {
-            let rows: Vec<RowRef<'_>> = mem
-                .live_rows()
-                .map(|r| RowRef {
-                    id: mem.id(r),
-                    vector: mem.vector(r),
-                    payload: mem.payload(r),
-                })
-                .collect();
-            new_segment = Some(self.write_new_segment(
-                &mut scratch,
-                &seg_dir,
-                id,
-                &rows,
-                with_graph,
-                None,
-            )?);
-            crate::failpoint::hit("flush.segment.written");
-        }
-
+        let new_segment = match mem.live_count() {
+            0 => None,
+            _ => {
+                let rows: Vec<RowRef<'_>> = mem
+                    .live_rows()
+                    .map(|r| RowRef {
+                        id: mem.id(r),
+                        vector: mem.vector(r),
+                        payload: mem.payload(r),
+                    })
+                    .collect();
+                let new =
+                    self.write_new_segment(&mut scratch, &seg_dir, id, &rows, with_graph, None)?;
+                crate::failpoint::hit("flush.segment.written");
+                Some(new)
+            }
+        };
         // Step 3: deletion files, the directory, the manifest; then install.
         let mut manifest = self.manifest.lock();
         self.writer()?;
         let mut next = manifest.clone();
         if let Some(new) = &new_segment {
-            let at = next
-                .segments
-                .iter()
-                .position(|e| e.id > id)
-                .unwrap_or(next.segments.len());
-            next.segments.insert(at, new.entry.clone());
+            insert_by_id(&mut next.segments, new.entry.clone(), |e| e.id);
         }
-        let snapshot: Vec<(u64, Arc<RoaringBitmap>)> = self
-            .state
-            .read()
-            .frozen
-            .as_ref()
-            .map(|f| f.deleted.clone())
-            .unwrap_or_default();
-        let mut replaced_deletes = Vec::new();
-        let mut changed = Vec::new();
-        for (seg_id, bitmap) in &snapshot {
-            let Some(entry) = next.segments.iter_mut().find(|e| e.id == *seg_id) else {
-                continue; // merged away; the merge moved its deletions to the new segment
-            };
-            if bitmap.len() == entry.deletes.map_or(0, |d| d.count) {
-                continue; // bitmaps only grow: same size, same contents
-            }
-            let gen = next.next_file_gen;
-            next.next_file_gen += 1;
-            let path = seg_dir.join(deletes_file_name(entry.id, gen));
-            let file_bytes = deletes::write(vfs, &path, entry.id, bitmap)?;
-            if let Some(old) = entry.deletes {
-                replaced_deletes.push(seg_dir.join(deletes_file_name(entry.id, old.gen)));
-            }
-            let d = DeletesEntry {
-                gen,
-                count: bitmap.len(),
-                file_bytes,
-            };
-            entry.deletes = Some(d);
-            changed.push((*seg_id, d, Arc::clone(bitmap)));
-        }
-        crate::failpoint::hit("flush.deletes.written");
-        vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+        let (replaced_deletes, changed) = self.write_frozen_deletes(&mut next, &seg_dir)?;
+        self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("flush.dir.synced");
         let (wal_gen, flushed_seq) = {
             let st = self.state.read();
@@ -245,50 +192,14 @@ impl CollectionInner {
         next.wal_gen = wal_gen;
         next.flushed_seq = flushed_seq;
         crate::failpoint::hit("flush.manifest.before");
-        manifest::write_collection(vfs, &self.dir, &next)?;
+        manifest::write_collection(&*self.vfs, &self.dir, &next)?;
         crate::failpoint::hit("flush.manifest.after");
-
-        {
-            let wal_lock = self.writer()?;
-            let _wal = wal_lock.lock();
-            let mut st = self.state.write();
-            for (seg_id, d, bitmap) in changed {
-                if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == seg_id) {
-                    s.persisted = bitmap;
-                    s.persisted_bytes = d.file_bytes;
-                }
-            }
-            if let Some(new) = new_segment {
-                let mut live = self.open_new_segment(
-                    &seg_dir,
-                    new,
-                    RoaringBitmap::new(),
-                    RoaringBitmap::new(),
-                    0,
-                )?;
-                // Rows that writes since the freeze shadowed.
-                let mut deleted = RoaringBitmap::new();
-                for id in st.active.touched_ids() {
-                    if let Some(row) = live.segment.find(id)? {
-                        deleted.insert(row);
-                    }
-                }
-                live.deleted = Arc::new(deleted);
-                let at = st
-                    .segments
-                    .iter()
-                    .position(|s| s.segment.id() > id)
-                    .unwrap_or(st.segments.len());
-                st.segments.insert(at, live);
-            }
-            st.frozen = None;
-        }
+        self.install_flush(&seg_dir, new_segment, changed)?;
         *manifest = next;
-
         // Step 4: obsolete files. Failing to remove one leaves garbage that the next open
         // removes; it never affects what the manifest names.
         let mut obsolete = replaced_deletes;
-        for gen in list_generations(vfs, &self.dir)? {
+        for gen in list_generations(&*self.vfs, &self.dir)? {
             if gen < manifest.wal_gen {
                 obsolete.push(self.dir.join(wal_file_name(gen)));
             }
@@ -296,11 +207,104 @@ impl CollectionInner {
         drop(manifest);
         for path in obsolete {
             crate::failpoint::hit("flush.unlink.before");
-            if let Err(e) = vfs.remove_file(&path) {
+            if let Err(e) = self.vfs.remove_file(&path) {
                 log::warn!("could not remove obsolete {}: {e}", path.display());
             }
             crate::failpoint::hit("flush.unlink.after");
         }
+        Ok(())
+    }
+
+    /// Step 1, under the manifest lock: a copy of the manifest to build the new one from, with
+    /// the segment id and file generations this flush takes reserved in the live one.
+    fn reserve_flush(&self, mem: &Memtable, with_graph: bool) -> manifest::CollectionManifest {
+        let mut manifest = self.manifest.lock();
+        let scratch = manifest.clone();
+        let rows = mem.live_count() as u64;
+        let gens =
+            u64::from(rows > 0 && with_graph && self.wants_graph(manifest.index_enabled, rows))
+                + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
+        manifest.next_segment_id += 1;
+        manifest.next_file_gen += gens;
+        scratch
+    }
+
+    /// Write the deletion files of the segments whose bitmap in the frozen memtable's snapshot
+    /// grew, naming them in `next`. Returns the files they replace and what changed.
+    #[allow(clippy::type_complexity)]
+    fn write_frozen_deletes(
+        &self,
+        next: &mut manifest::CollectionManifest,
+        seg_dir: &std::path::Path,
+    ) -> Result<(
+        Vec<std::path::PathBuf>,
+        Vec<(u64, DeletesEntry, Arc<RoaringBitmap>)>,
+    )> {
+        let snapshot: Vec<(u64, Arc<RoaringBitmap>)> = self
+            .state
+            .read()
+            .frozen
+            .as_ref()
+            .map(|f| f.deleted.clone())
+            .unwrap_or_default();
+        let mut replaced = Vec::new();
+        let mut changed = Vec::new();
+        for (seg_id, bitmap) in &snapshot {
+            let Some(entry) = next.segments.iter_mut().find(|e| e.id == *seg_id) else {
+                continue; // merged away; the merge moved its deletions to the new segment
+            };
+            if bitmap.len() == entry.deletes.map_or(0, |d| d.count) {
+                continue; // bitmaps only grow: same size, same contents
+            }
+            let gen = next.next_file_gen;
+            next.next_file_gen += 1;
+            let path = seg_dir.join(deletes_file_name(entry.id, gen));
+            let file_bytes = deletes::write(&*self.vfs, &path, entry.id, bitmap)?;
+            if let Some(old) = entry.deletes {
+                replaced.push(seg_dir.join(deletes_file_name(entry.id, old.gen)));
+            }
+            let d = DeletesEntry {
+                gen,
+                count: bitmap.len(),
+                file_bytes,
+            };
+            entry.deletes = Some(d);
+            changed.push((*seg_id, d, Arc::clone(bitmap)));
+        }
+        crate::failpoint::hit("flush.deletes.written");
+        Ok((replaced, changed))
+    }
+
+    /// Install the flushed segment (hiding rows that writes since the freeze shadowed) and the
+    /// persisted deletion state, and empty the frozen slot, under the WAL lock.
+    fn install_flush(
+        &self,
+        seg_dir: &std::path::Path,
+        new_segment: Option<NewSegment>,
+        changed: Vec<(u64, DeletesEntry, Arc<RoaringBitmap>)>,
+    ) -> Result<()> {
+        let wal_lock = self.writer()?;
+        let _wal = wal_lock.lock();
+        let mut st = self.state.write();
+        for (seg_id, d, bitmap) in changed {
+            if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == seg_id) {
+                s.persisted = bitmap;
+                s.persisted_bytes = d.file_bytes;
+            }
+        }
+        if let Some(new) = new_segment {
+            let empty = RoaringBitmap::new;
+            let mut live = self.open_new_segment(seg_dir, new, empty(), empty(), 0)?;
+            let mut deleted = RoaringBitmap::new();
+            for id in st.active.touched_ids() {
+                if let Some(row) = live.segment.find(id)? {
+                    deleted.insert(row);
+                }
+            }
+            live.deleted = Arc::new(deleted);
+            insert_by_id(&mut st.segments, live, |s| s.segment.id());
+        }
+        st.frozen = None;
         Ok(())
     }
 }

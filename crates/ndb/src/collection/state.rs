@@ -195,3 +195,11 @@ impl State {
         (self.active.live_count() + frozen) as u64
     }
 }
+
+/// Insert `item` into `list`, which is ordered by id, at its place (flushes and merges commit in
+/// any order, so a new segment is not always the newest).
+pub(crate) fn insert_by_id<T>(list: &mut Vec<T>, item: T, id: impl Fn(&T) -> u64) {
+    let new = id(&item);
+    let at = list.iter().position(|e| id(e) > new).unwrap_or(list.len());
+    list.insert(at, item);
+}
