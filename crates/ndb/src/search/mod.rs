@@ -134,58 +134,11 @@ pub(crate) fn run(
     search: &Search<'_>,
 ) -> Result<Vec<Match>> {
     let dim = lock.read().active.dim();
-    check_vector(dim, search.query).map_err(|e| match e {
-        Error::InvalidArgument(m) => Error::InvalidArgument(format!("query: {m}")),
-        other => other,
-    })?;
-    if search.top_k == 0 || search.top_k > TOP_K_MAX {
-        return Err(Error::invalid(format!(
-            "top_k must be in 1..={TOP_K_MAX}, got {}",
-            search.top_k
-        )));
-    }
-    if let Some(ef) = search.ef.filter(|&ef| ef == 0 || ef > EF_MAX) {
-        return Err(Error::invalid(format!(
-            "ef must be in 1..={EF_MAX}, got {ef}"
-        )));
-    }
-    if search.threads == Some(0) {
-        return Err(Error::invalid("threads must be at least 1"));
-    }
-    if let Some(f) = &search.filter {
-        f.validate()?;
-    }
+    check_search(dim, search)?;
     let scorer = Scorer::new(search.query, stored, search.distance.unwrap_or(stored))?;
     let filter = search.filter.as_ref();
     let k = search.top_k;
-
-    // Memtables, under the read lock; copy out what the results need.
-    let (mem_docs, segments) = {
-        let st = lock.read();
-        let mut docs: Vec<MemDoc> = Vec::new();
-        let mut top = TopK::new(k);
-        scan_memtable(&st.active, None, &scorer, filter, &mut top, &mut docs);
-        if let Some(frozen) = st.frozen_memtable() {
-            scan_memtable(
-                frozen,
-                Some(&st.active),
-                &scorer,
-                filter,
-                &mut top,
-                &mut docs,
-            );
-        }
-        let kept: Vec<MemDoc> = top
-            .into_sorted()
-            .into_iter()
-            .filter_map(|h| match h.source {
-                Source::Memtable(i) => Some(docs[i as usize].clone_with_score(h.score)),
-                Source::Segment(..) => None,
-            })
-            .collect();
-        (kept, st.segments.clone())
-    };
-
+    let (mem_docs, segments) = search_memtables(lock, &scorer, filter, k);
     let mut top: TopK<'_> = TopK::new(k);
     for (i, d) in mem_docs.iter().enumerate() {
         if top.admits(d.score) {
@@ -196,11 +149,6 @@ pub(crate) fn run(
             });
         }
     }
-    let total_bytes: usize = segments
-        .iter()
-        .map(|s| s.segment.rows() as usize * dim * 4)
-        .sum();
-    let parallel = search.threads != Some(1) && total_bytes >= PARALLEL_MIN_BYTES;
     let use_index = search.approximate != Some(false) && scorer.graph_compatible(stored);
     let ef = search.ef.unwrap_or(ef_default).max(k);
     // Plan each segment: graph search, exact search over the rows a filter selects, or a
@@ -227,30 +175,118 @@ pub(crate) fn run(
             planner::Plan::Scan => scanned.push(si),
         }
     }
-    let tasks: Vec<(usize, u32, u32)> = segments
-        .iter()
-        .enumerate()
-        .filter(|(si, _)| scanned.contains(si))
-        .flat_map(|(si, s)| {
-            let rows = s.segment.rows();
-            (0..rows)
-                .step_by(TASK_ROWS)
-                .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
+    let exact = Exact {
+        segments: &segments,
+        scorer: &scorer,
+        filter,
+        k,
+    };
+    for partial in exact.scan(&scanned, dim, search.threads) {
+        top.merge(partial?);
+    }
+    into_matches(top, &mem_docs, &segments)
+}
+
+/// Check a search's arguments against the limits, before any work.
+fn check_search(dim: usize, search: &Search<'_>) -> Result<()> {
+    check_vector(dim, search.query).map_err(|e| match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("query: {m}")),
+        other => other,
+    })?;
+    if search.top_k == 0 || search.top_k > TOP_K_MAX {
+        return Err(Error::invalid(format!(
+            "top_k must be in 1..={TOP_K_MAX}, got {}",
+            search.top_k
+        )));
+    }
+    if let Some(ef) = search.ef.filter(|&ef| ef == 0 || ef > EF_MAX) {
+        return Err(Error::invalid(format!(
+            "ef must be in 1..={EF_MAX}, got {ef}"
+        )));
+    }
+    if search.threads == Some(0) {
+        return Err(Error::invalid("threads must be at least 1"));
+    }
+    match &search.filter {
+        Some(f) => f.validate(),
+        None => Ok(()),
+    }
+}
+
+/// The memtables' best `k`, copied out under the read lock, and the segments to search.
+fn search_memtables(
+    lock: &parking_lot::RwLock<State>,
+    scorer: &Scorer,
+    filter: Option<&Filter>,
+    k: usize,
+) -> (Vec<MemDoc>, Vec<crate::collection::state::LiveSegment>) {
+    let st = lock.read();
+    let mut docs: Vec<MemDoc> = Vec::new();
+    let mut top = TopK::new(k);
+    scan_memtable(&st.active, None, scorer, filter, &mut top, &mut docs);
+    if let Some(frozen) = st.frozen_memtable() {
+        scan_memtable(
+            frozen,
+            Some(&st.active),
+            scorer,
+            filter,
+            &mut top,
+            &mut docs,
+        );
+    }
+    let kept: Vec<MemDoc> = top
+        .into_sorted()
+        .into_iter()
+        .filter_map(|h| match h.source {
+            Source::Memtable(i) => Some(docs[i as usize].clone_with_score(h.score)),
+            Source::Segment(..) => None,
         })
         .collect();
-    let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'_>> {
-        let mut local = TopK::new(k);
-        scan_segment_rows(&segments[si], si, start..end, &scorer, filter, &mut local)?;
-        Ok(local)
-    };
-    let partials: Vec<Result<TopK<'_>>> = if parallel {
-        match search.threads {
+    (kept, st.segments.clone())
+}
+
+/// Exact scans of whole segments, split into tasks of [`TASK_ROWS`] rows.
+struct Exact<'a> {
+    segments: &'a [crate::collection::state::LiveSegment],
+    scorer: &'a Scorer,
+    filter: Option<&'a Filter>,
+    k: usize,
+}
+
+impl<'a> Exact<'a> {
+    /// Scan the segments `which` (indexes into `segments`); on the shared pool when they are
+    /// large enough and `threads` allows, with at most `threads` workers.
+    fn scan(&self, which: &[usize], dim: usize, threads: Option<usize>) -> Vec<Result<TopK<'a>>> {
+        let total_bytes: usize = which
+            .iter()
+            .map(|&si| self.segments[si].segment.rows() as usize * dim * 4)
+            .sum();
+        let parallel = threads != Some(1) && total_bytes >= PARALLEL_MIN_BYTES;
+        let tasks: Vec<(usize, u32, u32)> = which
+            .iter()
+            .flat_map(|&si| {
+                let rows = self.segments[si].segment.rows();
+                (0..rows)
+                    .step_by(TASK_ROWS)
+                    .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
+            })
+            .collect();
+        let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'a>> {
+            let mut local = TopK::new(self.k);
+            let seg = &self.segments[si];
+            scan_segment_rows(seg, si, start..end, self.scorer, self.filter, &mut local)?;
+            Ok(local)
+        };
+        if !parallel {
+            return tasks.iter().map(scan).collect();
+        }
+        match threads {
             Some(n) if n < rayon::current_num_threads() => {
                 // Use at most `n` workers: split the tasks into `n` interleaved groups.
                 (0..n)
                     .into_par_iter()
                     .map(|g| {
-                        let mut acc = TopK::new(k);
+                        let mut acc = TopK::new(self.k);
                         for t in tasks.iter().skip(g).step_by(n) {
                             acc.merge(scan(t)?);
                         }
@@ -260,13 +296,15 @@ pub(crate) fn run(
             }
             _ => tasks.par_iter().map(scan).collect(),
         }
-    } else {
-        tasks.iter().map(scan).collect()
-    };
-    for p in partials {
-        top.merge(p?);
     }
+}
 
+/// The hits as matches, with their payloads (checked rows).
+fn into_matches(
+    top: TopK<'_>,
+    mem_docs: &[MemDoc],
+    segments: &[crate::collection::state::LiveSegment],
+) -> Result<Vec<Match>> {
     top.into_sorted()
         .into_iter()
         .map(|hit| {
