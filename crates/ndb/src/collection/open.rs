@@ -161,80 +161,11 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         .validate()
         .map_err(|e| Error::corruption(&manifest_path, 0, format!("invalid configuration: {e}")))?;
     let dim = manifest.config.dim();
-    let seg_dir = dir.join(SEGMENTS_DIR);
-    let mut segments = Vec::with_capacity(manifest.segments.len());
-    for entry in &manifest.segments {
-        let path = seg_dir.join(segment_file_name(entry.id));
-        let segment = Segment::open(
-            vfs,
-            &path,
-            entry.id,
-            dim,
-            manifest.config.distance(),
-            entry.rows,
-        )?;
-        let (deleted, bytes) = match entry.deletes {
-            Some(d) => {
-                let path = seg_dir.join(deletes_file_name(entry.id, d.gen));
-                let bm = deletes::read(vfs, &path, entry.id, entry.rows)?;
-                if bm.len() != d.count {
-                    return Err(Error::corruption(
-                        &path,
-                        24,
-                        format!(
-                            "deletion file holds {} rows, the manifest says {}",
-                            bm.len(),
-                            d.count
-                        ),
-                    ));
-                }
-                (bm, d.file_bytes)
-            }
-            None => (roaring::RoaringBitmap::new(), 0),
-        };
-        let (index, index_gen) = match entry.index {
-            Some(ix) => {
-                let path = seg_dir.join(index_file_name(entry.id, ix.gen));
-                let metric = graph_metric(manifest.config.distance());
-                match SegmentIndex::open(vfs, &path, entry.id, segment.rows(), metric) {
-                    Ok(index) => (Some(Arc::new(index)), Some(ix.gen)),
-                    Err(e) => {
-                        log::warn!(
-                            "segment {} is searched exactly: its index is unusable ({e}); Collection::rebuild_index rebuilds it",
-                            entry.id
-                        );
-                        (None, Some(ix.gen))
-                    }
-                }
-            }
-            None => (None, None),
-        };
-        let (payload_index, payload_index_bytes) = match entry.payload_index {
-            Some(ix) => {
-                let path = seg_dir.join(payload_index_file_name(entry.id, ix.gen));
-                match crate::payload_index::read_file(vfs, &path, entry.id, entry.rows) {
-                    Ok(p) => (Some(Arc::new(p)), ix.file_bytes),
-                    Err(e) => {
-                        log::warn!("segment {}: payload index unusable ({e}); filters are evaluated row by row", entry.id);
-                        (None, 0)
-                    }
-                }
-            }
-            None => (None, 0),
-        };
-        let deleted = Arc::new(deleted);
-        segments.push(LiveSegment {
-            payload_index,
-            payload_index_bytes,
-            payload_index_gen: entry.payload_index.map(|p| p.gen),
-            segment: Arc::new(segment),
-            deleted: Arc::clone(&deleted),
-            persisted: Arc::clone(&deleted),
-            persisted_bytes: bytes,
-            index,
-            index_gen,
-        });
-    }
+    let segments = manifest
+        .segments
+        .iter()
+        .map(|entry| open_segment(vfs, dir, &manifest, entry))
+        .collect::<Result<Vec<_>>>()?;
     let mut state = State {
         active: Memtable::new(dim),
         frozen: None,
@@ -255,6 +186,74 @@ fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {
         last_wal,
         next_seq,
         report,
+    })
+}
+
+/// Open one segment the manifest names, with its deletion state, graph and payload indexes.
+/// A damaged graph or payload index is logged and left out (searched exactly, filtered row by
+/// row, until `rebuild_index`); a damaged segment or deletion file is an error.
+fn open_segment(
+    vfs: &dyn Vfs,
+    dir: &Path,
+    manifest: &CollectionManifest,
+    entry: &crate::manifest::SegmentEntry,
+) -> Result<LiveSegment> {
+    let seg_dir = dir.join(SEGMENTS_DIR);
+    let distance = manifest.config.distance();
+    let path = seg_dir.join(segment_file_name(entry.id));
+    let dim = manifest.config.dim();
+    let segment = Segment::open(vfs, &path, entry.id, dim, distance, entry.rows)?;
+    let (deleted, persisted_bytes) = match entry.deletes {
+        Some(d) => {
+            let path = seg_dir.join(deletes_file_name(entry.id, d.gen));
+            let bm = deletes::read(vfs, &path, entry.id, entry.rows)?;
+            if bm.len() != d.count {
+                let reason = format!(
+                    "deletion file holds {} rows, the manifest says {}",
+                    bm.len(),
+                    d.count
+                );
+                return Err(Error::corruption(&path, 24, reason));
+            }
+            (bm, d.file_bytes)
+        }
+        None => (roaring::RoaringBitmap::new(), 0),
+    };
+    let index = entry.index.and_then(|ix| {
+        let path = seg_dir.join(index_file_name(entry.id, ix.gen));
+        let opened = SegmentIndex::open(vfs, &path, entry.id, segment.rows(), graph_metric(distance));
+        opened
+            .map_err(|e| {
+                log::warn!(
+                    "segment {} is searched exactly: its index is unusable ({e}); Collection::rebuild_index rebuilds it",
+                    entry.id
+                )
+            })
+            .ok()
+    });
+    let payload_index = entry.payload_index.and_then(|ix| {
+        let path = seg_dir.join(payload_index_file_name(entry.id, ix.gen));
+        crate::payload_index::read_file(vfs, &path, entry.id, entry.rows)
+            .map_err(|e| {
+                log::warn!(
+                    "segment {}: payload index unusable ({e}); filters are evaluated row by row",
+                    entry.id
+                )
+            })
+            .ok()
+            .map(|p| (Arc::new(p), ix.file_bytes))
+    });
+    let deleted = Arc::new(deleted);
+    Ok(LiveSegment {
+        payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.1),
+        payload_index: payload_index.map(|p| p.0),
+        payload_index_gen: entry.payload_index.map(|p| p.gen),
+        segment: Arc::new(segment),
+        deleted: Arc::clone(&deleted),
+        persisted: deleted,
+        persisted_bytes,
+        index: index.map(Arc::new),
+        index_gen: entry.index.map(|ix| ix.gen),
     })
 }
 
