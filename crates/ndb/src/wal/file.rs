@@ -140,27 +140,13 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
             }
             Decoded::Incomplete => {
                 // A damaged length can also look like a record running past the end.
-                if let Some(at) =
-                    find_valid_record_after(bytes, pos.saturating_add(1), last_seq, dim)
-                {
-                    return Err(Error::corruption(
-                        path,
-                        pos as u64,
-                        format!("WAL record claims to run past the end of the file, but a valid record follows at offset {at}"),
-                    ));
-                }
+                let what = "WAL record claims to run past the end of the file".to_string();
+                return_if_damage(bytes, pos, last_seq, dim, path, what)?;
                 break;
             }
             Decoded::Invalid(reason) => {
-                if let Some(at) =
-                    find_valid_record_after(bytes, pos.saturating_add(1), last_seq, dim)
-                {
-                    return Err(Error::corruption(
-                        path,
-                        pos as u64,
-                        format!("damaged WAL record ({reason}) followed by a valid record at offset {at}"),
-                    ));
-                }
+                let what = format!("damaged WAL record ({reason})");
+                return_if_damage(bytes, pos, last_seq, dim, path, what)?;
                 break;
             }
         }
@@ -170,6 +156,26 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
         valid_len: pos as u64,
         torn_bytes: file_len.saturating_sub(pos as u64),
     })
+}
+
+/// After a record at `pos` that does not decode: damage (`Corruption`) if a valid record
+/// follows, else a torn tail (`Ok`).
+fn return_if_damage(
+    bytes: &[u8],
+    pos: usize,
+    last_seq: Option<u64>,
+    dim: usize,
+    path: &Path,
+    what: String,
+) -> Result<()> {
+    match find_valid_record_after(bytes, pos.saturating_add(1), last_seq, dim) {
+        Some(at) => Err(Error::corruption(
+            path,
+            pos as u64,
+            format!("{what}, but a valid record follows at offset {at}"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Appends records to the newest WAL file.
