@@ -69,70 +69,17 @@ impl Segment {
         file.read_exact_at(&mut head, 0).at(path)?;
         let header = Header::decode(&head, path, len)?;
         let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
-        if header.segment_id != id {
-            return Err(bad(
-                32,
-                format!(
-                    "segment id {} but the manifest expects {id}",
-                    header.segment_id
-                ),
-            ));
-        }
-        if header.dim as usize != dim || header.distance != distance.code() {
-            return Err(bad(
-                16,
-                format!(
-                    "segment has dimension {} and metric {}, the collection {dim} and {}",
-                    header.dim,
-                    header.distance,
-                    distance.code()
-                ),
-            ));
-        }
-        if header.row_count != expected_rows {
-            return Err(bad(
-                24,
-                format!(
-                    "segment has {} rows, the manifest says {expected_rows}",
-                    header.row_count
-                ),
-            ));
-        }
+        check_header(&header, path, id, dim, distance, expected_rows)?;
         let rows = header.row_count;
-        let expect = |kind: SectionKind, len: Option<u64>| -> Result<Section> {
-            let s = header
-                .section(kind)
-                .ok_or_else(|| bad(56, format!("section {} is missing", kind.name())))?;
-            if let Some(want) = len {
-                if s.len != want {
-                    return Err(bad(
-                        s.offset,
-                        format!(
-                            "section {} is {} bytes, expected {want}",
-                            kind.name(),
-                            s.len
-                        ),
-                    ));
-                }
-            }
-            Ok(s)
-        };
-        let vec_bytes = rows.checked_mul(dim as u64 * 4);
-        let vectors = expect(SectionKind::Vectors, Some(vec_bytes.unwrap_or(u64::MAX)))?;
-        let id_offsets = expect(SectionKind::IdOffsets, Some((rows + 1) * 8))?;
-        let id_bytes = expect(SectionKind::IdBytes, None)?;
-        let id_sorted = expect(SectionKind::IdSorted, Some(rows * 4))?;
-        let payload_offsets = expect(SectionKind::PayloadOffsets, Some((rows + 1) * 8))?;
-        let payload_bytes = expect(SectionKind::PayloadBytes, None)?;
-        let checksums = if header.version >= ROW_CHECKSUMS_VERSION {
-            let blocks = checks::block_count(rows);
-            Some((
-                expect(SectionKind::RowChecksums, Some(rows * 4))?,
-                expect(SectionKind::VectorBlockChecksums, Some(blocks * 4))?,
-            ))
-        } else {
-            None
-        };
+        let Sections {
+            vectors,
+            id_offsets,
+            id_bytes,
+            id_sorted,
+            payload_offsets,
+            payload_bytes,
+            checksums,
+        } = Sections::locate(&header, path, dim)?;
 
         let map = file.map(len).at(path)?;
         for s in [id_offsets, id_bytes, id_sorted, payload_offsets]
@@ -337,6 +284,100 @@ fn check_section(map: &[u8], s: Section, path: &Path) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Check that a segment's header is the one the manifest expects.
+fn check_header(
+    header: &Header,
+    path: &Path,
+    id: u64,
+    dim: usize,
+    distance: Distance,
+    expected_rows: u64,
+) -> Result<()> {
+    let bad = |offset: u64, reason: String| Err(Error::corruption(path, offset, reason));
+    if header.segment_id != id {
+        let found = header.segment_id;
+        return bad(
+            32,
+            format!("segment id {found} but the manifest expects {id}"),
+        );
+    }
+    if header.dim as usize != dim || header.distance != distance.code() {
+        return bad(
+            16,
+            format!(
+                "segment has dimension {} and metric {}, the collection {dim} and {}",
+                header.dim,
+                header.distance,
+                distance.code()
+            ),
+        );
+    }
+    if header.row_count != expected_rows {
+        let found = header.row_count;
+        return bad(
+            24,
+            format!("segment has {found} rows, the manifest says {expected_rows}"),
+        );
+    }
+    Ok(())
+}
+
+/// Where a segment's sections are, each checked for presence and (where it is fixed) size.
+struct Sections {
+    vectors: Section,
+    id_offsets: Section,
+    id_bytes: Section,
+    id_sorted: Section,
+    payload_offsets: Section,
+    payload_bytes: Section,
+    /// Row and vector block checksums (format 2 and later).
+    checksums: Option<(Section, Section)>,
+}
+
+impl Sections {
+    fn locate(header: &Header, path: &Path, dim: usize) -> Result<Self> {
+        let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
+        let expect = |kind: SectionKind, len: Option<u64>| -> Result<Section> {
+            let s = header
+                .section(kind)
+                .ok_or_else(|| bad(56, format!("section {} is missing", kind.name())))?;
+            match len {
+                Some(want) if s.len != want => Err(bad(
+                    s.offset,
+                    format!(
+                        "section {} is {} bytes, expected {want}",
+                        kind.name(),
+                        s.len
+                    ),
+                )),
+                _ => Ok(s),
+            }
+        };
+        let rows = header.row_count;
+        let times = |n: u64, each: u64| n.saturating_mul(each);
+        let offsets_len = times(rows.saturating_add(1), 8);
+        let checksums = match header.version >= ROW_CHECKSUMS_VERSION {
+            true => Some((
+                expect(SectionKind::RowChecksums, Some(times(rows, 4)))?,
+                expect(
+                    SectionKind::VectorBlockChecksums,
+                    Some(times(checks::block_count(rows), 4)),
+                )?,
+            )),
+            false => None,
+        };
+        Ok(Self {
+            vectors: expect(SectionKind::Vectors, Some(times(rows, dim as u64 * 4)))?,
+            id_offsets: expect(SectionKind::IdOffsets, Some(offsets_len))?,
+            id_bytes: expect(SectionKind::IdBytes, None)?,
+            id_sorted: expect(SectionKind::IdSorted, Some(times(rows, 4)))?,
+            payload_offsets: expect(SectionKind::PayloadOffsets, Some(offsets_len))?,
+            payload_bytes: expect(SectionKind::PayloadBytes, None)?,
+            checksums,
+        })
+    }
 }
 
 #[cfg(test)]
