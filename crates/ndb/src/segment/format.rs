@@ -202,43 +202,13 @@ impl Header {
         }
         let mut sections = Vec::with_capacity(section_count);
         for i in 0..section_count {
-            // At most SECTIONS_MAX entries, which the header holds (a constant assertion).
-            let at = SECTION_TABLE_OFFSET.saturating_add(i.saturating_mul(SECTION_ENTRY_LEN));
-            let entry = at
-                .checked_add(SECTION_ENTRY_LEN)
-                .and_then(|end| h.get(at..end))
-                .ok_or_else(|| bad(at, "section table runs past the header".to_string()))?;
-            let mut e = Reader::new(entry);
-            let raw_kind = e.u32().unwrap_or(0);
-            let _flags = e.u32();
-            let offset = e.u64().unwrap_or(0);
-            let len = e.u64().unwrap_or(0);
-            let crc = e.u32().unwrap_or(0);
-            let kind = SectionKind::from_u32(raw_kind, version).ok_or_else(|| {
-                bad(
-                    at,
-                    format!("unknown section kind {raw_kind} in a version {version} segment"),
-                )
-            })?;
-            let end = offset.checked_add(len);
-            if !offset.is_multiple_of(SECTION_ALIGN)
-                || offset < HEADER_LEN as u64
-                || end.is_none_or(|end| end > file_len)
-            {
-                return Err(bad(
-                    at,
-                    format!("section {} [{offset}, +{len}) is misaligned or outside the {file_len}-byte file", kind.name()),
-                ));
+            let section = decode_section(h, i, version, file_len, path)?;
+            if sections.iter().any(|s: &Section| s.kind == section.kind) {
+                let at = SECTION_TABLE_OFFSET.saturating_add(i.saturating_mul(SECTION_ENTRY_LEN));
+                let reason = format!("section {} appears twice", section.kind.name());
+                return Err(bad(at, reason));
             }
-            if sections.iter().any(|s: &Section| s.kind == kind) {
-                return Err(bad(at, format!("section {} appears twice", kind.name())));
-            }
-            sections.push(Section {
-                kind,
-                offset,
-                len,
-                crc,
-            });
+            sections.push(section);
         }
         Ok(Self {
             version,
@@ -254,6 +224,46 @@ impl Header {
     pub fn section(&self, kind: SectionKind) -> Option<Section> {
         self.sections.iter().copied().find(|s| s.kind == kind)
     }
+}
+
+/// Decode entry `i` of the section table of header `h`, checking that the section is aligned
+/// and inside the `file_len`-byte file.
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
+fn decode_section(h: &[u8], i: usize, version: u32, file_len: u64, path: &Path) -> Result<Section> {
+    // At most SECTIONS_MAX entries, which the header holds (a constant assertion).
+    let at = SECTION_TABLE_OFFSET.saturating_add(i.saturating_mul(SECTION_ENTRY_LEN));
+    let bad = |reason: String| Error::corruption(path, at as u64, reason);
+    let entry = at
+        .checked_add(SECTION_ENTRY_LEN)
+        .and_then(|end| h.get(at..end))
+        .ok_or_else(|| bad("section table runs past the header".to_string()))?;
+    let mut e = Reader::new(entry);
+    let raw_kind = e.u32().unwrap_or(0);
+    let _flags = e.u32();
+    let offset = e.u64().unwrap_or(0);
+    let len = e.u64().unwrap_or(0);
+    let crc = e.u32().unwrap_or(0);
+    let kind = SectionKind::from_u32(raw_kind, version).ok_or_else(|| {
+        bad(format!(
+            "unknown section kind {raw_kind} in a version {version} segment"
+        ))
+    })?;
+    let end = offset.checked_add(len);
+    if !offset.is_multiple_of(SECTION_ALIGN)
+        || offset < HEADER_LEN as u64
+        || end.is_none_or(|end| end > file_len)
+    {
+        return Err(bad(format!(
+            "section {} [{offset}, +{len}) is misaligned or outside the {file_len}-byte file",
+            kind.name()
+        )));
+    }
+    Ok(Section {
+        kind,
+        offset,
+        len,
+        crc,
+    })
 }
 
 /// Round `n` up to the section alignment.
