@@ -35,8 +35,6 @@ mod document;
 mod error;
 mod failpoint;
 mod filter;
-#[cfg(feature = "testing")]
-mod fuzzing;
 pub mod limits;
 mod manifest;
 mod memtable;
@@ -62,7 +60,6 @@ pub use search::{Match, Search, EF_MAX, TOP_K_MAX};
 pub mod testing {
     pub use crate::failpoint::POINTS as FAILPOINTS;
     pub use crate::failpoint::{arm_panic, close_gate, gate_waiters, open_gate, GATES};
-    pub use crate::fuzzing::*;
     pub use ndb_storage::{CrashMode, Fault, SimVfs, Vfs};
 }
 

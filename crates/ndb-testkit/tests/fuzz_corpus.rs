@@ -1,7 +1,7 @@
 //! Replays the committed fuzz corpora (`fuzz/corpus/<target>/*`) through the fuzz harnesses
-//! (`ndb::testing::fuzz_*`), so every input the fuzzers kept — seeds, inputs that reached new
+//! (`ndb_testkit::fuzz_*`), so every input the fuzzers kept — seeds, inputs that reached new
 //! code, and former crashes — runs in CI as an ordinary test. docs/FUZZING.md says how the
-//! corpora are made; `cargo test -p ndb --test fuzz_corpus -- --ignored` rewrites the seeds.
+//! corpora are made; `cargo test -p ndb-testkit --test fuzz_corpus -- --ignored` rewrites the seeds.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -44,7 +44,7 @@ fn replay(target: &str) {
 }
 
 fn replay_files(target: &str, files: &[PathBuf]) {
-    let harness = ndb::testing::harness(target).expect("a known target");
+    let harness = ndb_testkit::harness(target).expect("a known target");
     let mut failed = Vec::new();
     for path in files {
         let data = std::fs::read(path).expect("read a corpus file");
@@ -97,7 +97,7 @@ fn known_crashes_replay() {
 #[test]
 #[ignore = "writes into fuzz/corpus; run by hand"]
 fn write_seed_corpus() {
-    for (target, name, bytes) in ndb::testing::seeds() {
+    for (target, name, bytes) in ndb_testkit::seeds() {
         let dir = corpus_dir(target);
         std::fs::create_dir_all(&dir).expect("create the corpus directory");
         std::fs::write(dir.join(format!("seed-{name}")), bytes).expect("write a seed");
