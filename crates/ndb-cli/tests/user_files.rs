@@ -22,7 +22,10 @@ fn create_keeps_the_users_directory_and_verify_lists_it() {
     let out = ok(&["verify", p(&db)]);
     assert!(out.contains("not part of the database"), "{out}");
     let out = ok(&["list", p(&db)]);
-    assert!(out.contains("not part of the database") && out.contains("backup"), "{out}");
+    assert!(
+        out.contains("not part of the database") && out.contains("backup"),
+        "{out}"
+    );
     assert!(out.contains("backup"), "{out}");
     let v = json_of(&["verify", p(&db), "--json"]);
     assert_eq!(v["ok"], true);

@@ -163,7 +163,9 @@ fn resynchronising_after_a_torn_first_record_is_linear_on_sparse_data() {
         assert!(s.wal_truncated_bytes > 10_000_000);
     }
     let (dense, sparse) = (times[0], times[1]);
-    println!("open after a torn first record of a ~10 MB batch: dense {dense:?}, sparse {sparse:?}");
+    println!(
+        "open after a torn first record of a ~10 MB batch: dense {dense:?}, sparse {sparse:?}"
+    );
     assert!(
         sparse < Duration::from_secs(2) && sparse < dense * 10 + Duration::from_millis(500),
         "sparse {sparse:?} vs dense {dense:?}"
