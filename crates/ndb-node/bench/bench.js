@@ -312,6 +312,7 @@ async function main() {
     cpus: `${os.cpus().length} x ${os.cpus()[0]?.model}`,
     results,
   }
+  fs.rmSync(TMP, { recursive: true, force: true })
   if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify(out, null, 2))
   process.stdout.write(JSON.stringify(out) + '\n')
 }
