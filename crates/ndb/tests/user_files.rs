@@ -13,6 +13,17 @@ fn config() -> CollectionConfig {
     CollectionConfig::new(2)
 }
 
+/// A database in `<tmp>/db` with collection "c" holding one flushed document, closed.
+fn one_flushed_collection() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db");
+    let db = Database::open(&path).unwrap();
+    let c = db.create_collection("c", config()).unwrap();
+    c.insert(Document::new("a", vec![1.0, 0.0])).unwrap();
+    c.flush().unwrap();
+    (dir, path)
+}
+
 fn user_dir(db: &Path, name: &str) {
     fs::create_dir_all(db.join(name)).unwrap();
     fs::write(db.join(name).join("file.txt"), b"important").unwrap();
@@ -77,13 +88,7 @@ fn creating_over_a_foreign_directory_is_an_error_and_changes_nothing() {
 
 #[test]
 fn a_copy_of_a_collection_directory_is_the_users() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    let db = Database::open(&path).unwrap();
-    let c = db.create_collection("c", config()).unwrap();
-    c.insert(Document::new("a", vec![1.0, 0.0])).unwrap();
-    c.flush().unwrap();
-    drop((c, db));
+    let (_dir, path) = one_flushed_collection();
     copy_dir(&path.join("c"), &path.join("c-copy"));
     let db = Database::open(&path).unwrap();
     db.create_collection("x", config()).unwrap();
@@ -93,13 +98,7 @@ fn a_copy_of_a_collection_directory_is_the_users() {
 
 #[test]
 fn garbage_collection_inside_a_collection_spares_foreign_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("db");
-    let db = Database::open(&path).unwrap();
-    let c = db.create_collection("c", config()).unwrap();
-    c.insert(Document::new("a", vec![1.0, 0.0])).unwrap();
-    c.flush().unwrap();
-    drop((c, db));
+    let (_dir, path) = one_flushed_collection();
     fs::write(path.join("c").join("README"), b"mine").unwrap();
     fs::write(path.join("c/segments/notes.txt"), b"mine").unwrap();
     // nDB's own leftovers: an unnamed segment file is garbage.

@@ -254,18 +254,7 @@ impl PayloadLines {
         rows_file: &Path,
         row: u64,
     ) -> CliResult<Result<Option<Value>, String>> {
-        let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
-        let what = "a payload can be";
-        if next_line(
-            &mut self.reader,
-            &mut self.buf,
-            &self.path,
-            self.line,
-            limit,
-            what,
-        )?
-        .is_none()
-        {
+        if self.next_payload_line()?.is_none() {
             return Err(CliError::fail(format!(
                 "{} has {} lines but {} has more rows (line i must be the payload of row i)",
                 self.path.display(),
@@ -288,21 +277,24 @@ impl PayloadLines {
         })
     }
 
+    /// Read the next payload line into `buf` (bounded); `None` at the end of the file.
+    fn next_payload_line(&mut self) -> CliResult<Option<usize>> {
+        let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
+        let what = "a payload can be";
+        next_line(
+            &mut self.reader,
+            &mut self.buf,
+            &self.path,
+            self.line,
+            limit,
+            what,
+        )
+    }
+
     /// Check that no payload lines are left once the rows are done.
     fn finish(&mut self, rows_file: &Path, rows: u64) -> CliResult<()> {
         loop {
-            let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
-            let what = "a payload can be";
-            if next_line(
-                &mut self.reader,
-                &mut self.buf,
-                &self.path,
-                self.line,
-                limit,
-                what,
-            )?
-            .is_none()
-            {
+            if self.next_payload_line()?.is_none() {
                 return Ok(());
             }
             self.line += 1;
