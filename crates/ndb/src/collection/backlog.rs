@@ -29,7 +29,8 @@ pub(crate) struct Backlog {
 impl CollectionInner {
     /// Whether HNSW graphs are built for this collection (not after `delete_index`).
     pub(crate) fn index_enabled(&self) -> bool {
-        self.manifest.lock().index_enabled
+        self.index_enabled
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     pub(crate) fn backlog(&self) -> Backlog {

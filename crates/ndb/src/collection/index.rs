@@ -167,6 +167,8 @@ impl CollectionInner {
                 st.segments[i].index_gen = Some(gen);
             }
         }
+        self.index_enabled
+            .store(next.index_enabled, std::sync::atomic::Ordering::Release);
         *manifest = next;
         for path in obsolete {
             if let Err(e) = self.vfs.remove_file(&path) {
@@ -246,6 +248,8 @@ impl CollectionInner {
             }
         }
         *self.payload_index_defs.write() = next.payload_indexes.clone();
+        self.index_enabled
+            .store(next.index_enabled, std::sync::atomic::Ordering::Release);
         *manifest = next;
         for path in obsolete {
             if let Err(e) = self.vfs.remove_file(&path) {

@@ -60,6 +60,9 @@ pub(crate) struct CollectionInner {
     commit: GroupCommit,
     /// The committed manifest; holding this lock serializes flushes and manifest changes.
     manifest: Mutex<CollectionManifest>,
+    /// `manifest.index_enabled`, readable without the manifest lock (which `rebuild_index`
+    /// holds across its builds): `stats()` and `has_index()` never wait for a build.
+    index_enabled: AtomicBool,
     /// Serializes merges, index rebuilds and payload index changes (long jobs that take the
     /// manifest lock only briefly, or that a merge must not interleave with).
     merge_lock: Mutex<()>,

@@ -136,6 +136,7 @@ fn assemble(
         state: RwLock::new(rec.state),
         commit: GroupCommit::new(durable),
         payload_index_defs: RwLock::new(rec.manifest.payload_indexes.clone()),
+        index_enabled: AtomicBool::new(rec.manifest.index_enabled),
         manifest: Mutex::new(rec.manifest),
         merge_lock: Mutex::new(()),
         flush_lock: Mutex::new(()),
