@@ -143,10 +143,16 @@ export declare class Collection {
   /** Delete a document; returns whether it was present. */
   delete(id: string): boolean
   /**
-   * Write the in-memory documents to a new immutable segment. Afterwards every acknowledged
-   * write is durable.
+   * Write the in-memory documents to a new immutable segment. When the Promise resolves,
+   * every acknowledged write is durable and searchable through the index (the HNSW graph of
+   * every segment that should have one is built).
    */
   flush(): Promise<void>
+  /**
+   * Wait until every segment that should have an HNSW graph has one, at most `timeoutMs`
+   * milliseconds (no limit if omitted). Resolves to `false` if the timeout passed first.
+   */
+  waitForIndex(timeoutMs?: number): Promise<boolean>
   /** Make every acknowledged write durable now (fdatasync of the write-ahead log). */
   sync(): Promise<void>
   /**
@@ -238,6 +244,15 @@ export interface CollectionStats {
   walBytes: number
   /** Documents covered by an HNSW index. */
   indexedDocs: number
+  /**
+   * Rows in segments that should have an HNSW graph and have none yet (searched exactly
+   * until built).
+   */
+  indexBacklogRows: number
+  /** Segments waiting for a graph. */
+  indexBacklogSegments: number
+  /** Whether HNSW graphs are built (false after `deleteIndex`). */
+  indexEnabled: boolean
   flushes: number
   writeStalls: number
   writeStallMs: number

@@ -228,11 +228,33 @@ impl Collection {
         self.now(|c| Ok(raw_hits(c.search(spec.apply(vector.as_slice()))?)?.0))
     }
 
-    /// Write the in-memory documents to a new immutable segment. Afterwards every acknowledged
-    /// write is durable.
+    /// Write the in-memory documents to a new immutable segment. When the Promise resolves,
+    /// every acknowledged write is durable and searchable through the index (the HNSW graph of
+    /// every segment that should have one is built).
     #[napi(ts_return_type = "Promise<void>")]
     pub fn flush(&self) -> AsyncTask<Job<()>> {
         self.spawn(Ok(|c: ndb::Collection| Ok(c.flush()?)))
+    }
+
+    /// Wait until every segment that should have an HNSW graph has one, at most `timeoutMs`
+    /// milliseconds (no limit if omitted). Resolves to `false` if the timeout passed first.
+    #[napi(
+        ts_args_type = "timeoutMs?: number",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn wait_for_index(&self, timeout_ms: Option<f64>) -> AsyncTask<Job<bool>> {
+        let timeout = match timeout_ms {
+            None => Ok(std::time::Duration::MAX),
+            Some(ms) if ms.is_finite() && ms >= 0.0 => {
+                Ok(std::time::Duration::try_from_secs_f64(ms / 1000.0)
+                    .unwrap_or(std::time::Duration::MAX))
+            }
+            Some(ms) => Err(ndb::Error::InvalidArgument(format!(
+                "timeoutMs must be a number of milliseconds >= 0, got {ms}"
+            ))
+            .into()),
+        };
+        self.spawn(timeout.map(|t| move |c: ndb::Collection| Ok(c.wait_for_index(t)?)))
     }
 
     /// Make every acknowledged write durable now (fdatasync of the write-ahead log).

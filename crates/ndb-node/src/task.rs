@@ -16,6 +16,12 @@ impl IntoJs for () {
     }
 }
 
+impl IntoJs for bool {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        self.into_unknown(env)
+    }
+}
+
 type Work<T> = Box<dyn FnOnce() -> Result<T> + Send>;
 
 /// One call's work, run off the event loop.

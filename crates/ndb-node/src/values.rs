@@ -67,6 +67,13 @@ pub struct CollectionStats {
     pub wal_bytes: f64,
     /// Documents covered by an HNSW index.
     pub indexed_docs: f64,
+    /// Rows in segments that should have an HNSW graph and have none yet (searched exactly
+    /// until built).
+    pub index_backlog_rows: f64,
+    /// Segments waiting for a graph.
+    pub index_backlog_segments: u32,
+    /// Whether HNSW graphs are built (false after `deleteIndex`).
+    pub index_enabled: bool,
     pub flushes: f64,
     pub write_stalls: f64,
     pub write_stall_ms: f64,
@@ -153,6 +160,9 @@ pub fn stats(s: &ndb::CollectionStats) -> CollectionStats {
         disk_bytes: s.disk_bytes as f64,
         wal_bytes: s.wal_bytes as f64,
         indexed_docs: s.indexed_docs as f64,
+        index_backlog_rows: s.index_backlog_rows as f64,
+        index_backlog_segments: s.index_backlog_segments as u32,
+        index_enabled: s.index_enabled,
         flushes: s.flushes as f64,
         write_stalls: s.write_stalls as f64,
         write_stall_ms: ms(s.write_stall_time),
