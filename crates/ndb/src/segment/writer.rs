@@ -133,31 +133,7 @@ pub(crate) fn write_segment(
     }
     sections.push(w.end(SectionKind::Vectors, start));
 
-    write_offsets(
-        &mut w,
-        &mut sections,
-        SectionKind::IdOffsets,
-        rows.iter().map(|r| r.id.len()),
-    )?;
-    let start = w.begin()?;
-    for row in rows {
-        w.put(row.id.as_bytes())?;
-    }
-    sections.push(w.end(SectionKind::IdBytes, start));
-
-    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        rows[a as usize]
-            .id
-            .as_bytes()
-            .cmp(rows[b as usize].id.as_bytes())
-    });
-    let start = w.begin()?;
-    for row in &order {
-        w.put(&row.to_le_bytes())?;
-    }
-    sections.push(w.end(SectionKind::IdSorted, start));
-
+    write_ids(&mut w, &mut sections, rows)?;
     write_offsets(
         &mut w,
         &mut sections,
@@ -185,6 +161,38 @@ pub(crate) fn write_segment(
     file.write_all_at(&header.encode(), 0).at(path)?;
     file.sync_all().at(path)?;
     Ok(file_len)
+}
+
+/// The id sections: offsets, bytes, and the rows in id order (for lookups by binary search).
+fn write_ids(
+    w: &mut SectionWriter<'_>,
+    sections: &mut Vec<Section>,
+    rows: &[RowRef<'_>],
+) -> Result<()> {
+    write_offsets(
+        w,
+        sections,
+        SectionKind::IdOffsets,
+        rows.iter().map(|r| r.id.len()),
+    )?;
+    let start = w.begin()?;
+    for row in rows {
+        w.put(row.id.as_bytes())?;
+    }
+    sections.push(w.end(SectionKind::IdBytes, start));
+    let mut order: Vec<u32> = (0..rows.len() as u32).collect();
+    order.sort_unstable_by(|&a, &b| {
+        rows[a as usize]
+            .id
+            .as_bytes()
+            .cmp(rows[b as usize].id.as_bytes())
+    });
+    let start = w.begin()?;
+    for row in &order {
+        w.put(&row.to_le_bytes())?;
+    }
+    sections.push(w.end(SectionKind::IdSorted, start));
+    Ok(())
 }
 
 fn write_offsets(
