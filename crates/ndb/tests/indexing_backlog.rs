@@ -184,7 +184,7 @@ fn closing_with_a_graph_build_in_flight_returns_at_once_and_the_work_resumes() {
         gate_waiters("background.build") == 1
     });
     open_gate("background.build");
-    std::thread::sleep(Duration::from_millis(300)); // the build is under way
+    std::thread::sleep(Duration::from_millis(100)); // the build is under way
     let started = Instant::now();
     drop((c, db));
     let close = started.elapsed();
