@@ -38,6 +38,9 @@ use roaring::RoaringBitmap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
+/// A segment whose deletion file a flush rewrote: its id, the new file, the bitmap it holds.
+type ChangedDeletes = (u64, DeletesEntry, Arc<RoaringBitmap>);
+
 impl CollectionInner {
     /// Flush on the caller's thread: write a frozen memtable if there is one, then freeze the
     /// active memtable and write it, graphs included. With `force == false` (threshold
@@ -231,15 +234,11 @@ impl CollectionInner {
 
     /// Write the deletion files of the segments whose bitmap in the frozen memtable's snapshot
     /// grew, naming them in `next`. Returns the files they replace and what changed.
-    #[allow(clippy::type_complexity)]
     fn write_frozen_deletes(
         &self,
         next: &mut manifest::CollectionManifest,
         seg_dir: &std::path::Path,
-    ) -> Result<(
-        Vec<std::path::PathBuf>,
-        Vec<(u64, DeletesEntry, Arc<RoaringBitmap>)>,
-    )> {
+    ) -> Result<(Vec<std::path::PathBuf>, Vec<ChangedDeletes>)> {
         let snapshot: Vec<(u64, Arc<RoaringBitmap>)> = self
             .state
             .read()
@@ -281,7 +280,7 @@ impl CollectionInner {
         &self,
         seg_dir: &std::path::Path,
         new_segment: Option<NewSegment>,
-        changed: Vec<(u64, DeletesEntry, Arc<RoaringBitmap>)>,
+        changed: Vec<ChangedDeletes>,
     ) -> Result<()> {
         let wal_lock = self.writer()?;
         let _wal = wal_lock.lock();
