@@ -1,6 +1,8 @@
 //! Scalar vs every SIMD ISA this CPU supports: `dot` and `l2_squared` at common embedding
 //! sizes, and the batch kernels over 10,000 rows of 768 floats (30.7 MB, the exact-search hot
-//! loop), reported in GB/s of vector data read.
+//! loop), reported in GB/s of vector data read; and the quantized kernels at the same sizes
+//! beside the `f32` dot product they replace (`quant/{dim}`: `dot_f32`, `dot_u8_i8`, `hamming`
+//! and `dot_bit_planes` with 4 planes, i.e. a 1-bit code against a 4-bit query).
 //!
 //! `cargo bench -p ndb-kernels -- --warm-up-time 1 --measurement-time 2` for a quick run.
 
@@ -69,5 +71,47 @@ fn batch_kernels(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, pair_kernels, batch_kernels);
+fn quant_kernels(c: &mut Criterion) {
+    for dim in [384usize, 768, 1536] {
+        let a = values(dim, 5);
+        let b = values(dim, 6);
+        let codes: Vec<u8> = values(dim, 7)
+            .iter()
+            .map(|x| (x * 127.0 + 128.0) as u8)
+            .collect();
+        let query: Vec<i8> = values(dim, 8).iter().map(|x| (x * 64.0) as i8).collect();
+        let words = dim.div_ceil(64);
+        let bits = |seed| -> Vec<u64> {
+            values(2 * words, seed)
+                .chunks_exact(2)
+                .map(|p| u64::from(p[0].to_bits()) << 32 | u64::from(p[1].to_bits()))
+                .collect()
+        };
+        let code = bits(9);
+        let other = bits(10);
+        let planes: Vec<u64> = (0..4).flat_map(|j| bits(11 + j)).collect();
+        let mut group = c.benchmark_group(format!("quant/{dim}"));
+        for k in supported() {
+            let isa = k.isa();
+            let quant = k.quant_isa();
+            group.bench_function(BenchmarkId::new("dot_f32", isa), |bench| {
+                bench.iter(|| k.dot(black_box(&a), black_box(&b)))
+            });
+            let name = format!("{isa}-{}", quant.dot_u8_i8);
+            group.bench_function(BenchmarkId::new("dot_u8_i8", name), |bench| {
+                bench.iter(|| k.dot_u8_i8(black_box(&codes), black_box(&query)))
+            });
+            let name = format!("{isa}-{}", quant.popcount);
+            group.bench_function(BenchmarkId::new("hamming", &name), |bench| {
+                bench.iter(|| k.hamming(black_box(&code), black_box(&other)))
+            });
+            group.bench_function(BenchmarkId::new("dot_bit_planes_4", &name), |bench| {
+                bench.iter(|| k.dot_bit_planes(black_box(&code), black_box(&planes)))
+            });
+        }
+        group.finish();
+    }
+}
+
+criterion_group!(benches, pair_kernels, batch_kernels, quant_kernels);
 criterion_main!(benches);

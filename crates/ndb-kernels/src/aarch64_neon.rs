@@ -14,10 +14,15 @@
 //! measured not to help) they do no software prefetching.
 
 use std::arch::aarch64::{
-    float32x4_t, vaddq_f32, vaddvq_f32, vdupq_n_f32, vfmaq_f32, vld1q_f32, vsubq_f32,
+    float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vaddq_s32, vaddvq_f32, vaddvq_s32,
+    vaddvq_u32, vandq_u64, vcntq_u8, vdupq_n_f32, vdupq_n_s32, vdupq_n_s8, vdupq_n_u32, vdupq_n_u8,
+    veorq_u64, veorq_u8, vfmaq_f32, vget_low_s16, vget_low_s8, vget_low_u8, vld1q_f32, vld1q_s8,
+    vld1q_u64, vld1q_u8, vmlal_high_s16, vmlal_s16, vmovl_high_s8, vmovl_high_u8, vmovl_s8,
+    vmovl_u8, vpadalq_u16, vpaddlq_u8, vreinterpretq_s16_u16, vreinterpretq_s8_u8,
+    vreinterpretq_u8_u64, vsubq_f32,
 };
 
-use crate::{check_batch, check_pair, Isa, Kernels};
+use crate::{check_batch, check_pair, check_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
 
 /// `f32` lanes per register.
 const LANES: usize = 4;
@@ -29,12 +34,18 @@ const BLOCK: usize = LANES * UNROLL;
 /// vector and a difference use 19 of the 32 vector registers.
 const ROWS: usize = 4;
 
-/// The NEON table, if the CPU supports NEON (every aarch64 CPU that runs Rust's std does).
+/// The NEON table, if the CPU supports NEON (every aarch64 CPU that runs Rust's std does);
+/// `dot_u8_i8` uses `sdot` if the CPU also has the dot-product extension.
 ///
 /// This is the only way out of this module for the shims below: they are sound to call only
 /// after this check.
 pub(crate) fn kernels() -> Option<Kernels> {
     if std::arch::is_aarch64_feature_detected!("neon") {
+        let (int8_isa, dot_u8_i8) = if std::arch::is_aarch64_feature_detected!("dotprod") {
+            ("neon-dotprod", dot_u8_i8_sdot as DotU8I8Fn)
+        } else {
+            ("neon", dot_u8_i8_widening as DotU8I8Fn)
+        };
         Some(Kernels {
             isa: Isa::Neon,
             dot,
@@ -42,6 +53,13 @@ pub(crate) fn kernels() -> Option<Kernels> {
             norm_squared,
             dot_batch,
             l2_squared_batch,
+            quant_isa: QuantIsa {
+                dot_u8_i8: int8_isa,
+                popcount: "neon",
+            },
+            dot_u8_i8,
+            hamming,
+            dot_bit_planes,
         })
     } else {
         None
@@ -186,4 +204,168 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
     }
     scores
+}
+
+// ---- Quantized kernels. ----
+
+/// Bytes per register.
+const BYTES: usize = 16;
+
+/// The codes and query bytes `i..` of a kernel's inputs as two registers: loaded in place if
+/// 16 bytes remain, else copied into zero-padded buffers first (zero query bytes add nothing).
+#[inline]
+#[target_feature(enable = "neon")]
+fn load_bytes(codes: &[u8], query: &[i8], i: usize) -> (uint8x16_t, int8x16_t) {
+    let mut c_buf = [0u8; BYTES];
+    let mut q_buf = [0i8; BYTES];
+    let (c, q) = match (codes.get(i..i + BYTES), query.get(i..i + BYTES)) {
+        (Some(c), Some(q)) => (c.as_ptr(), q.as_ptr()),
+        _ => {
+            let end = codes.len().min(query.len());
+            let rest = end.saturating_sub(i);
+            c_buf[..rest].copy_from_slice(&codes[i..end]);
+            q_buf[..rest].copy_from_slice(&query[i..end]);
+            (c_buf.as_ptr(), q_buf.as_ptr())
+        }
+    };
+    // SAFETY: `c` and `q` point at 16 readable bytes: a sub-slice of 16 bytes or a buffer.
+    unsafe { (vld1q_u8(c), vld1q_s8(q)) }
+}
+
+fn dot_u8_i8_widening(codes: &[u8], query: &[i8]) -> i32 {
+    check_pair(codes, query);
+    // SAFETY: this shim is handed out only by `kernels`, after NEON was detected.
+    unsafe { dot_u8_i8_widening_neon(codes, query) }
+}
+
+/// `Σ codes_i * query_i` by widening both to `i16` (codes ≤ 255 fit) and multiply-accumulating
+/// into four `i32` accumulators; exact for every `i8` query.
+///
+/// # Safety
+/// The CPU must support NEON.
+#[target_feature(enable = "neon")]
+unsafe fn dot_u8_i8_widening_neon(codes: &[u8], query: &[i8]) -> i32 {
+    let n = codes.len().min(query.len());
+    let mut acc = [vdupq_n_s32(0); 4];
+    let mut i = 0;
+    while i < n {
+        let (cv, qv) = load_bytes(codes, query, i);
+        let c_low = vreinterpretq_s16_u16(vmovl_u8(vget_low_u8(cv)));
+        let c_high = vreinterpretq_s16_u16(vmovl_high_u8(cv));
+        let q_low = vmovl_s8(vget_low_s8(qv));
+        let q_high = vmovl_high_s8(qv);
+        acc[0] = vmlal_s16(acc[0], vget_low_s16(c_low), vget_low_s16(q_low));
+        acc[1] = vmlal_high_s16(acc[1], c_low, q_low);
+        acc[2] = vmlal_s16(acc[2], vget_low_s16(c_high), vget_low_s16(q_high));
+        acc[3] = vmlal_high_s16(acc[3], c_high, q_high);
+        i += BYTES;
+    }
+    vaddvq_s32(vaddq_s32(
+        vaddq_s32(acc[0], acc[1]),
+        vaddq_s32(acc[2], acc[3]),
+    ))
+}
+
+fn dot_u8_i8_sdot(codes: &[u8], query: &[i8]) -> i32 {
+    check_pair(codes, query);
+    // SAFETY: this shim is handed out only by `kernels`, after NEON and the dot-product
+    // extension were detected.
+    unsafe { dot_u8_i8_sdot_neon(codes, query) }
+}
+
+/// `acc + ` the four-byte dot products of `a` and `b` (signed), lane by lane: `sdot`.
+///
+/// Stable Rust has no `sdot` intrinsic yet (`vdotq_s32` is unstable), hence the one-instruction
+/// `asm!`.
+#[inline]
+#[target_feature(enable = "neon,dotprod")]
+fn sdot(acc: int32x4_t, a: int8x16_t, b: int8x16_t) -> int32x4_t {
+    let mut acc = acc;
+    // SAFETY: `sdot` reads the three vector registers and writes `acc`'s only; it touches no
+    // memory, stack or flags, and this function's target features include dotprod.
+    unsafe {
+        std::arch::asm!(
+            "sdot {acc:v}.4s, {a:v}.16b, {b:v}.16b",
+            acc = inout(vreg) acc,
+            a = in(vreg) a,
+            b = in(vreg) b,
+            options(pure, nomem, nostack, preserves_flags),
+        );
+    }
+    acc
+}
+
+/// `Σ codes_i * query_i` with `sdot`, which multiplies signed bytes: `Σ c·q = Σ (c − 128)·q +
+/// 128 · Σ q`, where `c − 128` is the code with its top bit flipped, read as `i8`, and `Σ q` is a
+/// second `sdot` against ones. Exact for every `i8` query (in wrapping `i32`).
+///
+/// # Safety
+/// The CPU must support NEON and the dot-product extension.
+#[target_feature(enable = "neon,dotprod")]
+unsafe fn dot_u8_i8_sdot_neon(codes: &[u8], query: &[i8]) -> i32 {
+    let n = codes.len().min(query.len());
+    let flip = vdupq_n_u8(0x80);
+    let ones = vdupq_n_s8(1);
+    let mut acc = vdupq_n_s32(0);
+    let mut query_sum = vdupq_n_s32(0);
+    let mut i = 0;
+    while i < n {
+        let (cv, qv) = load_bytes(codes, query, i);
+        acc = sdot(acc, vreinterpretq_s8_u8(veorq_u8(cv, flip)), qv);
+        query_sum = sdot(query_sum, ones, qv);
+        i += BYTES;
+    }
+    vaddvq_s32(acc).wrapping_add(vaddvq_s32(query_sum).wrapping_mul(128))
+}
+
+fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    check_pair(a, b);
+    // SAFETY: this shim is handed out only by `kernels`, after NEON was detected; the lengths
+    // were just checked equal.
+    unsafe { popcount_of::<true>(a, b) }
+}
+
+fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
+    let count = check_planes(code, planes);
+    let mut sum = 0u32;
+    for (j, plane) in planes
+        .chunks_exact(code.len().max(1))
+        .take(count)
+        .enumerate()
+    {
+        // SAFETY: NEON was detected (see `hamming`); every plane has `code.len()` words.
+        let bits = unsafe { popcount_of::<false>(code, plane) };
+        sum = sum.wrapping_add(bits << j);
+    }
+    sum
+}
+
+/// `Σ popcount(a_i ^ b_i)` if `XOR`, else `Σ popcount(a_i & b_i)`: `cnt` counts the bits of
+/// each byte, two pairwise widening adds gather them into `u32` lanes; two words per register,
+/// an odd last word by `count_ones`.
+///
+/// # Safety
+/// The CPU must support NEON, and `a.len() == b.len()`.
+#[target_feature(enable = "neon")]
+unsafe fn popcount_of<const XOR: bool>(a: &[u64], b: &[u64]) -> u32 {
+    let n = a.len();
+    let mut acc = vdupq_n_u32(0);
+    let mut i = 0;
+    while i + 2 <= n {
+        // SAFETY: `i + 2 <= n` and both slices hold `n` words.
+        let (x, y) = unsafe { (vld1q_u64(a.as_ptr().add(i)), vld1q_u64(b.as_ptr().add(i))) };
+        let z = if XOR {
+            veorq_u64(x, y)
+        } else {
+            vandq_u64(x, y)
+        };
+        acc = vpadalq_u16(acc, vpaddlq_u8(vcntq_u8(vreinterpretq_u8_u64(z))));
+        i += 2;
+    }
+    let mut total = vaddvq_u32(acc);
+    if let (Some(&x), Some(&y)) = (a.get(i), b.get(i)) {
+        let z = if XOR { x ^ y } else { x & y };
+        total = total.wrapping_add(z.count_ones());
+    }
+    total
 }

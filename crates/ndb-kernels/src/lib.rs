@@ -1,6 +1,8 @@
 //! nDB's distance kernels: dot product, squared Euclidean distance and squared norm over `f32`
 //! vectors of any dimension, plus batch versions that score one query against a block of
-//! contiguous rows (the exact-search hot loop).
+//! contiguous rows (the exact-search hot loop); and the integer kernels of quantized search:
+//! [`dot_u8_i8`] (int8 scalar codes against a quantized query), [`hamming`] and
+//! [`dot_bit_planes`] (1-bit codes, alone or against a query stored as bit planes).
 //!
 //! Every kernel exists as a portable scalar reference ([`Isa::Scalar`]) and as SIMD versions
 //! for AVX2+FMA and AVX-512F (x86_64) and NEON (aarch64). The free functions ([`dot`],
@@ -17,6 +19,17 @@
 //!   [`Kernels`] table on that row: both run the same accumulation order.
 //! - Different ISAs may differ in the last bits: they sum in different orders (and SIMD uses
 //!   fused multiply-add). The tests bound the difference by `1e-5 * Σ|term_i| + 1e-6`.
+//! - The integer kernels are exact, so every ISA returns the same value as the scalar
+//!   reference, within their contracts (see [`dot_u8_i8`], [`dot_bit_planes`]).
+//!
+//! # Quantized kernels and CPU extensions
+//! The AVX-512 table runs [`dot_u8_i8`] on AVX-512 VNNI (`vpdpbusd`) and the popcount kernels
+//! on AVX-512 VPOPCNTDQ when the CPU has them (and AVX-512BW for the masked byte loads); where
+//! it lacks them it uses the AVX2 table's versions (every AVX-512 CPU has AVX2). The AVX2
+//! table counts bits with the POPCNT instruction (measured faster than an AVX2 lookup on codes
+//! of a few dozen words; see `x86_avx2`).
+//! The NEON table runs [`dot_u8_i8`] on `sdot` where the CPU has the dot-product extension,
+//! else on widening multiplies. [`Kernels::quant_isa`] names what a table runs.
 //!
 //! # Unsafe
 //! The only `unsafe` code of nDB's kernels lives in the per-ISA modules (`x86_avx2`,
@@ -109,6 +122,35 @@ type PairFn = fn(&[f32], &[f32]) -> f32;
 type UnaryFn = fn(&[f32]) -> f32;
 /// Signature of a batch kernel (`dot_batch`, `l2_squared_batch`).
 type BatchFn = fn(&[f32], &[f32], &mut [f32]);
+/// Signature of the int8 kernel (`dot_u8_i8`).
+type DotU8I8Fn = fn(&[u8], &[i8]) -> i32;
+/// Signature of the 1-bit kernels (`hamming`, `dot_bit_planes`).
+type BitsFn = fn(&[u64], &[u64]) -> u32;
+
+/// The largest magnitude a query value of [`dot_u8_i8`] may have: its contract is
+/// `query[i] ∈ [-DOT_U8_I8_QUERY_MAX, DOT_U8_I8_QUERY_MAX]`.
+///
+/// Why 64: AVX2's `vpmaddubsw` adds the two products `c₀q₀ + c₁q₁` of neighbouring bytes into
+/// an `i16` with signed saturation. With codes `c ∈ [0, 255]` and `|q| ≤ 64`, the pair sum is at
+/// most `255 · 64 · 2 = 32,640 ≤ 32,767` in magnitude, so it never saturates and every ISA
+/// computes the exact sum; `|q| ≤ 65` would allow `255 · 65 · 2 = 33,150`, which saturates.
+pub const DOT_U8_I8_QUERY_MAX: i8 = 64;
+
+/// The most bit planes [`dot_bit_planes`] accepts (so its result, at most
+/// `64 · code.len() · (2^8 − 1)`, fits `u32` for any code of up to 263,000 words).
+pub const BIT_PLANES_MAX: usize = 8;
+
+/// What runs the quantized kernels of a [`Kernels`] table (see the crate documentation): the
+/// table's ISA may lack an extension they use, and then falls back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QuantIsa {
+    /// Runs [`dot_u8_i8`]: `"scalar"`, `"avx2"` (`vpmaddubsw`), `"avx512vnni"` (`vpdpbusd`),
+    /// `"neon"` (widening multiplies) or `"neon-dotprod"` (`sdot`).
+    pub dot_u8_i8: &'static str,
+    /// Runs [`hamming`] and [`dot_bit_planes`]: `"scalar"`, `"popcnt"` (x86_64 POPCNT on
+    /// whole words, the AVX2 table's), `"avx512vpopcntdq"` or `"neon"` (`cnt`).
+    pub popcount: &'static str,
+}
 
 /// The kernels of one ISA, as plain function pointers: copying or calling it costs nothing
 /// beyond an indirect call.
@@ -123,6 +165,10 @@ pub struct Kernels {
     norm_squared: UnaryFn,
     dot_batch: BatchFn,
     l2_squared_batch: BatchFn,
+    quant_isa: QuantIsa,
+    dot_u8_i8: DotU8I8Fn,
+    hamming: BitsFn,
+    dot_bit_planes: BitsFn,
 }
 
 impl Kernels {
@@ -162,6 +208,30 @@ impl Kernels {
     pub fn l2_squared_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
         (self.l2_squared_batch)(query, rows, out)
     }
+
+    /// What runs this table's quantized kernels.
+    pub fn quant_isa(&self) -> QuantIsa {
+        self.quant_isa
+    }
+
+    /// `Σ codes_i * query_i` in `i32`; see [`dot_u8_i8`] for the contract. Panics if
+    /// `codes.len() != query.len()`.
+    #[inline]
+    pub fn dot_u8_i8(&self, codes: &[u8], query: &[i8]) -> i32 {
+        (self.dot_u8_i8)(codes, query)
+    }
+
+    /// `Σ popcount(a_i ^ b_i)`. Panics if `a.len() != b.len()`.
+    #[inline]
+    pub fn hamming(&self, a: &[u64], b: &[u64]) -> u32 {
+        (self.hamming)(a, b)
+    }
+
+    /// `Σ_j 2^j · Σ_i popcount(code_i & planes[j·code.len() + i])`; see [`dot_bit_planes`].
+    #[inline]
+    pub fn dot_bit_planes(&self, code: &[u64], planes: &[u64]) -> u32 {
+        (self.dot_bit_planes)(code, planes)
+    }
 }
 
 impl fmt::Debug for Kernels {
@@ -174,7 +244,7 @@ impl fmt::Debug for Kernels {
 /// SIMD code reads `b` with `a`'s length.
 #[inline]
 #[track_caller]
-fn check_pair(a: &[f32], b: &[f32]) {
+fn check_pair<A, B>(a: &[A], b: &[B]) {
     assert_eq!(
         a.len(),
         b.len(),
@@ -194,6 +264,30 @@ fn check_batch(query: &[f32], rows: &[f32], out: &[f32]) {
         out.len(),
         query.len(),
     );
+}
+
+/// The number of bit planes in `planes` for a code of `code.len()` words; panics unless
+/// `planes.len()` is `1..=BIT_PLANES_MAX` times `code.len()`, or both are empty (then 0).
+/// Every `dot_bit_planes` kernel calls this before its SIMD code reads the planes.
+#[inline]
+#[track_caller]
+fn check_planes(code: &[u64], planes: &[u64]) -> usize {
+    if code.is_empty() {
+        assert!(
+            planes.is_empty(),
+            "ndb-kernels: {} plane words for an empty code",
+            planes.len()
+        );
+        return 0;
+    }
+    let count = planes.len() / code.len();
+    assert!(
+        planes.len().is_multiple_of(code.len()) && (1..=BIT_PLANES_MAX).contains(&count),
+        "ndb-kernels: planes.len() = {} is not 1..={BIT_PLANES_MAX} planes of code.len() = {} words",
+        planes.len(),
+        code.len(),
+    );
+    count
 }
 
 /// The table for `isa`, or `None` if the running CPU (or the target architecture) lacks it.
@@ -271,6 +365,43 @@ pub fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
 #[inline]
 pub fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
     active().l2_squared_batch(query, rows, out)
+}
+
+/// Dot product of int8 scalar codes with a quantized query: `Σ codes_i * query_i`, exact, in
+/// `i32` (the asymmetric inner product of int8 scalar quantization: stored vectors are `u8`
+/// codes, the query is signed).
+///
+/// Contract: every `query_i` is in `[-DOT_U8_I8_QUERY_MAX, DOT_U8_I8_QUERY_MAX]` (`[-64, 64]`;
+/// see [`DOT_U8_I8_QUERY_MAX`] for why). Within it every ISA returns the exact sum (wrapped to
+/// `i32`, which happens only past 2³¹ / (255 · 64) = 131,588 elements). Outside it the result
+/// is unspecified (AVX2 saturates pair sums) but nothing panics or reads out of bounds.
+/// Panics if `codes.len() != query.len()`.
+#[inline]
+pub fn dot_u8_i8(codes: &[u8], query: &[i8]) -> i32 {
+    active().dot_u8_i8(codes, query)
+}
+
+/// Hamming distance of two bit strings stored as `u64` words: `Σ popcount(a_i ^ b_i)`.
+/// Panics if `a.len() != b.len()`.
+#[inline]
+pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    active().hamming(a, b)
+}
+
+/// Inner product of a 1-bit code with a `B`-bit unsigned query stored as bit planes (the
+/// RaBitQ asymmetric estimator's integer part):
+/// `Σ_j 2^j · Σ_i popcount(code_i & planes[j·W + i])` with `W = code.len()`.
+///
+/// Layout: `planes` holds `B` planes of `W` words each, one plane after the other, plane `j`
+/// first at word `j·W`; plane `j` holds bit `j` of every query value, value `d` at bit `d % 64`
+/// of word `d / 64` (the same bit order as the code). The result is then exactly
+/// `Σ_d code_bit(d) · query_value(d)`.
+///
+/// Panics unless `planes.len() = B · code.len()` with `1 ≤ B ≤ BIT_PLANES_MAX` (or both are
+/// empty; the result is then 0). Exact in every ISA.
+#[inline]
+pub fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
+    active().dot_bit_planes(code, planes)
 }
 
 /// Scales `v` to unit Euclidean length in place.

@@ -6,7 +6,7 @@
 //! accurate (shorter addition chains), and it lets the compiler use the baseline SIMD of the
 //! target (SSE2 on x86_64) without reordering float additions itself.
 
-use crate::{check_batch, check_pair, Isa, Kernels};
+use crate::{check_batch, check_pair, check_planes, Isa, Kernels, QuantIsa};
 
 /// Number of independent partial sums.
 const LANES: usize = 8;
@@ -20,6 +20,13 @@ pub(crate) fn kernels() -> Kernels {
         norm_squared,
         dot_batch,
         l2_squared_batch,
+        quant_isa: QuantIsa {
+            dot_u8_i8: "scalar",
+            popcount: "scalar",
+        },
+        dot_u8_i8,
+        hamming,
+        dot_bit_planes,
     }
 }
 
@@ -84,4 +91,49 @@ fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
 
 fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
     batch(query, rows, out, l2_term);
+}
+
+/// The integer kernels wrap on overflow, as the SIMD versions do (two's-complement lanes), so
+/// every ISA agrees even past the documented exact range.
+/// `LANES` partial sums of 16 elements at a time, which the compiler turns into SIMD.
+pub(crate) fn dot_u8_i8(codes: &[u8], query: &[i8]) -> i32 {
+    check_pair(codes, query);
+    let mut acc = [0i32; 2 * LANES];
+    let (c_blocks, c_tail) = codes.as_chunks::<{ 2 * LANES }>();
+    let (q_blocks, q_tail) = query.as_chunks::<{ 2 * LANES }>();
+    for (c, q) in c_blocks.iter().zip(q_blocks) {
+        for ((sum, &ci), &qi) in acc.iter_mut().zip(c).zip(q) {
+            *sum = sum.wrapping_add(i32::from(ci) * i32::from(qi));
+        }
+    }
+    for ((sum, &ci), &qi) in acc.iter_mut().zip(c_tail).zip(q_tail) {
+        *sum = sum.wrapping_add(i32::from(ci) * i32::from(qi));
+    }
+    acc.iter().fold(0i32, |total, &sum| total.wrapping_add(sum))
+}
+
+/// `Σ popcount(op(a_i, b_i))` over the common length (callers check the lengths).
+#[inline(always)]
+fn popcount_of(a: &[u64], b: &[u64], op: impl Fn(u64, u64) -> u64) -> u32 {
+    a.iter().zip(b).fold(0u32, |sum, (&x, &y)| {
+        sum.wrapping_add(op(x, y).count_ones())
+    })
+}
+
+pub(crate) fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    check_pair(a, b);
+    popcount_of(a, b, |x, y| x ^ y)
+}
+
+pub(crate) fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
+    let count = check_planes(code, planes);
+    let mut sum = 0u32;
+    for (j, plane) in planes
+        .chunks_exact(code.len().max(1))
+        .take(count)
+        .enumerate()
+    {
+        sum = sum.wrapping_add(popcount_of(code, plane, |x, y| x & y) << j);
+    }
+    sum
 }

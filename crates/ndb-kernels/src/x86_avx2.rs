@@ -15,12 +15,15 @@
 //! prefetchers already follow these sequential streams.
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps, _mm256_fmadd_ps,
-    _mm256_loadu_ps, _mm256_loadu_si256, _mm256_maskload_ps, _mm256_setzero_ps, _mm256_sub_ps,
-    _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps,
+    __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_castps256_ps128,
+    _mm256_castsi256_si128, _mm256_extractf128_ps, _mm256_extracti128_si256, _mm256_fmadd_ps,
+    _mm256_loadu_ps, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16,
+    _mm256_maskload_ps, _mm256_set1_epi16, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_sub_ps,
+    _mm_add_epi32, _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32, _mm_cvtss_f32, _mm_movehdup_ps,
+    _mm_movehl_ps, _mm_shuffle_epi32, _mm_unpackhi_epi64,
 };
 
-use crate::{check_batch, check_pair, Isa, Kernels};
+use crate::{check_batch, check_pair, check_planes, scalar, BitsFn, Isa, Kernels, QuantIsa};
 
 /// `f32` lanes per register.
 const LANES: usize = 8;
@@ -43,6 +46,13 @@ static TAIL_MASKS: [i32; 2 * LANES] = [-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 
 /// after this check.
 pub(crate) fn kernels() -> Option<Kernels> {
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        let (popcount_isa, (hamming, dot_bit_planes)) = match popcnt_kernels() {
+            Some(kernels) => ("popcnt", kernels),
+            None => (
+                "scalar",
+                (scalar::hamming as _, scalar::dot_bit_planes as _),
+            ),
+        };
         Some(Kernels {
             isa: Isa::Avx2Fma,
             dot,
@@ -50,6 +60,13 @@ pub(crate) fn kernels() -> Option<Kernels> {
             norm_squared,
             dot_batch,
             l2_squared_batch,
+            quant_isa: QuantIsa {
+                dot_u8_i8: "avx2",
+                popcount: popcount_isa,
+            },
+            dot_u8_i8,
+            hamming,
+            dot_bit_planes,
         })
     } else {
         None
@@ -200,4 +217,157 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     }
     scores
+}
+
+// ---- Quantized kernels. ----
+
+/// Bytes per register.
+const BYTES: usize = 32;
+
+pub(crate) fn dot_u8_i8(codes: &[u8], query: &[i8]) -> i32 {
+    check_pair(codes, query);
+    // SAFETY: this shim is handed out only by `kernels` (and by the AVX-512 table's fallback,
+    // which calls `kernels` first), after AVX2 was detected; the lengths were just checked
+    // equal.
+    unsafe { dot_u8_i8_avx2(codes, query) }
+}
+
+/// `Σ codes_i * query_i` with `vpmaddubsw` (u8 × i8 pairs summed into `i16`, exact while
+/// `|query_i| ≤ 64`) and `vpmaddwd` against ones (pairs of `i16` into `i32`), two
+/// accumulators; the last `< 32` bytes go through a zero-padded copy.
+///
+/// # Safety
+/// The CPU must support AVX2, and `codes.len() == query.len()`.
+#[target_feature(enable = "avx2")]
+unsafe fn dot_u8_i8_avx2(codes: &[u8], query: &[i8]) -> i32 {
+    let n = codes.len();
+    let c = codes.as_ptr();
+    let q = query.as_ptr();
+    let ones = _mm256_set1_epi16(1);
+    let step = |acc: __m256i, cv: __m256i, qv: __m256i| {
+        _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(cv, qv), ones))
+    };
+    let mut acc = [_mm256_setzero_si256(); 2];
+    let mut i = 0;
+    while i + 2 * BYTES <= n {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let at = i + k * BYTES;
+            // SAFETY: `at + BYTES <= i + 2 * BYTES <= n` and both slices hold `n` bytes;
+            // unaligned loads have no alignment requirement.
+            let (cv, qv) = unsafe {
+                (
+                    _mm256_loadu_si256(c.add(at).cast()),
+                    _mm256_loadu_si256(q.add(at).cast()),
+                )
+            };
+            *acc_k = step(*acc_k, cv, qv);
+        }
+        i += 2 * BYTES;
+    }
+    while i + BYTES <= n {
+        // SAFETY: `i + BYTES <= n`; see the main loop.
+        let (cv, qv) = unsafe {
+            (
+                _mm256_loadu_si256(c.add(i).cast()),
+                _mm256_loadu_si256(q.add(i).cast()),
+            )
+        };
+        acc[0] = step(acc[0], cv, qv);
+        i += BYTES;
+    }
+    if i < n {
+        let mut c_tail = [0u8; BYTES];
+        let mut q_tail = [0i8; BYTES];
+        c_tail[..n - i].copy_from_slice(&codes[i..]);
+        q_tail[..n - i].copy_from_slice(&query[i..]);
+        // SAFETY: both buffers hold `BYTES` bytes.
+        let (cv, qv) = unsafe {
+            (
+                _mm256_loadu_si256(c_tail.as_ptr().cast()),
+                _mm256_loadu_si256(q_tail.as_ptr().cast()),
+            )
+        };
+        acc[1] = step(acc[1], cv, qv);
+    }
+    horizontal_sum_epi32(_mm256_add_epi32(acc[0], acc[1]))
+}
+
+/// Wrapping sum of the 8 `i32` lanes of `v`.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn horizontal_sum_epi32(v: __m256i) -> i32 {
+    let quad = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let pair = _mm_add_epi32(quad, _mm_unpackhi_epi64(quad, quad));
+    _mm_cvtsi128_si32(_mm_add_epi32(pair, _mm_shuffle_epi32::<0b01>(pair)))
+}
+
+// The popcount kernels use the POPCNT instruction on whole words (every AVX2 CPU has it; the
+// table falls back to the scalar ones without it). Measured against Muła's AVX2 nibble lookup
+// (`vpshufb` per half byte, `vpsadbw`) on codes of 384, 768 and 1536 bits: `hamming` took 8.7,
+// 8.0 and 14.5 ns with POPCNT vs 20.4, 10.9 and 15.9 ns with the lookup. Codes this short
+// (6-24 words) leave the lookup's setup and horizontal sum too little work to amortize.
+
+/// `(hamming, dot_bit_planes)` on POPCNT, or `None` if the CPU lacks it.
+pub(crate) fn popcnt_kernels() -> Option<(BitsFn, BitsFn)> {
+    if std::arch::is_x86_feature_detected!("popcnt") {
+        Some((hamming, dot_bit_planes))
+    } else {
+        None
+    }
+}
+
+fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    check_pair(a, b);
+    // SAFETY: this shim is handed out only by `popcnt_kernels`, after POPCNT was detected.
+    unsafe { popcount_of::<true>(a, b) }
+}
+
+fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
+    let count = check_planes(code, planes);
+    // SAFETY: POPCNT was detected (see `hamming`).
+    unsafe { dot_bit_planes_popcnt(code, planes, count) }
+}
+
+/// `Σ popcount(a_i ^ b_i)` if `XOR`, else `Σ popcount(a_i & b_i)`, over the common length,
+/// in four independent sums.
+///
+/// # Safety
+/// The CPU must support POPCNT.
+#[inline]
+#[target_feature(enable = "popcnt")]
+unsafe fn popcount_of<const XOR: bool>(a: &[u64], b: &[u64]) -> u32 {
+    let combine = |x: u64, y: u64| if XOR { x ^ y } else { x & y };
+    let mut sums = [0u32; 4];
+    let (a_blocks, a_tail) = a.as_chunks::<4>();
+    let (b_blocks, b_tail) = b.as_chunks::<4>();
+    for (x, y) in a_blocks.iter().zip(b_blocks) {
+        for ((sum, &xi), &yi) in sums.iter_mut().zip(x).zip(y) {
+            *sum = sum.wrapping_add(combine(xi, yi).count_ones());
+        }
+    }
+    for ((sum, &xi), &yi) in sums.iter_mut().zip(a_tail).zip(b_tail) {
+        *sum = sum.wrapping_add(combine(xi, yi).count_ones());
+    }
+    sums.iter()
+        .fold(0u32, |total, &sum| total.wrapping_add(sum))
+}
+
+/// `Σ_j 2^j Σ_i popcount(code_i & plane_j[i])` over the first `count` planes of `planes`, plane
+/// by plane (the code stays in L1 between planes).
+///
+/// # Safety
+/// The CPU must support POPCNT.
+#[target_feature(enable = "popcnt")]
+unsafe fn dot_bit_planes_popcnt(code: &[u64], planes: &[u64], count: usize) -> u32 {
+    let mut sum = 0u32;
+    for (j, plane) in planes
+        .chunks_exact(code.len().max(1))
+        .take(count)
+        .enumerate()
+    {
+        // SAFETY: POPCNT per this function's contract.
+        let bits = unsafe { popcount_of::<false>(code, plane) };
+        sum = sum.wrapping_add(bits << j);
+    }
+    sum
 }

@@ -15,11 +15,16 @@
 //! prefetchers already follow these sequential streams.
 
 use std::arch::x86_64::{
-    __m512, _mm512_add_ps, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_maskz_loadu_ps,
-    _mm512_reduce_add_ps, _mm512_setzero_ps, _mm512_sub_ps,
+    __m512, __m512i, _mm512_add_epi32, _mm512_add_epi64, _mm512_add_ps, _mm512_and_si512,
+    _mm512_dpbusd_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
+    _mm512_maskz_loadu_epi64, _mm512_maskz_loadu_epi8, _mm512_maskz_loadu_ps, _mm512_popcnt_epi64,
+    _mm512_reduce_add_epi32, _mm512_reduce_add_epi64, _mm512_reduce_add_ps, _mm512_setzero_ps,
+    _mm512_setzero_si512, _mm512_sll_epi64, _mm512_sub_ps, _mm512_xor_si512, _mm_cvtsi64_si128,
 };
 
-use crate::{check_batch, check_pair, Isa, Kernels};
+use crate::{
+    check_batch, check_pair, check_planes, scalar, BitsFn, DotU8I8Fn, Isa, Kernels, QuantIsa,
+};
 
 /// `f32` lanes per register.
 const LANES: usize = 16;
@@ -36,19 +41,49 @@ const ROWS: usize = 4;
 ///
 /// This is the only way out of this module for the shims below: they are sound to call only
 /// after this check.
+///
+/// The quantized kernels use VNNI and VPOPCNTDQ where detected, else the AVX2 table's.
 pub(crate) fn kernels() -> Option<Kernels> {
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        Some(Kernels {
-            isa: Isa::Avx512,
-            dot,
-            l2_squared,
-            norm_squared,
-            dot_batch,
-            l2_squared_batch,
-        })
-    } else {
-        None
+    if !std::arch::is_x86_feature_detected!("avx512f") {
+        return None;
     }
+    // The AVX2 table (every AVX-512 CPU has AVX2), or the scalar one if it were missing.
+    let fallback = crate::x86_avx2::kernels().unwrap_or_else(scalar::kernels);
+    let bw = std::arch::is_x86_feature_detected!("avx512bw");
+    let (int8_isa, dot_u8_i8) = if bw && std::arch::is_x86_feature_detected!("avx512vnni") {
+        ("avx512vnni", dot_u8_i8 as DotU8I8Fn)
+    } else {
+        (fallback.quant_isa.dot_u8_i8, fallback.dot_u8_i8)
+    };
+    let (popcount_isa, hamming, dot_bit_planes) =
+        if std::arch::is_x86_feature_detected!("avx512vpopcntdq") {
+            (
+                "avx512vpopcntdq",
+                hamming as BitsFn,
+                dot_bit_planes as BitsFn,
+            )
+        } else {
+            (
+                fallback.quant_isa.popcount,
+                fallback.hamming,
+                fallback.dot_bit_planes,
+            )
+        };
+    Some(Kernels {
+        isa: Isa::Avx512,
+        dot,
+        l2_squared,
+        norm_squared,
+        dot_batch,
+        l2_squared_batch,
+        quant_isa: QuantIsa {
+            dot_u8_i8: int8_isa,
+            popcount: popcount_isa,
+        },
+        dot_u8_i8,
+        hamming,
+        dot_bit_planes,
+    })
 }
 
 fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -184,4 +219,194 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
     scores
+}
+
+// ---- Quantized kernels: `dot_u8_i8` needs AVX-512F+BW+VNNI, the popcount kernels
+// ---- AVX-512F+VPOPCNTDQ; `kernels` hands each out only after detecting its extensions.
+
+/// Bytes per register.
+const BYTES: usize = 64;
+/// Accumulators of `dot_u8_i8` (`vpdpbusd` has a latency of 5 cycles, throughput 1 or 2).
+const INT8_UNROLL: usize = 4;
+
+fn dot_u8_i8(codes: &[u8], query: &[i8]) -> i32 {
+    check_pair(codes, query);
+    // SAFETY: this shim is handed out only by `kernels`, after AVX-512F, AVX-512BW and
+    // AVX-512 VNNI were detected; the lengths were just checked equal.
+    unsafe { dot_u8_i8_vnni(codes, query) }
+}
+
+/// `Σ codes_i * query_i` with `vpdpbusd` (four u8 × i8 products summed into each `i32` lane,
+/// exact for every `i8`), [`INT8_UNROLL`] accumulators; the last `< 64` bytes with a masked
+/// load.
+///
+/// # Safety
+/// The CPU must support AVX-512F, AVX-512BW and AVX-512 VNNI, and
+/// `codes.len() == query.len()`.
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn dot_u8_i8_vnni(codes: &[u8], query: &[i8]) -> i32 {
+    let n = codes.len();
+    let c = codes.as_ptr();
+    let q = query.as_ptr();
+    let mut acc = [_mm512_setzero_si512(); INT8_UNROLL];
+    let mut i = 0;
+    while i + INT8_UNROLL * BYTES <= n {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let at = i + k * BYTES;
+            // SAFETY: `at + BYTES <= i + INT8_UNROLL * BYTES <= n` and both slices hold `n`
+            // bytes; unaligned loads have no alignment requirement.
+            let (cv, qv) = unsafe {
+                (
+                    _mm512_loadu_si512(c.add(at).cast()),
+                    _mm512_loadu_si512(q.add(at).cast()),
+                )
+            };
+            *acc_k = _mm512_dpbusd_epi32(*acc_k, cv, qv);
+        }
+        i += INT8_UNROLL * BYTES;
+    }
+    while i + BYTES <= n {
+        // SAFETY: `i + BYTES <= n`; see the main loop.
+        let (cv, qv) = unsafe {
+            (
+                _mm512_loadu_si512(c.add(i).cast()),
+                _mm512_loadu_si512(q.add(i).cast()),
+            )
+        };
+        acc[0] = _mm512_dpbusd_epi32(acc[0], cv, qv);
+        i += BYTES;
+    }
+    let rest = n - i;
+    if rest > 0 {
+        // `rest < BYTES`: byte `j` is loaded iff `j < rest`.
+        let mask = (1u64 << rest) - 1;
+        // SAFETY: `i < n`, and the masked loads read only bytes `i..n`; masked-off bytes are
+        // not accessed (no fault) and read as 0.
+        let (cv, qv) = unsafe {
+            (
+                _mm512_maskz_loadu_epi8(mask, c.add(i).cast()),
+                _mm512_maskz_loadu_epi8(mask, q.add(i).cast()),
+            )
+        };
+        acc[1] = _mm512_dpbusd_epi32(acc[1], cv, qv);
+    }
+    let [a0, a1, a2, a3] = acc;
+    _mm512_reduce_add_epi32(_mm512_add_epi32(
+        _mm512_add_epi32(a0, a1),
+        _mm512_add_epi32(a2, a3),
+    ))
+}
+
+fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    check_pair(a, b);
+    // SAFETY: this shim is handed out only by `kernels`, after AVX-512F and VPOPCNTDQ were
+    // detected; the lengths were just checked equal.
+    unsafe { popcount_of::<true>(a, b) }
+}
+
+fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
+    let count = check_planes(code, planes);
+    // SAFETY: AVX-512F and VPOPCNTDQ were detected (see `hamming`); `planes` holds `count`
+    // planes of `code.len()` words, as just checked.
+    unsafe { dot_bit_planes_vpopcnt(code, planes, count) }
+}
+
+/// `Σ_j 2^j Σ_i popcount(code_i & plane_j[i])`: eight code words at a time (masked loads at
+/// the end), weighed against the same words of each plane, counts shifted left by `j` into one
+/// accumulator.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 VPOPCNTDQ, and `planes` must hold `count` planes
+/// of `code.len()` words.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn dot_bit_planes_vpopcnt(code: &[u64], planes: &[u64], count: usize) -> u32 {
+    let w = code.len();
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0;
+    while i < w {
+        let rest = w - i;
+        let mask = if rest >= WORDS {
+            u8::MAX
+        } else {
+            ((1u32 << rest) - 1) as u8
+        };
+        // SAFETY: `i < w` and the mask selects words `i..min(i + WORDS, w)` of the code;
+        // masked-off words are not accessed (no fault) and read as 0.
+        let c = unsafe { _mm512_maskz_loadu_epi64(mask, code.as_ptr().add(i).cast()) };
+        for j in 0..count {
+            // SAFETY: plane `j` is words `j·w..(j+1)·w` of `planes` (`j < count`), and the
+            // mask selects its words `i..min(i + WORDS, w)` as for the code.
+            let p =
+                unsafe { _mm512_maskz_loadu_epi64(mask, planes.as_ptr().add(j * w + i).cast()) };
+            let bits = _mm512_popcnt_epi64(_mm512_and_si512(c, p));
+            acc = _mm512_add_epi64(acc, _mm512_sll_epi64(bits, _mm_cvtsi64_si128(j as i64)));
+        }
+        i += WORDS;
+    }
+    // Truncation to `u32` wraps like the scalar reference's wrapping sum.
+    _mm512_reduce_add_epi64(acc) as u32
+}
+
+/// Words per register.
+const WORDS: usize = 8;
+
+/// `Σ popcount(a_i ^ b_i)` if `XOR`, else `Σ popcount(a_i & b_i)`, with `vpopcntq`, eight
+/// words per register, two accumulators; the last `< 8` words with a masked load.
+///
+/// # Safety
+/// The CPU must support AVX-512F and AVX-512 VPOPCNTDQ, and `a.len() == b.len()`.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn popcount_of<const XOR: bool>(a: &[u64], b: &[u64]) -> u32 {
+    let n = a.len();
+    let combine = |x: __m512i, y: __m512i| {
+        if XOR {
+            _mm512_xor_si512(x, y)
+        } else {
+            _mm512_and_si512(x, y)
+        }
+    };
+    let mut acc = [_mm512_setzero_si512(); 2];
+    let mut i = 0;
+    while i + 2 * WORDS <= n {
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            let at = i + k * WORDS;
+            // SAFETY: `at + WORDS <= i + 2 * WORDS <= n` and both slices hold `n` words;
+            // unaligned loads have no alignment requirement.
+            let (x, y) = unsafe {
+                (
+                    _mm512_loadu_si512(a.as_ptr().add(at).cast()),
+                    _mm512_loadu_si512(b.as_ptr().add(at).cast()),
+                )
+            };
+            *acc_k = _mm512_add_epi64(*acc_k, _mm512_popcnt_epi64(combine(x, y)));
+        }
+        i += 2 * WORDS;
+    }
+    if i + WORDS <= n {
+        // SAFETY: `i + WORDS <= n`; see the main loop.
+        let (x, y) = unsafe {
+            (
+                _mm512_loadu_si512(a.as_ptr().add(i).cast()),
+                _mm512_loadu_si512(b.as_ptr().add(i).cast()),
+            )
+        };
+        acc[0] = _mm512_add_epi64(acc[0], _mm512_popcnt_epi64(combine(x, y)));
+        i += WORDS;
+    }
+    let rest = n - i;
+    if rest > 0 {
+        // `rest < WORDS`: word `j` is loaded iff `j < rest`.
+        let mask = ((1u32 << rest) - 1) as u8;
+        // SAFETY: `i < n`, and the masked loads read only words `i..n`; masked-off words are
+        // not accessed (no fault) and read as 0.
+        let (x, y) = unsafe {
+            (
+                _mm512_maskz_loadu_epi64(mask, a.as_ptr().add(i).cast()),
+                _mm512_maskz_loadu_epi64(mask, b.as_ptr().add(i).cast()),
+            )
+        };
+        acc[1] = _mm512_add_epi64(acc[1], _mm512_popcnt_epi64(combine(x, y)));
+    }
+    // Truncation to `u32` wraps like the scalar reference's wrapping sum.
+    _mm512_reduce_add_epi64(_mm512_add_epi64(acc[0], acc[1])) as u32
 }
