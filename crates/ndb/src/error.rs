@@ -70,6 +70,13 @@ pub enum Error {
         /// Why it was not recognised.
         reason: String,
     },
+    /// The destination of a copy ([`recover`](crate::recover)) exists and is not an empty
+    /// directory; nothing was written.
+    #[error("{} exists and is not an empty directory: the copy goes only into a new or empty directory (nothing was written)", path.display())]
+    DestinationNotEmpty {
+        /// The destination.
+        path: PathBuf,
+    },
     /// An earlier I/O failure (e.g. a failed fsync) left the collection's durable state unknown;
     /// it refuses writes until it is reopened, which recovers from what is on disk.
     #[error("collection {collection:?} refuses writes after an earlier failure ({reason}); reopen the database to recover")]
@@ -79,6 +86,10 @@ pub enum Error {
         /// The failure that poisoned it.
         reason: String,
     },
+    /// nDB broke one of its own invariants (a bug, not bad input or a damaged file); the
+    /// operation changed nothing durable. Please report it with the message.
+    #[error("internal error (a bug in nDB): {0}")]
+    Internal(String),
 }
 
 /// `Result` with [`Error`].
@@ -106,6 +117,10 @@ impl Error {
 
     pub(crate) fn invalid(msg: impl Into<String>) -> Self {
         Error::InvalidArgument(msg.into())
+    }
+
+    pub(crate) fn internal(msg: impl Into<String>) -> Self {
+        Error::Internal(msg.into())
     }
 }
 

@@ -27,14 +27,8 @@ pub(crate) struct Backlog {
 }
 
 impl CollectionInner {
-    /// Whether HNSW graphs are built for this collection (not after `delete_index`).
-    pub(crate) fn index_enabled(&self) -> bool {
-        self.index_enabled
-            .load(std::sync::atomic::Ordering::Acquire)
-    }
-
     pub(crate) fn backlog(&self) -> Backlog {
-        let enabled = self.index_enabled();
+        let enabled = self.catalog.index_enabled();
         let st = self.state.read();
         let mut out = Backlog::default();
         for s in &st.segments {
@@ -57,7 +51,7 @@ impl CollectionInner {
     pub(crate) fn has_index(&self) -> bool {
         let any = self.state.read().segments.iter().any(|s| s.index.is_some());
         let backlog = self.backlog();
-        any && self.index_enabled() && backlog.rows == 0 && backlog.unusable == 0
+        any && self.catalog.index_enabled() && backlog.rows == 0 && backlog.unusable == 0
     }
 
     /// Build missing graphs on this thread (beside the background builds) until every segment
@@ -66,7 +60,7 @@ impl CollectionInner {
     /// later by other writers are not (so a steady ingest cannot keep the caller waiting).
     pub(crate) fn wait_for_index(&self, deadline: Option<Instant>) -> Result<bool> {
         let mut waiting = self.backlog().segments;
-        if self.wal.is_none() {
+        if self.writer.is_read_only() {
             return Ok(waiting.is_empty()); // a read-only handle: nothing here builds graphs
         }
         let mut newest = self.newest_segment_id();

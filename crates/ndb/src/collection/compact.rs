@@ -14,6 +14,7 @@
 //! `write_new_segment` (phase 2, unlocked), `commit_merge` → `persisted_since`,
 //! `install_merge`, `remove_merged_files` (phase 3).
 
+use super::catalog::Reserved;
 use super::new_segment::{Graph, NewSegment};
 use super::open::SEGMENTS_DIR;
 use super::state::{insert_by_id, Frozen, LiveSegment};
@@ -70,7 +71,7 @@ impl CollectionInner {
     /// Merge every segment into one, dropping every row deleted or replaced so far (also by
     /// writes not yet flushed, once the WAL holds them durably).
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
-        let _merging = self.merge_lock.lock();
+        let _merging = self.jobs.merge.lock();
         self.writer()?;
         let all: Vec<u64> = self
             .state
@@ -93,7 +94,7 @@ impl CollectionInner {
         leave_out: DropRows,
     ) -> Result<CompactionStats> {
         let started = Instant::now();
-        let (segments, mut scratch) = self.reserve_merge(which);
+        let (segments, plan, id, mut gens) = self.reserve_merge(which);
         let mut stats = CompactionStats {
             docs_before: segments.iter().map(|s| u64::from(s.segment.rows())).sum(),
             bytes_before: segments.iter().map(segment_bytes).sum(),
@@ -125,7 +126,6 @@ impl CollectionInner {
         }
         let (rows, moves) = gather_rows(&segments, &dead)?;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let id = scratch.next_segment_id;
         let new_segment = match rows.is_empty() {
             true => None,
             false => {
@@ -133,8 +133,15 @@ impl CollectionInner {
                     .then(|| graph_seed(&segments, &dead, &moves))
                     .flatten();
                 let now = graph == Graph::Now;
-                let new =
-                    self.write_new_segment(&mut scratch, &seg_dir, id, &rows, now, seed.as_ref())?;
+                let new = self.write_new_segment(
+                    &plan,
+                    &mut gens,
+                    &seg_dir,
+                    id,
+                    &rows,
+                    now,
+                    seed.as_ref(),
+                )?;
                 Some(new)
             }
         };
@@ -145,8 +152,7 @@ impl CollectionInner {
             segments: &segments,
             moves: &moves,
             id,
-            // Of the three reserved generations, the index and payload index take the first two.
-            deletes_gen: scratch.next_file_gen + 2,
+            deletes_gen: gens.take()?,
         };
         if let Some(live) = self.commit_merge(&merged, new_segment)? {
             stats.docs_after = live.0;
@@ -159,8 +165,16 @@ impl CollectionInner {
 
     /// Phase 1, under the manifest lock: snapshot the inputs, reserve a segment id and three
     /// file generations (index, payload index, deletion file).
-    fn reserve_merge(&self, which: &[u64]) -> (Vec<LiveSegment>, manifest::CollectionManifest) {
-        let mut manifest = self.manifest.lock();
+    fn reserve_merge(
+        &self,
+        which: &[u64],
+    ) -> (
+        Vec<LiveSegment>,
+        manifest::CollectionManifest,
+        u64,
+        Reserved,
+    ) {
+        let mut manifest = self.catalog.lock();
         let segments: Vec<LiveSegment> = self
             .state
             .read()
@@ -169,11 +183,10 @@ impl CollectionInner {
             .filter(|s| which.contains(&s.segment.id()))
             .cloned()
             .collect();
-        let mut scratch = manifest.clone();
-        manifest.next_segment_id += 1;
-        manifest.next_file_gen += 3;
-        scratch.segments.clear();
-        (segments, scratch)
+        let mut plan = manifest.clone();
+        plan.segments.clear();
+        let id = manifest.reserve_segment_id();
+        (segments, plan, id, manifest.reserve_gens(3))
     }
 
     /// Phase 3: write the deletions persisted since phase 1 for the new segment, swap the
@@ -186,7 +199,7 @@ impl CollectionInner {
     ) -> Result<Option<(u64, u64)>> {
         let vfs = &*self.vfs;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut manifest = self.manifest.lock();
+        let mut manifest = self.catalog.lock();
         self.writer()?;
         let persisted_new = self.persisted_since(m)?;
         let mut next = manifest.clone();
@@ -214,7 +227,7 @@ impl CollectionInner {
         crate::failpoint::hit("merge.manifest.after");
         let new = new_segment.map(|n| (n, persisted_new, persisted_bytes));
         let figures = self.install_merge(m, new)?;
-        let old = std::mem::replace(&mut *manifest, next);
+        let old = self.catalog.publish(&mut manifest, next);
         drop(manifest);
         remove_merged_files(vfs, &seg_dir, &old, m.which);
         Ok(figures)
@@ -229,7 +242,7 @@ impl CollectionInner {
             .filter_map(|id| current.iter().find(|s| s.segment.id() == *id))
             .collect();
         if now.len() != m.segments.len() {
-            return Err(crate::Error::invalid("segments changed during a merge"));
+            return Err(crate::Error::internal("segments changed during a merge"));
         }
         let extra: Vec<(usize, RoaringBitmap)> = now
             .iter()

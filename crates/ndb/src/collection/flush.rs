@@ -23,9 +23,11 @@
 //! A failure at any step poisons the collection: on disk, the old manifest (or the new one, if
 //! its rename happened) is consistent with the WAL, and reopening recovers.
 
+use super::catalog::Reserved;
 use super::new_segment::{Graph, NewSegment};
 use super::open::SEGMENTS_DIR;
 use super::state::{insert_by_id, Frozen};
+use super::stats::Counters;
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self, DeletesEntry};
@@ -35,7 +37,6 @@ use crate::segment::RowRef;
 use crate::wal::{list_generations, wal_file_name};
 use crate::Result;
 use roaring::RoaringBitmap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// A segment whose deletion file a flush rewrote: its id, the new file, the bitmap it holds.
@@ -46,7 +47,7 @@ impl CollectionInner {
     /// active memtable and write it, graphs included. With `force == false` (threshold
     /// flushes), the active memtable is frozen only if it is still over the threshold.
     pub(crate) fn flush_memtable(&self, force: bool) -> Result<()> {
-        let _flushing = self.flush_lock.lock();
+        let _flushing = self.jobs.flush.lock();
         self.write_frozen(Graph::Now)?;
         if self.freeze(force)? {
             self.write_frozen(Graph::Now)?;
@@ -57,7 +58,7 @@ impl CollectionInner {
     /// The background flusher's job: write the frozen memtable (one a writer froze), or freeze
     /// the active one if it is over the threshold and write that.
     pub(crate) fn background_flush(&self) -> Result<()> {
-        let _flushing = self.flush_lock.lock();
+        let _flushing = self.jobs.flush.lock();
         self.write_frozen(Graph::Later)?;
         if self.freeze(false)? {
             crate::failpoint::gate("flush.write");
@@ -71,16 +72,16 @@ impl CollectionInner {
     /// writes the new frozen one).
     pub(crate) fn swap_memtable(&self) -> Result<()> {
         let started = std::time::Instant::now();
-        let _flushing = self.flush_lock.lock();
+        let _flushing = self.jobs.flush.lock();
         if self.state.read().active.bytes() < 2 * self.config.flush_threshold_bytes() {
             return Ok(()); // another writer swapped meanwhile
         }
         // The flusher had not started on it yet: write it here (without its graph).
         self.write_frozen(Graph::Later)?;
         self.freeze(false)?;
-        self.write_stalls.fetch_add(1, Ordering::Relaxed);
+        Counters::count(&self.counters.write_stalls, 1);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
-        self.write_stall_nanos.fetch_add(nanos, Ordering::Relaxed);
+        Counters::count(&self.counters.write_stall_nanos, nanos);
         Ok(())
     }
 
@@ -106,7 +107,7 @@ impl CollectionInner {
             self.poison(format!("WAL rotation failed: {e}"));
             return Err(e);
         }
-        self.commit.mark_durable(wal.last_seq());
+        self.writer.mark_durable(wal.last_seq());
         let mut st = self.state.write();
         let memtable = Arc::new(std::mem::replace(
             &mut st.active,
@@ -140,7 +141,7 @@ impl CollectionInner {
         };
         match self.commit_flush(&memtable, graph) {
             Ok(()) => {
-                self.flushes.fetch_add(1, Ordering::Relaxed);
+                Counters::count(&self.counters.flushes, 1);
                 Ok(())
             }
             Err(e) => {
@@ -155,8 +156,7 @@ impl CollectionInner {
         let with_graph = graph == Graph::Now;
         // Step 1: reserve a segment id and the file generations of its graph and payload
         // index (those it will have).
-        let mut scratch = self.reserve_flush(mem, with_graph);
-        let id = scratch.next_segment_id;
+        let (scratch, id, mut gens) = self.reserve_flush(mem, with_graph);
         // Step 2: the segment and its indexes, without locks.
         let new_segment = match mem.live_count() {
             0 => None,
@@ -169,14 +169,15 @@ impl CollectionInner {
                         payload: mem.payload(r),
                     })
                     .collect();
-                let new =
-                    self.write_new_segment(&mut scratch, &seg_dir, id, &rows, with_graph, None)?;
+                let new = self.write_new_segment(
+                    &scratch, &mut gens, &seg_dir, id, &rows, with_graph, None,
+                )?;
                 crate::failpoint::hit("flush.segment.written");
                 Some(new)
             }
         };
         // Step 3: deletion files, the directory, the manifest; then install.
-        let mut manifest = self.manifest.lock();
+        let mut manifest = self.catalog.lock();
         self.writer()?;
         let mut next = manifest.clone();
         if let Some(new) = &new_segment {
@@ -188,7 +189,7 @@ impl CollectionInner {
         let (wal_gen, flushed_seq) = {
             let st = self.state.read();
             let f = st.frozen.as_ref().ok_or_else(|| {
-                crate::Error::invalid("the frozen memtable vanished during its flush")
+                crate::Error::internal("the frozen memtable vanished during its flush")
             })?;
             (f.wal_gen, f.flushed_seq)
         };
@@ -198,7 +199,7 @@ impl CollectionInner {
         manifest::write_collection(&*self.vfs, &self.dir, &next)?;
         crate::failpoint::hit("flush.manifest.after");
         self.install_flush(&seg_dir, new_segment, changed)?;
-        *manifest = next;
+        self.catalog.publish(&mut manifest, next);
         // Step 4: obsolete files. Failing to remove one leaves garbage that the next open
         // removes; it never affects what the manifest names.
         let mut obsolete = replaced_deletes;
@@ -218,18 +219,21 @@ impl CollectionInner {
         Ok(())
     }
 
-    /// Step 1, under the manifest lock: a copy of the manifest to build the new one from, with
-    /// the segment id and file generations this flush takes reserved in the live one.
-    fn reserve_flush(&self, mem: &Memtable, with_graph: bool) -> manifest::CollectionManifest {
-        let mut manifest = self.manifest.lock();
+    /// Step 1, under the manifest lock: the manifest the segment is written for, the segment id
+    /// and the file generations of its graph and payload index (those it will have).
+    fn reserve_flush(
+        &self,
+        mem: &Memtable,
+        with_graph: bool,
+    ) -> (manifest::CollectionManifest, u64, Reserved) {
+        let mut manifest = self.catalog.lock();
         let scratch = manifest.clone();
         let rows = mem.live_count() as u64;
         let gens =
             u64::from(rows > 0 && with_graph && self.wants_graph(manifest.index_enabled, rows))
                 + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
-        manifest.next_segment_id += 1;
-        manifest.next_file_gen += gens;
-        scratch
+        let id = manifest.reserve_segment_id();
+        (scratch, id, manifest.reserve_gens(gens))
     }
 
     /// Write the deletion files of the segments whose bitmap in the frozen memtable's snapshot
@@ -248,15 +252,20 @@ impl CollectionInner {
             .unwrap_or_default();
         let mut replaced = Vec::new();
         let mut changed = Vec::new();
-        for (seg_id, bitmap) in &snapshot {
+        // Segments merged away are skipped (the merge moved their deletions to the new
+        // segment), and so are unchanged bitmaps (they only grow: same size, same contents).
+        let grown = |(seg_id, bitmap): &&(u64, Arc<RoaringBitmap>)| {
+            next.segments
+                .iter()
+                .any(|e| e.id == *seg_id && bitmap.len() != e.deletes.map_or(0, |d| d.count))
+        };
+        let grown: Vec<&(u64, Arc<RoaringBitmap>)> = snapshot.iter().filter(grown).collect();
+        let mut gens = next.reserve_gens(grown.len() as u64);
+        for (seg_id, bitmap) in grown {
             let Some(entry) = next.segments.iter_mut().find(|e| e.id == *seg_id) else {
-                continue; // merged away; the merge moved its deletions to the new segment
+                continue;
             };
-            if bitmap.len() == entry.deletes.map_or(0, |d| d.count) {
-                continue; // bitmaps only grow: same size, same contents
-            }
-            let gen = next.next_file_gen;
-            next.next_file_gen += 1;
+            let gen = gens.take()?;
             let path = seg_dir.join(deletes_file_name(entry.id, gen));
             let file_bytes = deletes::write(&*self.vfs, &path, entry.id, bitmap)?;
             if let Some(old) = entry.deletes {

@@ -1,43 +1,69 @@
-//! Building and removing segments' HNSW indexes outside flushes.
+//! HNSW graphs outside flushes and merges: the background indexer's step, `rebuild_index` and
+//! `delete_index`.
+//!
+//! Graphs are built without the manifest lock (which only reserves file generations and, at
+//! the end, swaps the manifest), so flushes and the writers waiting on them go on meanwhile.
+//! Commits pair built graphs with segments by id: a segment merged away in between loses its
+//! graph file, a segment flushed in between keeps what its flush gave it.
 
+use super::catalog::Reserved;
+use super::locks::MutexGuard;
 use super::open::SEGMENTS_DIR;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, IndexEntry};
+use crate::manifest::{self, CollectionManifest};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::Result;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 impl CollectionInner {
+    /// Build the graph of every segment and turn graph building on.
     pub(crate) fn rebuild_index(&self) -> Result<()> {
-        let _merging = self.merge_lock.lock();
-        let _flushing = self.flush_lock.lock();
-        let mut manifest = self.manifest.lock();
-        let segments = self.state.read().segments.clone();
+        let _merging = self.jobs.merge.lock();
+        let (segments, mut gens) = {
+            let mut manifest = self.catalog.lock();
+            let segments = self.state.read().segments.clone();
+            let gens = manifest.reserve_gens(segments.len() as u64);
+            (segments, gens)
+        };
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut next = manifest.clone();
-        next.index_enabled = true;
-        let mut built: Vec<(usize, IndexEntry)> = Vec::new();
-        let mut obsolete = Vec::new();
-        for (i, s) in segments.iter().enumerate() {
-            let gen = next.next_file_gen;
-            next.next_file_gen += 1;
+        let mut built = Vec::with_capacity(segments.len());
+        for s in &segments {
             let vectors = ndb_hnsw::FlatVectors::new(s.segment.vectors(), self.config.dim());
-            let entry = &mut next.segments[i];
-            let ix = self.write_index(&seg_dir, entry.id, gen, &vectors, None)?;
-            if let Some(old) = entry.index.replace(ix) {
-                obsolete.push(seg_dir.join(index_file_name(entry.id, old.gen)));
-            }
-            built.push((i, ix));
+            let id = s.segment.id();
+            built.push((
+                id,
+                self.write_index(&seg_dir, id, gens.take()?, &vectors, None)?,
+            ));
         }
         self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
-        self.commit_index_change(&mut manifest, next, built, obsolete)
+
+        let mut manifest = self.catalog.lock();
+        self.writer()?;
+        let mut next = manifest.clone();
+        next.index_enabled = true;
+        let mut obsolete = Vec::new();
+        for (id, ix) in built {
+            match next.segments.iter_mut().find(|e| e.id == id) {
+                Some(entry) => {
+                    if let Some(old) = entry.index.replace(ix) {
+                        obsolete.push(seg_dir.join(index_file_name(id, old.gen)));
+                    }
+                }
+                None => obsolete.push(seg_dir.join(index_file_name(id, ix.gen))),
+            }
+        }
+        self.commit_graphs(&mut manifest, next, obsolete, "the index")
     }
 
+    /// Remove every graph and stop building them.
     pub(crate) fn delete_index(&self) -> Result<()> {
-        let _merging = self.merge_lock.lock();
-        let _flushing = self.flush_lock.lock();
-        let mut manifest = self.manifest.lock();
+        let _merging = self.jobs.merge.lock();
+        // A flush reserves its graph under the configuration it started with.
+        let _flushing = self.jobs.flush.lock();
+        let mut manifest = self.catalog.lock();
+        self.writer()?;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut next = manifest.clone();
         next.index_enabled = false;
@@ -47,47 +73,29 @@ impl CollectionInner {
                 obsolete.push(seg_dir.join(index_file_name(entry.id, old.gen)));
             }
         }
-        self.commit_index_change(&mut manifest, next, Vec::new(), obsolete)
+        self.commit_graphs(&mut manifest, next, obsolete, "the index")
     }
 
     /// The background indexer's job: build the HNSW graph of one segment that should have one
     /// and has none (flushes by the background thread leave graphs to it), the largest first,
     /// skipping segments a merge is working on. The graph is built without locks, beside
-    /// merges; the commit (under the manifest lock) names it in one manifest swap if the
-    /// segment is still there without a graph and indexes are still enabled, else the file is
-    /// removed. Returns whether it did something.
+    /// merges; the commit names it in one manifest swap if the segment is still there without
+    /// a graph and indexes are still enabled, else the file is removed. Returns whether it did
+    /// something.
     pub(crate) fn index_step(&self) -> Result<bool> {
         self.writer()?;
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        // Choose and claim a segment no merge is working on; reserve a file generation.
-        let claimed = self.busy.claim_for_index(|merging| {
-            let mut manifest = self.manifest.lock();
-            let st = self.state.read();
-            let target = st
-                .segments
-                .iter()
-                // A segment whose named index failed to open waits for `rebuild_index`.
-                .filter(|s| s.index_gen.is_none())
-                .filter(|s| !merging.contains(&s.segment.id()))
-                .filter(|s| self.wants_graph(manifest.index_enabled, u64::from(s.segment.rows())))
-                .max_by_key(|s| (s.segment.rows(), std::cmp::Reverse(s.segment.id())))
-                .map(|s| Arc::clone(&s.segment))?;
-            let gen = manifest.next_file_gen;
-            manifest.next_file_gen += 1;
-            Some((target.id(), (target, gen)))
-        });
-        let Some((_claim, (target, gen))) = claimed else {
+        let Some((_claim, (target, mut gens))) = self.claim_for_index() else {
             return Ok(false);
         };
         let id = target.id();
         crate::failpoint::gate("background.build");
         let vectors = ndb_hnsw::FlatVectors::new(target.vectors(), self.config.dim());
-        let ix = self.write_index(&seg_dir, id, gen, &vectors, None)?;
+        let ix = self.write_index(&seg_dir, id, gens.take()?, &vectors, None)?;
         self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("index.graph.written");
 
-        let path = seg_dir.join(index_file_name(id, gen));
-        let mut manifest = self.manifest.lock();
+        let mut manifest = self.catalog.lock();
         self.writer()?;
         let mut next = manifest.clone();
         let usable = next.index_enabled;
@@ -99,170 +107,108 @@ impl CollectionInner {
         else {
             // Merged away, or indexes were deleted or rebuilt meanwhile.
             drop(manifest);
-            if let Err(e) = self.vfs.remove_file(&path) {
-                log::warn!("could not remove unused {}: {e}", path.display());
-            }
+            self.remove_unused(&seg_dir.join(index_file_name(id, ix.gen)));
             return Ok(true);
         };
         entry.index = Some(ix);
-        let index = SegmentIndex::open(
-            &*self.vfs,
-            &path,
-            id,
-            target.rows(),
-            graph_metric(self.config.distance()),
-        )?;
         crate::failpoint::hit("index.manifest.before");
-        if let Err(e) = manifest::write_collection(&*self.vfs, &self.dir, &next) {
-            self.poison(format!("manifest update for a new index failed: {e}"));
-            return Err(e);
-        }
+        self.commit_graphs(&mut manifest, next, Vec::new(), "a new index")?;
         crate::failpoint::hit("index.manifest.after");
-        {
-            let mut st = self.state.write();
-            if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
-                s.index = Some(Arc::new(index));
-                s.index_gen = Some(gen);
-            }
-        }
-        *manifest = next;
         Ok(true)
     }
 
-    /// Swap in `next` (whose new index files are durable), install the built indexes (every
-    /// other segment loses its index), then remove the obsolete files.
-    fn commit_index_change(
+    /// Choose and claim a segment no merge is working on, the largest first; reserve the file
+    /// generation of its graph.
+    fn claim_for_index(
         &self,
-        manifest: &mut manifest::CollectionManifest,
-        next: manifest::CollectionManifest,
-        built: Vec<(usize, IndexEntry)>,
-        obsolete: Vec<std::path::PathBuf>,
-    ) -> Result<()> {
-        let seg_dir = self.dir.join(SEGMENTS_DIR);
-        if let Err(e) = manifest::write_collection(&*self.vfs, &self.dir, &next) {
-            self.poison(format!("manifest update for the index failed: {e}"));
-            return Err(e);
-        }
-        let mut opened = Vec::with_capacity(built.len());
-        for (i, ix) in built {
-            let entry = &next.segments[i];
-            let path = seg_dir.join(index_file_name(entry.id, ix.gen));
-            let index = SegmentIndex::open(
-                &*self.vfs,
-                &path,
-                entry.id,
-                entry.rows as u32,
-                graph_metric(self.config.distance()),
-            )?;
-            opened.push((i, ix.gen, Arc::new(index)));
-        }
-        {
-            let mut st = self.state.write();
-            for s in st.segments.iter_mut() {
-                s.index = None;
-                s.index_gen = None;
-            }
-            for (i, gen, index) in opened {
-                st.segments[i].index = Some(index);
-                st.segments[i].index_gen = Some(gen);
-            }
-        }
-        self.index_enabled
-            .store(next.index_enabled, std::sync::atomic::Ordering::Release);
-        *manifest = next;
-        for path in obsolete {
-            if let Err(e) = self.vfs.remove_file(&path) {
-                log::warn!("could not remove obsolete {}: {e}", path.display());
-            }
-        }
-        Ok(())
-    }
-}
-
-impl CollectionInner {
-    /// Declare (or change the kind of) a payload index and build it over every segment.
-    pub(crate) fn set_payload_index(
-        &self,
-        field: &str,
-        kind: Option<crate::PayloadIndexKind>,
-    ) -> Result<()> {
-        let valid = !field.is_empty()
-            && field.len() <= 256
-            && !field.starts_with('$')
-            && field.split('.').all(|s| !s.is_empty());
-        if !valid {
-            return Err(crate::Error::invalid(format!(
-                "payload index field {field:?} must be a dotted path of non-empty names (at most 256 bytes, not starting with '$')"
-            )));
-        }
-        let _merging = self.merge_lock.lock();
-        let _flushing = self.flush_lock.lock();
-        let mut manifest = self.manifest.lock();
-        let mut next = manifest.clone();
-        next.payload_indexes.retain(|(f, _)| f != field);
-        if let Some(kind) = kind {
-            next.payload_indexes.push((field.to_string(), kind));
-        }
-        if next.payload_indexes == manifest.payload_indexes {
-            return Ok(());
-        }
-        let segments = self.state.read().segments.clone();
-        let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let mut built = Vec::with_capacity(segments.len());
-        let mut obsolete = Vec::new();
-        for (i, s) in segments.iter().enumerate() {
-            let seg = &s.segment;
-            let payloads = (0..seg.rows())
-                .map(|row| seg.payload_of(row))
-                .collect::<Result<Vec<&[u8]>>>()?;
-            let rows: Vec<crate::segment::RowRef<'_>> = payloads
+    ) -> Option<(
+        super::maintenance::IndexClaim<'_>,
+        (Arc<crate::segment::Segment>, Reserved),
+    )> {
+        self.jobs.busy.claim_for_index(|merging| {
+            let mut manifest = self.catalog.lock();
+            let st = self.state.read();
+            let target = st
+                .segments
                 .iter()
-                .map(|p| crate::segment::RowRef {
-                    id: "",
-                    vector: &[],
-                    payload: p,
-                })
-                .collect();
-            let id = next.segments[i].id;
-            let new = self.write_payload_index(&mut next, &seg_dir, id, &rows)?;
-            let entry = &mut next.segments[i];
-            if let Some(old) =
-                std::mem::replace(&mut entry.payload_index, new.as_ref().map(|n| n.0))
-            {
-                obsolete
-                    .push(seg_dir.join(crate::payload_index::payload_index_file_name(id, old.gen)));
-            }
-            built.push(new);
-        }
-        self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
+                // A segment whose named index failed to open waits for `rebuild_index`.
+                .filter(|s| s.index_gen.is_none())
+                .filter(|s| !merging.contains(&s.segment.id()))
+                .filter(|s| self.wants_graph(manifest.index_enabled, u64::from(s.segment.rows())))
+                .max_by_key(|s| (s.segment.rows(), std::cmp::Reverse(s.segment.id())))
+                .map(|s| Arc::clone(&s.segment))?;
+            Some((target.id(), (target, manifest.reserve_gens(1))))
+        })
+    }
+
+    /// Swap in `next` (whose new graph files are durable), make every segment's graph the one
+    /// `next` names, then remove the `obsolete` files. `what` names the change in the poison
+    /// reason if the manifest cannot be written.
+    fn commit_graphs(
+        &self,
+        manifest: &mut MutexGuard<'_, CollectionManifest>,
+        next: CollectionManifest,
+        obsolete: Vec<PathBuf>,
+        what: &str,
+    ) -> Result<()> {
         if let Err(e) = manifest::write_collection(&*self.vfs, &self.dir, &next) {
-            self.poison(format!("manifest update for a payload index failed: {e}"));
+            self.poison(format!("manifest update for {what} failed: {e}"));
             return Err(e);
         }
-        {
-            let mut st = self.state.write();
-            for (s, new) in st.segments.iter_mut().zip(built) {
-                s.payload_index_bytes = new.as_ref().map_or(0, |n| n.0.file_bytes);
-                s.payload_index_gen = new.as_ref().map(|n| n.0.gen);
-                s.payload_index = new.map(|n| n.1);
-            }
-        }
-        *self.payload_index_defs.write() = next.payload_indexes.clone();
-        self.index_enabled
-            .store(next.index_enabled, std::sync::atomic::Ordering::Release);
-        *manifest = next;
-        for path in obsolete {
-            if let Err(e) = self.vfs.remove_file(&path) {
-                log::warn!("could not remove obsolete {}: {e}", path.display());
-            }
+        self.install_graphs(&next);
+        self.catalog.publish(manifest, next);
+        for path in &obsolete {
+            self.remove_unused(path);
         }
         Ok(())
     }
 
-    /// The declared payload indexes. Read from a copy kept beside the manifest, so that it
-    /// never waits for a flush or merge (which hold the manifest lock for long) and never takes
-    /// the manifest lock under the state lock.
-    pub(crate) fn payload_indexes(&self) -> Vec<(String, crate::PayloadIndexKind)> {
-        self.payload_index_defs.read().clone()
+    /// Make each live segment's graph the one `m` names: opened anew where the generation
+    /// changed (before the state lock is taken), dropped where `m` names none. A graph file that
+    /// fails to open is logged and the segment is searched exactly until `rebuild_index` (as at
+    /// open). The caller holds the manifest lock, so the segment list does not change.
+    fn install_graphs(&self, m: &CollectionManifest) {
+        let seg_dir = self.dir.join(SEGMENTS_DIR);
+        let metric = graph_metric(self.config.distance());
+        let changed: Vec<(u64, u32, Option<u64>)> = {
+            let st = self.state.read();
+            st.segments
+                .iter()
+                .filter_map(|s| {
+                    let id = s.segment.id();
+                    let named = m.segments.iter().find(|e| e.id == id).and_then(|e| e.index);
+                    let gen = named.map(|ix| ix.gen);
+                    (gen != s.index_gen).then_some((id, s.segment.rows(), gen))
+                })
+                .collect()
+        };
+        let opened: Vec<(u64, Option<u64>, Option<Arc<SegmentIndex>>)> = changed
+            .into_iter()
+            .map(|(id, rows, gen)| {
+                let index = gen.and_then(|gen| {
+                    let path = seg_dir.join(index_file_name(id, gen));
+                    SegmentIndex::open(&*self.vfs, &path, id, rows, metric)
+                        .map_err(|e| {
+                            log::warn!("segment {id}: new index unusable, searching exactly: {e}")
+                        })
+                        .ok()
+                });
+                (id, gen, index.map(Arc::new))
+            })
+            .collect();
+        let mut st = self.state.write();
+        for (id, gen, index) in opened {
+            if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
+                s.index_gen = gen;
+                s.index = index;
+            }
+        }
+    }
+
+    /// Remove a file nothing names (any longer); failing leaves garbage the next open removes.
+    pub(super) fn remove_unused(&self, path: &Path) {
+        if let Err(e) = self.vfs.remove_file(path) {
+            log::warn!("could not remove unused {}: {e}", path.display());
+        }
     }
 }

@@ -115,7 +115,7 @@ pub(crate) struct Maintenance {
 impl Maintenance {
     /// Start: look for merges and missing graphs (segments a previous process left).
     pub(crate) fn start(inner: &Arc<CollectionInner>) {
-        if let Some(m) = inner.maintenance.as_ref() {
+        if let Some(m) = inner.jobs.maintenance.as_ref() {
             let _ = m.collection.set(Arc::downgrade(inner));
             m.request(Kind::Merge);
             m.request(Kind::Index);
@@ -267,11 +267,11 @@ pub(crate) enum MergeScope {
 impl CollectionInner {
     /// Apply the merge policy once (at most one merge) to the segments `scope` names.
     pub(crate) fn merge_step(&self, scope: MergeScope) -> crate::Result<bool> {
-        let _merging = self.merge_lock.lock();
+        let _merging = self.jobs.merge.lock();
         self.writer()?;
-        let index_enabled = self.manifest.lock().index_enabled;
+        let index_enabled = self.catalog.index_enabled();
         // Plan and claim the inputs in one step, so the indexer never starts on one of them.
-        let claimed = self.busy.claim_for_merge(|indexing| {
+        let claimed = self.jobs.busy.claim_for_merge(|indexing| {
             let (ids, metas): (Vec<u64>, Vec<SegmentMeta>) = self
                 .state
                 .read()
@@ -308,8 +308,7 @@ impl CollectionInner {
                     }
                 };
                 self.merge(&which, graph, super::compact::DropRows::Persisted)?;
-                self.merges
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                super::stats::Counters::count(&self.counters.merges, 1);
                 Ok(true)
             }
             None => Ok(false),
@@ -320,9 +319,17 @@ impl CollectionInner {
 /// The segments a background merge or index build is working on, so that the other one leaves
 /// them alone (work on a segment that the other replaces meanwhile would be thrown away; it is
 /// still correct, since commits check that their segments still exist).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Busy {
-    state: Mutex<BusyState>,
+    state: super::locks::Mutex<BusyState>,
+}
+
+impl Default for Busy {
+    fn default() -> Self {
+        Self {
+            state: super::locks::Mutex::new(super::locks::Rank::Busy, BusyState::default()),
+        }
+    }
 }
 
 #[derive(Debug, Default)]

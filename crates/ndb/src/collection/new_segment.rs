@@ -1,6 +1,7 @@
 //! Writing a new segment with its indexes, and opening it for installation: shared by flushes
 //! and merges.
 
+use super::catalog::Reserved;
 use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::manifest::{CollectionManifest, IndexEntry, SegmentEntry};
@@ -36,12 +37,14 @@ pub(crate) const CANCELLED: &str = "graph build abandoned: the collection is clo
 impl CollectionInner {
     /// Write segment `id` from `rows`, its HNSW graph (if `with_graph`, the index is enabled
     /// and the segment large enough; started from `start_from`'s graph if given) and its
-    /// payload indexes (if any are declared), taking file generations
-    /// from `next.next_file_gen`. Every file is fsynced; the caller syncs the directory before
-    /// naming them in a manifest.
+    /// payload indexes (if any are declared), as `plan` (the manifest it is written for) says,
+    /// taking file generations from `gens`. Every file is fsynced; the caller syncs the
+    /// directory before naming them in a manifest.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn write_new_segment(
         &self,
-        next: &mut CollectionManifest,
+        plan: &CollectionManifest,
+        gens: &mut Reserved,
         seg_dir: &Path,
         id: u64,
         rows: &[RowRef<'_>],
@@ -51,14 +54,14 @@ impl CollectionInner {
         let dim = self.config.dim();
         let path = seg_dir.join(segment_file_name(id));
         let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config.distance(), rows)?;
-        let index = if with_graph && self.wants_graph(next.index_enabled, rows.len() as u64) {
-            let gen = next.next_file_gen;
-            next.next_file_gen += 1;
+        let index = if with_graph && self.wants_graph(plan.index_enabled, rows.len() as u64) {
+            let gen = gens.take()?;
             Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim }, start_from)?)
         } else {
             None
         };
-        let payload_index = self.write_payload_index(next, seg_dir, id, rows)?;
+        let payload_index =
+            self.write_payload_index(&plan.payload_indexes, gens, seg_dir, id, rows)?;
         Ok(NewSegment {
             entry: SegmentEntry {
                 id,
@@ -133,7 +136,8 @@ impl CollectionInner {
     /// The flag that background graph builds poll: set when the collection closes.
     pub(crate) fn cancel_flag(&self) -> &AtomicBool {
         static NEVER: AtomicBool = AtomicBool::new(false);
-        self.maintenance
+        self.jobs
+            .maintenance
             .as_ref()
             .map_or(&NEVER, |m| m.cancel_flag())
     }
@@ -156,9 +160,11 @@ impl CollectionInner {
             id,
             start_from,
             self.cancel_flag(),
-        )
-        .ok_or_else(|| crate::Error::invalid(CANCELLED))?;
+        );
         let path = seg_dir.join(index_file_name(id, gen));
+        // An interrupted job, not a failure: the file is never written.
+        let cancelled = || crate::Error::io(&path, std::io::Error::other(CANCELLED));
+        let graph = graph.ok_or_else(cancelled)?;
         let file_bytes = index::write(
             &*self.vfs,
             &path,
@@ -170,22 +176,21 @@ impl CollectionInner {
         Ok(IndexEntry { gen, file_bytes })
     }
 
-    /// Build and write the declared payload indexes over `rows` (nothing if none are declared),
-    /// taking the file generation from `next.next_file_gen`.
+    /// Build and write the payload indexes `defs` over `rows` (nothing if there are none),
+    /// taking the file generation from `gens`.
     pub(crate) fn write_payload_index(
         &self,
-        next: &mut CollectionManifest,
+        defs: &[(String, crate::PayloadIndexKind)],
+        gens: &mut Reserved,
         seg_dir: &Path,
         id: u64,
         rows: &[RowRef<'_>],
     ) -> Result<Option<(IndexEntry, Arc<SegmentPayloadIndex>)>> {
-        if next.payload_indexes.is_empty() {
+        if defs.is_empty() {
             return Ok(None);
         }
-        let built =
-            SegmentPayloadIndex::build(&next.payload_indexes, rows.iter().map(|r| r.payload));
-        let gen = next.next_file_gen;
-        next.next_file_gen += 1;
+        let built = SegmentPayloadIndex::build(defs, rows.iter().map(|r| r.payload));
+        let gen = gens.take()?;
         let path = seg_dir.join(payload_index_file_name(id, gen));
         let file_bytes =
             crate::payload_index::write_file(&*self.vfs, &path, id, rows.len() as u64, &built)?;

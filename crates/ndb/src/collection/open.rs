@@ -1,8 +1,9 @@
 //! Opening a collection: manifest, segments, deletion files, WAL replay, garbage removal.
 
-use super::commit::GroupCommit;
 use super::state::{LiveSegment, State};
-use super::{CollectionInner, OpenReport};
+use super::stats::OpenReport;
+use super::writer::Writer;
+use super::CollectionInner;
 use crate::error::IoContext;
 use crate::limits::READ_ONLY_OPEN_RETRIES;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
@@ -14,10 +15,8 @@ use crate::segment::{segment_file_name, Segment};
 use crate::wal::{self, wal_file_name, WalOp, WalWriter};
 use crate::{Error, Result};
 use ndb_storage::{LockGuard, OpenMode as FileMode, Vfs};
-use parking_lot::{Mutex, RwLock};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -37,13 +36,13 @@ pub(crate) enum OpenMode {
 }
 
 /// Everything recovered from disk.
-struct Recovered {
-    manifest: CollectionManifest,
-    state: State,
+pub(super) struct Recovered {
+    pub(super) manifest: CollectionManifest,
+    pub(super) state: State,
     /// Last WAL generation present and the length of its valid prefix.
     last_wal: Option<(u64, u64)>,
     next_seq: u64,
-    report: OpenReport,
+    pub(super) report: OpenReport,
 }
 
 /// Open the collection stored in `dir`.
@@ -126,30 +125,16 @@ fn assemble(
     // Under `Buffered` durability, replayed records may not be durable yet; treating only the
     // flushed prefix as durable is conservative and correct.
     let durable = rec.manifest.flushed_seq;
-    Arc::new(CollectionInner {
-        name,
+    let writer = Writer::new(wal, durable);
+    Arc::new(CollectionInner::new(
         dir,
+        name,
         vfs,
-        config: rec.manifest.config.clone(),
-        _locks: locks,
-        wal: wal.map(Mutex::new),
-        state: RwLock::new(rec.state),
-        commit: GroupCommit::new(durable),
-        payload_index_defs: RwLock::new(rec.manifest.payload_indexes.clone()),
-        index_enabled: AtomicBool::new(rec.manifest.index_enabled),
-        manifest: Mutex::new(rec.manifest),
-        merge_lock: Mutex::new(()),
-        flush_lock: Mutex::new(()),
-        busy: Default::default(),
-        poison: Mutex::new(None),
-        dropped: AtomicBool::new(false),
-        open_report: rec.report,
-        flushes: AtomicU64::new(0),
-        write_stalls: AtomicU64::new(0),
-        write_stall_nanos: AtomicU64::new(0),
-        merges: AtomicU64::new(0),
-        maintenance: maintenance.then(Arc::default),
-    })
+        locks,
+        writer,
+        rec,
+        maintenance,
+    ))
 }
 
 fn recover(vfs: &dyn Vfs, dir: &Path) -> Result<Recovered> {

@@ -1,9 +1,11 @@
-//! Search: exact (brute-force SIMD) nearest neighbours over memtables and segments.
+//! Search: the nearest documents to a query, over memtables and segments.
 //!
-//! A search takes a snapshot under the collection's read lock (the memtables are scored right
-//! there; they are bounded by the flush threshold), then scans the snapshot's segments without
-//! any lock, in parallel chunks for large collections. Results are the top `k` by score, ties
-//! broken by id, so they are identical whatever the thread count or segment layout.
+//! A search takes a snapshot under the collection's state read lock (the memtables are scored
+//! exactly right there; they are bounded by the flush threshold), then works on the snapshot's
+//! segments without any lock. `planner.rs` chooses per segment: an HNSW graph search, an exact
+//! search over the rows a filter selects, or a full exact SIMD scan (in parallel chunks on the
+//! shared pool for large segments). Results are the top `k` by score, ties broken by id, so
+//! exact answers are identical whatever the thread count or segment layout.
 
 mod metric;
 mod planner;
@@ -128,7 +130,7 @@ impl<'q> Search<'q> {
 
 /// Run `search` on the collection state behind `lock`.
 pub(crate) fn run(
-    lock: &parking_lot::RwLock<State>,
+    lock: &crate::collection::StateLock<State>,
     stored: Distance,
     ef_default: usize,
     search: &Search<'_>,
@@ -215,7 +217,7 @@ fn check_search(dim: usize, search: &Search<'_>) -> Result<()> {
 
 /// The memtables' best `k`, copied out under the read lock, and the segments to search.
 fn search_memtables(
-    lock: &parking_lot::RwLock<State>,
+    lock: &crate::collection::StateLock<State>,
     scorer: &Scorer,
     filter: Option<&Filter>,
     k: usize,

@@ -1,0 +1,316 @@
+//! The public handle: [`Collection`], and the share of it that keeps background work alive.
+
+use super::open::SEGMENTS_DIR;
+use super::{CollectionInner, CollectionStats, CompactionStats, DocumentIter};
+use crate::config::CollectionConfig;
+use crate::document::prepare;
+use crate::{Document, Result};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A handle to a collection; cheap to clone, `Send + Sync`.
+///
+/// ```
+/// use ndb::{Database, CollectionConfig, Document};
+/// # let dir = tempfile::tempdir()?;
+/// let db = Database::open(dir.path())?;
+/// let docs = db.create_collection("docs", CollectionConfig::new(2))?;
+/// docs.insert(Document::new("a", vec![1.0, 0.0]))?;
+/// assert!(docs.get("a")?.is_some());
+/// assert!(docs.delete("a")?);
+/// assert_eq!(docs.get("a")?, None);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Collection {
+    pub(crate) inner: Arc<Owner>,
+}
+
+/// The users' share of a collection: held by every [`Collection`] handle and by the
+/// [`Database`](crate::Database) that opened it. When the last one goes, background work is
+/// stopped and its running tasks waited for, so the collection (and its lock) is released right
+/// away rather than whenever a task finishes its current job.
+#[derive(Debug)]
+pub(crate) struct Owner {
+    inner: Arc<CollectionInner>,
+}
+
+impl Owner {
+    pub(crate) fn new(inner: Arc<CollectionInner>) -> Arc<Self> {
+        Arc::new(Self { inner })
+    }
+}
+
+impl std::ops::Deref for Owner {
+    type Target = CollectionInner;
+    fn deref(&self) -> &CollectionInner {
+        &self.inner
+    }
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        if let Some(m) = &self.inner.jobs.maintenance {
+            m.stop();
+        }
+    }
+}
+
+impl Collection {
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The collection's configuration.
+    pub fn config(&self) -> &CollectionConfig {
+        &self.inner.config
+    }
+
+    /// Insert a document, or replace the one with the same id.
+    pub fn insert(&self, doc: Document) -> Result<()> {
+        self.inner.writer()?;
+        let doc = prepare(&self.inner.config, doc)?;
+        self.inner.put(vec![doc])
+    }
+
+    /// Insert or replace many documents as one WAL record: after a crash either all of them
+    /// are present or none. If the batch holds the same id twice, the last one wins. Nothing is
+    /// written if any document is invalid.
+    pub fn insert_batch(&self, docs: impl IntoIterator<Item = Document>) -> Result<()> {
+        self.inner.writer()?;
+        let docs = docs
+            .into_iter()
+            .map(|d| prepare(&self.inner.config, d))
+            .collect::<Result<Vec<_>>>()?;
+        self.inner.put(docs)
+    }
+
+    /// The document with this id, if present.
+    pub fn get(&self, id: &str) -> Result<Option<Document>> {
+        self.inner.check_alive()?;
+        crate::document::validate_id(id)?;
+        let st = self.inner.state.read();
+        match st.find(id)? {
+            Some(found) => found.to_document().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Delete a document; returns whether it was present.
+    pub fn delete(&self, id: &str) -> Result<bool> {
+        self.inner.delete(id)
+    }
+
+    /// Write the memtable to a new immutable segment now (also done automatically when it
+    /// passes the flush threshold). When it returns, every acknowledged write is durable
+    /// **and** searchable through the index: the new segment's graph is built, and so is the
+    /// graph of every segment that was waiting for one (see [`Collection::wait_for_index`]),
+    /// on this thread at full priority.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.flush_memtable(true)?;
+        self.inner.wait_for_index(None).map(|_| ())
+    }
+
+    /// Make every acknowledged write durable now (`fdatasync` of the WAL).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    /// Figures about the collection.
+    pub fn stats(&self) -> Result<CollectionStats> {
+        self.inner.stats()
+    }
+
+    /// Every live document (a snapshot taken now; later writes are not seen), for export and
+    /// migration. Memtable documents come first, then each segment's.
+    pub fn iter(&self) -> Result<DocumentIter> {
+        self.inner.check_alive()?;
+        Ok(DocumentIter::new(&self.inner.state.read()))
+    }
+
+    /// The nearest documents to a query (see [`Search`](crate::Search)).
+    pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
+        self.inner.check_alive()?;
+        self.run_search(&search)
+    }
+
+    /// Run many searches in parallel on the shared worker pool (one thread per core); the
+    /// answers are in the order of `searches`, each as [`Collection::search`] gives it. The first
+    /// search that fails fails the batch.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document, Search};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..100).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// let queries = [[1.0, 3.0], [1.0, 50.0]];
+    /// let searches: Vec<Search> = queries.iter().map(|q| Search::new(q).top_k(3)).collect();
+    /// let answers = c.search_batch(&searches)?;
+    /// assert_eq!(answers.len(), 2);
+    /// assert_eq!(answers[1], c.search(searches[1].clone())?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn search_batch(&self, searches: &[crate::Search<'_>]) -> Result<Vec<Vec<crate::Match>>> {
+        use rayon::prelude::*;
+        self.inner.check_alive()?;
+        searches.par_iter().map(|s| self.run_search(s)).collect()
+    }
+
+    fn run_search(&self, search: &crate::Search<'_>) -> Result<Vec<crate::Match>> {
+        crate::search::run(
+            &self.inner.state,
+            self.inner.config.distance(),
+            self.inner.config.index().ef_search,
+            search,
+        )
+    }
+
+    /// Merge all segments into one, dropping every deleted and replaced row (deletes and
+    /// replacements acknowledged before the call, also those not flushed yet: the WAL is synced
+    /// first) and rebuilding the index of the merged segment. Readers and writers continue
+    /// meanwhile; the new state replaces the old in one atomic manifest swap. `docs_after` is
+    /// the number of live documents in segments afterwards.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..100).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// c.flush()?;
+    /// for i in (0..100).step_by(2) {
+    ///     c.delete(&format!("d{i}"))?;
+    /// }
+    /// let stats = c.compact()?;
+    /// assert_eq!((stats.docs_before, stats.docs_after), (100, 50));
+    /// assert!(stats.bytes_after < stats.bytes_before);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn compact(&self) -> Result<CompactionStats> {
+        self.inner.writer()?;
+        self.inner.compact()
+    }
+
+    /// Index the payload field `field` (a dotted path) as `kind`, so filters on it find their
+    /// rows without decoding payloads; built now over every segment and kept for new ones.
+    /// Filters are correct without indexes, only slower.
+    ///
+    /// ```
+    /// use ndb::{Database, CollectionConfig, PayloadIndexKind};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.create_payload_index("lang", PayloadIndexKind::Keyword)?;
+    /// assert_eq!(c.payload_indexes(), vec![("lang".to_string(), PayloadIndexKind::Keyword)]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn create_payload_index(&self, field: &str, kind: crate::PayloadIndexKind) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.set_payload_index(field, Some(kind))
+    }
+
+    /// Remove the payload index of `field` (if any).
+    pub fn drop_payload_index(&self, field: &str) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.set_payload_index(field, None)
+    }
+
+    /// The declared payload indexes: field and kind.
+    pub fn payload_indexes(&self) -> Vec<(String, crate::PayloadIndexKind)> {
+        self.inner.catalog.payload_indexes()
+    }
+
+    /// Build (or rebuild) the HNSW index of every segment, in parallel, and keep building
+    /// indexes for new segments at flush (undoing [`Collection::delete_index`]). Searches keep
+    /// working meanwhile; the new indexes replace the old ones in one manifest swap.
+    pub fn rebuild_index(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.rebuild_index()
+    }
+
+    /// Whether any segment has an HNSW index (approximate search is then used by default).
+    pub fn has_index(&self) -> bool {
+        self.inner.has_index()
+    }
+
+    /// Wait until every segment that should have an HNSW graph has one (the backlog a fast
+    /// ingest leaves: segments the background flusher wrote without a graph), building graphs
+    /// on this thread beside the background builds. Returns `false` if `timeout` passed first.
+    /// Segments written by other threads while it waits are not waited for. A read-only handle
+    /// only reports whether the backlog is empty.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// use std::time::{Duration, Instant};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert_batch((0..2000).map(|i| Document::new(format!("d{i}"), vec![1.0, i as f32])))?;
+    /// c.flush()?;
+    /// assert!(c.wait_for_index(Duration::from_secs(60))?);
+    /// assert_eq!(c.stats()?.index_backlog_rows, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn wait_for_index(&self, timeout: Duration) -> Result<bool> {
+        self.inner.check_alive()?;
+        self.inner
+            .wait_for_index(Instant::now().checked_add(timeout))
+    }
+
+    /// Remove every HNSW index and stop building them at flush, until
+    /// [`Collection::rebuild_index`]. Searches become exact.
+    pub fn delete_index(&self) -> Result<()> {
+        self.inner.writer()?;
+        self.inner.delete_index()
+    }
+
+    /// Check every checksum of every file of the collection (segments in full, deletion files,
+    /// manifest). Returns the first problem found as [`Error::Corruption`].
+    pub fn verify(&self) -> Result<()> {
+        self.inner.check_alive()?;
+        let segments = self.inner.state.read().segments.clone();
+        for s in &segments {
+            s.segment.verify()?;
+            match (&s.index, s.index_gen) {
+                (Some(index), _) => index.verify()?,
+                (None, Some(gen)) => {
+                    // Named by the manifest but unusable at open: report why.
+                    let id = s.segment.id();
+                    let path = self
+                        .inner
+                        .dir
+                        .join(SEGMENTS_DIR)
+                        .join(crate::segment::index::index_file_name(id, gen));
+                    crate::segment::index::SegmentIndex::open(
+                        &*self.inner.vfs,
+                        &path,
+                        id,
+                        s.segment.rows(),
+                        crate::segment::index::graph_metric(self.inner.config.distance()),
+                    )?
+                    .verify()?;
+                }
+                (None, None) => {}
+            }
+            if let Some(gen) = s.payload_index_gen {
+                let id = s.segment.id();
+                let path = self
+                    .inner
+                    .dir
+                    .join(SEGMENTS_DIR)
+                    .join(crate::payload_index::payload_index_file_name(id, gen));
+                crate::payload_index::read_file(
+                    &*self.inner.vfs,
+                    &path,
+                    id,
+                    u64::from(s.segment.rows()),
+                )?;
+            }
+        }
+        crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
+        Ok(())
+    }
+}
