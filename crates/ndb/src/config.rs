@@ -26,6 +26,13 @@ impl Distance {
             Distance::Euclidean => 3,
         }
     }
+
+    /// The distance whose [`Distance::code`] is `code`.
+    pub(crate) fn from_code(code: u32) -> Option<Self> {
+        [Distance::DotProduct, Distance::Cosine, Distance::Euclidean]
+            .into_iter()
+            .find(|d| d.code() == code)
+    }
 }
 
 /// When an acknowledged write becomes durable.

@@ -40,6 +40,7 @@ mod manifest;
 mod memtable;
 mod ownership;
 mod payload_index;
+mod recover;
 mod search;
 mod segment;
 mod sidecar;
@@ -52,6 +53,7 @@ pub use document::Document;
 pub use error::{Error, Result};
 pub use filter::Filter;
 pub use payload_index::PayloadIndexKind;
+pub use recover::{recover, CollectionRecovery, Damage, FileKind, FileRecovery, RecoverReport};
 pub use search::{Match, Search, EF_MAX, TOP_K_MAX};
 
 /// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;

@@ -8,8 +8,10 @@ mod checks;
 pub(crate) mod deletes;
 mod format;
 pub(crate) mod index;
+mod salvage;
 mod writer;
 
+pub(crate) use salvage::{SalvagedSegment, Shape};
 pub(crate) use writer::{write_segment, RowRef, RowVectors};
 
 use crate::codec::{u32_at, u64_at};
@@ -68,28 +70,28 @@ impl Segment {
         let mut head = vec![0u8; HEADER_LEN.min(len as usize)];
         file.read_exact_at(&mut head, 0).at(path)?;
         let header = Header::decode(&head, path, len)?;
-        let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
         check_header(&header, path, id, dim, distance, expected_rows)?;
-        let rows = header.row_count;
-        let Sections {
-            vectors,
-            id_offsets,
-            id_bytes,
-            id_sorted,
-            payload_offsets,
-            payload_bytes,
-            checksums,
-        } = Sections::locate(&header, path, dim)?;
-
+        let sections = Sections::locate(&header, path, dim)?;
         let map = file.map(len).at(path)?;
-        for s in [id_offsets, id_bytes, id_sorted, payload_offsets]
-            .into_iter()
-            .chain(checksums.into_iter().flat_map(|(r, b)| [r, b]))
-        {
+        for s in sections.checked_at_open() {
             check_section(&map, s, path)?;
         }
+        Self::assemble(id, path, dim, header, &sections, map)
+    }
+
+    /// The segment over `map`, whose `sections` the caller located (and checked as far as it
+    /// wants to).
+    fn assemble(
+        id: u64,
+        path: &Path,
+        dim: usize,
+        header: Header,
+        sections: &Sections,
+        map: Mapping,
+    ) -> Result<Self> {
+        let rows = header.row_count;
         let range = |s: Section| s.offset as usize..(s.offset + s.len) as usize;
-        let checks = match checksums {
+        let checks = match sections.checksums {
             Some((r, b)) => RowChecks::new(range(r), range(b), rows as u32),
             None => RowChecks::default(),
         };
@@ -98,19 +100,19 @@ impl Segment {
             path: path.to_path_buf(),
             dim,
             rows: rows as u32,
-            vectors: range(vectors),
-            id_offsets: range(id_offsets),
-            id_bytes: range(id_bytes),
-            id_sorted: range(id_sorted),
-            payload_offsets: range(payload_offsets),
-            payload_bytes: range(payload_bytes),
+            vectors: range(sections.vectors),
+            id_offsets: range(sections.id_offsets),
+            id_bytes: range(sections.id_bytes),
+            id_sorted: range(sections.id_sorted),
+            payload_offsets: range(sections.payload_offsets),
+            payload_bytes: range(sections.payload_bytes),
             checks,
             header,
             map,
         };
         if bytemuck::try_cast_slice::<u8, f32>(&seg.map[seg.vectors.clone()]).is_err() {
-            return Err(bad(
-                vectors.offset,
+            return Err(seg.corrupt(
+                sections.vectors.offset,
                 "vector section is not 4-byte aligned in memory".into(),
             ));
         }
@@ -337,6 +339,20 @@ struct Sections {
 }
 
 impl Sections {
+    /// The sections whose checksums `open` verifies: ids, offsets, and the row and vector block
+    /// checksums themselves. The bulk sections (vectors, payloads) are checked per row and per
+    /// block when read (module `checks`).
+    fn checked_at_open(&self) -> impl Iterator<Item = Section> {
+        [
+            self.id_offsets,
+            self.id_bytes,
+            self.id_sorted,
+            self.payload_offsets,
+        ]
+        .into_iter()
+        .chain(self.checksums.into_iter().flat_map(|(r, b)| [r, b]))
+    }
+
     fn locate(header: &Header, path: &Path, dim: usize) -> Result<Self> {
         let bad = |offset: u64, reason: String| Error::corruption(path, offset, reason);
         let expect = |kind: SectionKind, len: Option<u64>| -> Result<Section> {

@@ -87,34 +87,7 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
             torn_bytes: file_len,
         });
     }
-    let mut r = Reader::new(bytes);
-    let header_ok = r.array::<8>() == Some(WAL_MAGIC);
-    let version = r.u32().unwrap_or(0);
-    let _reserved = r.u32();
-    let file_gen = r.u64().unwrap_or(0);
-    let _reserved = r.u32();
-    let stored_crc = r.u32().unwrap_or(0);
-    if !header_ok {
-        return Err(Error::corruption(path, 0, "bad WAL magic"));
-    }
-    // The checksum before the version: a damaged version field is damage, not a newer format.
-    if Some(stored_crc) != bytes.get(0..28).map(crc32c) {
-        return Err(Error::corruption(path, 0, "WAL header checksum mismatch"));
-    }
-    if version > WAL_VERSION {
-        return Err(Error::UnsupportedFormat {
-            file: path.to_path_buf(),
-            found: version,
-            supported: WAL_VERSION,
-        });
-    }
-    if file_gen != gen {
-        return Err(Error::corruption(
-            path,
-            16,
-            format!("WAL header says generation {file_gen}, file name says {gen}"),
-        ));
-    }
+    check_header(bytes, path, gen)?;
     let mut pos = WAL_HEADER_LEN as usize;
     let mut records = Vec::new();
     let mut last_seq: Option<u64> = None;
@@ -156,6 +129,41 @@ pub(crate) fn scan(bytes: &[u8], path: &Path, gen: u64, dim: usize) -> Result<Wa
         valid_len: pos as u64,
         torn_bytes: file_len.saturating_sub(pos as u64),
     })
+}
+
+/// Check the header of the WAL file `path` of generation `gen` whose bytes are `bytes` (at
+/// least [`WAL_HEADER_LEN`] of them).
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
+pub(crate) fn check_header(bytes: &[u8], path: &Path, gen: u64) -> Result<()> {
+    let mut r = Reader::new(bytes);
+    let header_ok = r.array::<8>() == Some(WAL_MAGIC);
+    let version = r.u32().unwrap_or(0);
+    let _reserved = r.u32();
+    let file_gen = r.u64().unwrap_or(0);
+    let _reserved = r.u32();
+    let stored_crc = r.u32().unwrap_or(0);
+    if !header_ok {
+        return Err(Error::corruption(path, 0, "bad WAL magic"));
+    }
+    // The checksum before the version: a damaged version field is damage, not a newer format.
+    if Some(stored_crc) != bytes.get(0..28).map(crc32c) {
+        return Err(Error::corruption(path, 0, "WAL header checksum mismatch"));
+    }
+    if version > WAL_VERSION {
+        return Err(Error::UnsupportedFormat {
+            file: path.to_path_buf(),
+            found: version,
+            supported: WAL_VERSION,
+        });
+    }
+    if file_gen != gen {
+        return Err(Error::corruption(
+            path,
+            16,
+            format!("WAL header says generation {file_gen}, file name says {gen}"),
+        ));
+    }
+    Ok(())
 }
 
 /// After a record at `pos` that does not decode: damage (`Corruption`) if a valid record

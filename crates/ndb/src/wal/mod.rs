@@ -8,5 +8,9 @@ mod file;
 pub(crate) mod record;
 mod resync;
 
-pub(crate) use file::{list_generations, scan, wal_file_name, AppendError, WalScan, WalWriter};
-pub(crate) use record::{EncodedRecord, WalOp};
+pub(crate) use file::{
+    check_header, list_generations, scan, wal_file_name, AppendError, WalScan, WalWriter,
+    WAL_HEADER_LEN,
+};
+pub(crate) use record::{decode, Decoded, EncodedRecord, WalOp};
+pub(crate) use resync::find_valid_record_after;
