@@ -2,7 +2,7 @@
 
 use crate::convert::{self, Matrix};
 use crate::database::{distance_name, Shared};
-use crate::errors::{err, IntoPyResult, Kind};
+use crate::errors::{invalid_argument, IntoPyResult};
 use crate::types::{Document, Match};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
@@ -148,10 +148,10 @@ impl Collection {
             Some(p) => {
                 let items: Vec<Bound<'_, PyAny>> = p.try_iter()?.collect::<PyResult<_>>()?;
                 if items.len() != n {
-                    return Err(err(
-                        Kind::InvalidArgument,
-                        format!("invalid argument: {} payloads for {n} ids", items.len()),
-                    ));
+                    return Err(invalid_argument(format!(
+                        "invalid argument: {} payloads for {n} ids",
+                        items.len()
+                    )));
                 }
                 items
                     .iter()
@@ -289,12 +289,7 @@ impl Collection {
                         .map(|pool| pool.install(run)),
                 }
             })
-            .map_err(|e| {
-                err(
-                    Kind::InvalidArgument,
-                    format!("invalid argument: threads: {e}"),
-                )
-            })?
+            .map_err(|e| invalid_argument(format!("invalid argument: threads: {e}")))?
             .py_err()?;
         let list = PyList::empty(py);
         for hits in results {
@@ -323,10 +318,9 @@ impl Collection {
                 std::time::Duration::try_from_secs_f64(t).unwrap_or(std::time::Duration::MAX)
             }
             Some(t) => {
-                return Err(err(
-                    Kind::InvalidArgument,
-                    format!("invalid argument: timeout must be a number of seconds >= 0, got {t}"),
-                ))
+                return Err(invalid_argument(format!(
+                    "invalid argument: timeout must be a number of seconds >= 0, got {t}"
+                )))
             }
         };
         py.detach(|| coll.wait_for_index(timeout)).py_err()
@@ -433,13 +427,10 @@ impl Collection {
         let coll = self.handle()?;
         let kind: ndb::PayloadIndexKind =
             serde_json::from_value(serde_json::Value::String(kind.to_string())).map_err(|_| {
-                err(
-                    Kind::InvalidArgument,
-                    format!(
-                        "invalid argument: payload index kind must be one of \"keyword\", \
+                invalid_argument(format!(
+                    "invalid argument: payload index kind must be one of \"keyword\", \
                          \"integer\", \"float\", \"bool\", got {kind:?}"
-                    ),
-                )
+                ))
             })?;
         py.detach(|| coll.create_payload_index(field, kind))
             .py_err()

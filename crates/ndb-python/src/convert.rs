@@ -1,7 +1,7 @@
 //! Python values ↔ the crate's types: vectors (numpy arrays of any real dtype, or nested lists)
 //! and JSON payloads / filters (dicts, lists, str, int, float, bool, None).
 
-use crate::errors::{err, Kind};
+use crate::errors::invalid_argument;
 use numpy::{
     PyArray1, PyArray2, PyArrayDescrMethods, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
 };
@@ -50,10 +50,10 @@ fn f32_array<'py>(obj: &Bound<'py, PyAny>, ndim: usize, what: &str) -> PyResult<
         } else {
             "a 2-D array (n, dim)"
         };
-        return Err(err(
-            Kind::InvalidArgument,
-            format!("{what} must be {want}, got shape {:?}", arr.shape()),
-        ));
+        return Err(invalid_argument(format!(
+            "{what} must be {want}, got shape {:?}",
+            arr.shape()
+        )));
     }
     let dtype = arr.dtype();
     let is_f32 = dtype.is_equiv_to(&numpy::dtype::<f32>(py));
@@ -105,10 +105,9 @@ pub(crate) fn matrix(obj: &Bound<'_, PyAny>, rows: Option<usize>, what: &str) ->
     let (n, dim) = (shape[0], shape[1]);
     if let Some(rows) = rows {
         if n != rows {
-            return Err(err(
-                Kind::InvalidArgument,
-                format!("{what} has {n} rows for {rows} ids"),
-            ));
+            return Err(invalid_argument(format!(
+                "{what} has {n} rows for {rows} ids"
+            )));
         }
     }
     let data = arr

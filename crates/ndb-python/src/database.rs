@@ -1,7 +1,7 @@
 //! `ndb.Database`: a directory of collections, and the handles that `close()` releases.
 
 use crate::collection::{Collection, Slot};
-use crate::errors::{err, IntoPyResult, Kind};
+use crate::errors::{closed, invalid_argument, IntoPyResult};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use std::path::PathBuf;
@@ -22,10 +22,7 @@ impl Shared {
     }
 
     pub(crate) fn closed(&self) -> PyErr {
-        err(
-            Kind::Closed,
-            format!("the database {} is closed", self.path.display()),
-        )
+        closed(format!("the database {} is closed", self.path.display()))
     }
 
     fn register(&self, slot: &Arc<Slot>) {
@@ -46,10 +43,9 @@ fn parse_name<T: serde::de::DeserializeOwned>(
         .find(|(alias, _)| *alias == given)
         .map_or(given, |(_, name)| name);
     serde_json::from_value(serde_json::Value::String(name.to_string())).map_err(|_| {
-        err(
-            Kind::InvalidArgument,
-            format!("invalid argument: {what} must be one of {choices}, got {given:?}"),
-        )
+        invalid_argument(format!(
+            "invalid argument: {what} must be one of {choices}, got {given:?}"
+        ))
     })
 }
 

@@ -1,88 +1,58 @@
 //! `ndb::Error` → the `ndb.Error` hierarchy of `python/ndb/_errors.py`.
 //!
 //! The classes are plain Python (so that `DimensionError` can also be a `ValueError`, and
-//! `CollectionNotFoundError` a `KeyError`); they are looked up once and cached. The message is
-//! the crate's `Display` text, which says what failed and where.
+//! `CollectionNotFoundError` a `KeyError`), defined once in `_errors.py` and looked up there by
+//! name when an error is raised. The message is the crate's `Display` text, which says what
+//! failed and where.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::PyType;
+use pyo3::types::{PyModule, PyType};
 
-/// The Python exception classes, in the order of [`Kind`].
-static CLASSES: PyOnceLock<Vec<Py<PyType>>> = PyOnceLock::new();
+/// The module that defines the hierarchy, imported once.
+static MODULE: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
 
-/// One class of the hierarchy.
-#[derive(Clone, Copy)]
-pub(crate) enum Kind {
-    Error = 0,
-    Corruption,
-    Locked,
-    ReadOnly,
-    Dimension,
-    InvalidArgument,
-    CollectionNotFound,
-    CollectionExists,
-    Io,
-    UnsupportedFormat,
-    NotADatabase,
-    Poisoned,
-    Closed,
-}
-
-const NAMES: [&str; 13] = [
-    "Error",
-    "CorruptionError",
-    "LockedError",
-    "ReadOnlyError",
-    "DimensionError",
-    "InvalidArgumentError",
-    "CollectionNotFoundError",
-    "CollectionExistsError",
-    "IoError",
-    "UnsupportedFormatError",
-    "NotADatabaseError",
-    "PoisonedError",
-    "ClosedError",
-];
-
-/// A Python exception of class `kind` with message `msg`.
-pub(crate) fn err(kind: Kind, msg: impl Into<String>) -> PyErr {
-    let msg = msg.into();
+/// A Python exception of class `ndb.<class>` with message `msg`. `class` names a class of
+/// `python/ndb/_errors.py`, the one definition of the hierarchy.
+fn raise(class: &str, msg: String) -> PyErr {
     Python::attach(|py| {
-        let classes = CLASSES.get_or_try_init(py, || -> PyResult<_> {
-            let module = py.import("ndb._errors")?;
-            NAMES
-                .iter()
-                .map(|n| Ok(module.getattr(*n)?.cast_into::<PyType>()?.unbind()))
-                .collect()
-        });
-        match classes {
-            Ok(classes) => match classes[kind as usize].bind(py).call1((msg,)) {
-                Ok(value) => PyErr::from_value(value),
-                Err(e) => e,
-            },
+        let class = MODULE
+            .get_or_try_init(py, || py.import("ndb._errors").map(Bound::unbind))
+            .and_then(|module| Ok(module.bind(py).getattr(class)?.cast_into::<PyType>()?));
+        match class.and_then(|class| class.call1((msg,))) {
+            Ok(value) => PyErr::from_value(value),
             Err(e) => e,
         }
     })
 }
 
+/// `ndb.InvalidArgumentError` with message `msg` (an argument the binding itself refuses).
+pub(crate) fn invalid_argument(msg: impl Into<String>) -> PyErr {
+    raise("InvalidArgumentError", msg.into())
+}
+
+/// `ndb.ClosedError` with message `msg`.
+pub(crate) fn closed(msg: impl Into<String>) -> PyErr {
+    raise("ClosedError", msg.into())
+}
+
 /// The Python exception for a crate error.
 pub(crate) fn to_py(e: ndb::Error) -> PyErr {
-    let kind = match &e {
-        ndb::Error::Corruption { .. } => Kind::Corruption,
-        ndb::Error::CollectionLocked { .. } => Kind::Locked,
-        ndb::Error::ReadOnly => Kind::ReadOnly,
-        ndb::Error::WrongDimension { .. } => Kind::Dimension,
-        ndb::Error::InvalidArgument(_) => Kind::InvalidArgument,
-        ndb::Error::CollectionNotFound(_) => Kind::CollectionNotFound,
-        ndb::Error::CollectionExists(_) => Kind::CollectionExists,
-        ndb::Error::Io { .. } => Kind::Io,
-        ndb::Error::UnsupportedFormat { .. } => Kind::UnsupportedFormat,
-        ndb::Error::NotADatabase { .. } => Kind::NotADatabase,
-        ndb::Error::Poisoned { .. } => Kind::Poisoned,
-        _ => Kind::Error,
+    let class = match &e {
+        ndb::Error::Corruption { .. } => "CorruptionError",
+        ndb::Error::CollectionLocked { .. } => "LockedError",
+        ndb::Error::ReadOnly => "ReadOnlyError",
+        ndb::Error::WrongDimension { .. } => "DimensionError",
+        ndb::Error::InvalidArgument(_) => "InvalidArgumentError",
+        ndb::Error::CollectionNotFound(_) => "CollectionNotFoundError",
+        ndb::Error::CollectionExists(_) => "CollectionExistsError",
+        ndb::Error::Io { .. } => "IoError",
+        ndb::Error::UnsupportedFormat { .. } => "UnsupportedFormatError",
+        ndb::Error::NotADatabase { .. } => "NotADatabaseError",
+        ndb::Error::Poisoned { .. } => "PoisonedError",
+        _ => "Error",
     };
-    err(kind, e.to_string())
+    raise(class, e.to_string())
 }
 
 /// `Result<T, ndb::Error>` → `PyResult<T>`.

@@ -14,21 +14,8 @@ database directory; search them exactly or approximately (HNSW), filtered by pay
 Every call that does I/O or search releases the GIL. Errors are subclasses of ``ndb.Error``.
 """
 
-from ._errors import (
-    ClosedError,
-    CollectionExistsError,
-    CollectionNotFoundError,
-    CorruptionError,
-    DimensionError,
-    Error,
-    InvalidArgumentError,
-    IoError,
-    LockedError,
-    NotADatabaseError,
-    PoisonedError,
-    ReadOnlyError,
-    UnsupportedFormatError,
-)
+from . import _errors
+from ._errors import *  # noqa: F403 (the exception hierarchy: _errors.__all__)
 from ._ndb import (
     DIM_MAX,
     TOP_K_MAX,
@@ -46,19 +33,9 @@ __all__ = [
     "Document",
     "DocumentIterator",
     "Match",
-    "Error",
-    "CorruptionError",
-    "LockedError",
-    "ReadOnlyError",
-    "DimensionError",
-    "InvalidArgumentError",
-    "CollectionNotFoundError",
-    "CollectionExistsError",
-    "IoError",
-    "UnsupportedFormatError",
-    "NotADatabaseError",
-    "PoisonedError",
-    "ClosedError",
+]
+__all__ += _errors.__all__
+__all__ += [
     "DIM_MAX",
     "TOP_K_MAX",
     "__version__",

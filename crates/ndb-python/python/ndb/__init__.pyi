@@ -8,6 +8,9 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 import numpy.typing as npt
 
+# The exception hierarchy is defined (with its types) once, in _errors.py.
+from ._errors import *
+
 __version__: str
 DIM_MAX: int
 TOP_K_MAX: int
@@ -19,45 +22,6 @@ Matrix = Union[npt.ArrayLike, Sequence[Sequence[float]]]
 DistanceName = Literal["cosine", "dot_product", "dot", "euclidean", "l2"]
 DurabilityName = Literal["buffered", "fsync"]
 IndexKind = Literal["keyword", "integer", "float", "bool"]
-
-class Error(Exception):
-    """Base class of every nDB error."""
-
-class CorruptionError(Error):
-    """Bytes on disk failed a check (checksum, magic, bounds)."""
-
-class LockedError(Error):
-    """Another writer holds the database lock."""
-
-class ReadOnlyError(Error):
-    """A write through a database opened read-only."""
-
-class DimensionError(Error, ValueError):
-    """A vector's length differs from the collection's dimension."""
-
-class InvalidArgumentError(Error, ValueError):
-    """An argument is invalid."""
-
-class CollectionNotFoundError(Error, KeyError):
-    """No collection with this name exists."""
-
-class CollectionExistsError(Error):
-    """A collection with this name already exists."""
-
-class IoError(Error, OSError):
-    """The operating system reported an I/O error."""
-
-class UnsupportedFormatError(Error):
-    """A file was written by a newer format version."""
-
-class NotADatabaseError(Error):
-    """The directory is not an nDB database."""
-
-class PoisonedError(Error):
-    """An earlier I/O failure; reopen the database."""
-
-class ClosedError(Error):
-    """The database was closed."""
 
 class Document:
     """A stored document: id, float32 vector, payload."""
