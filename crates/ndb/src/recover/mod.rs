@@ -25,6 +25,7 @@
 //! through the public API (`Database::open`, `create_collection`, `insert_batch`, `flush`).
 
 mod collection;
+mod load;
 mod report;
 mod segments;
 mod source;
