@@ -26,9 +26,11 @@ Examples:
   ndb search data/ docs --vector '[0.12, -0.5, ...]' -k 5 --filter '{\"lang\": \"en\"}'
   ndb stats data/ docs
   ndb verify data/
+  ndb recover damaged/ salvaged/
 
 Read-only commands (list, stats, get, search, export, verify) work while another
-process writes to the database; the others need its write lock.
+process writes to the database; recover reads its source without a lock (run it
+while nothing writes there); the others need its write lock.
 
 Exit codes:
   0  success
@@ -239,6 +241,26 @@ Examples:
         db: PathBuf,
         /// Only this collection [default: all].
         collection: Option<String>,
+    },
+    /// Copy every document that can still be read from a damaged database into a new one.
+    ///
+    /// DB is only read (files opened read-only, no lock taken): segments row by row past
+    /// failed checksums, the WAL past damaged records, every file even when a manifest is lost.
+    /// Of several versions of a document the newest readable one wins. DEST must not exist or
+    /// be an empty directory; it becomes an ordinary database. The report says per collection
+    /// and per file what was read and what was lost (rows, byte ranges, WAL records) and why.
+    /// Exit code 3 if anything was lost (the readable documents are copied all the same). Run
+    /// it while no process writes to DB.
+    #[command(after_help = "\
+Examples:
+  ndb recover data/ salvaged/
+  ndb recover data/ salvaged/ --json > report.json
+  ndb verify salvaged/")]
+    Recover {
+        /// The damaged database directory (never written).
+        db: PathBuf,
+        /// Where the new database goes: a directory that does not exist or is empty.
+        dest: PathBuf,
     },
     /// Merge a collection's segments into one, dropping deleted and replaced rows.
     ///
@@ -602,6 +624,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
             format,
         } => commands::export(ctx, &db, &collection, file.as_deref(), format),
         Cmd::Verify { db, collection } => commands::verify(ctx, &db, collection.as_deref()),
+        Cmd::Recover { db, dest } => commands::recover(ctx, &db, &dest),
         Cmd::Compact { db, collection } => commands::compact(ctx, &db, &collection),
         Cmd::Index {
             db,

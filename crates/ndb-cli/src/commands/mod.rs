@@ -4,6 +4,7 @@ mod bench;
 mod collections;
 mod export;
 mod maintain;
+mod recover;
 mod search;
 mod verify;
 
@@ -11,6 +12,7 @@ pub use bench::bench;
 pub use collections::{create, drop, list, stats};
 pub use export::export;
 pub use maintain::{compact, index};
+pub use recover::recover;
 pub use search::{delete, get, parse_vector, search, Query, SearchArgs};
 pub use verify::verify;
 
