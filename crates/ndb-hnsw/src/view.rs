@@ -1,4 +1,8 @@
 //! Validated, zero-copy access to a graph's words.
+//!
+//! The words come from a file: nothing here may panic or overflow on any input, and the
+//! compiler checks it (no indexing, no unchecked arithmetic).
+#![deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)]
 
 use crate::{HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION};
 
@@ -29,6 +33,37 @@ fn word(words: &[u32], i: usize) -> Result<u32, String> {
         .ok_or_else(|| format!("graph ends at word {}, expected word {i}", words.len()))
 }
 
+/// `a + b`, or an error if the sizes in the header cannot describe a real graph.
+fn add(a: usize, b: usize) -> Result<usize, String> {
+    a.checked_add(b)
+        .ok_or_else(|| "graph sizes overflow".to_string())
+}
+
+/// `a * b`, likewise.
+fn mul(a: usize, b: usize) -> Result<usize, String> {
+    a.checked_mul(b)
+        .ok_or_else(|| "graph sizes overflow".to_string())
+}
+
+/// `words[start..start + len]`, if it is there.
+fn block(words: &[u32], start: usize, len: usize) -> Option<&[u32]> {
+    words.get(start..start.checked_add(len)?)
+}
+
+/// The word offset of upper level `l`'s block (`l >= 1`) in the header's level table.
+fn level_slot(l: usize) -> Result<usize, String> {
+    add(HEADER_WORDS, l).map(|i| i.saturating_sub(1))
+}
+
+/// A neighbour record (`count`, then up to `max` ids): the ids it holds.
+#[inline]
+fn record_ids(rec: &[u32], max: usize) -> &[u32] {
+    match rec.split_first() {
+        Some((&count, ids)) => ids.get(..(count as usize).min(max)).unwrap_or(&[]),
+        None => &[],
+    }
+}
+
 impl<'a> GraphView<'a> {
     /// Check the header and block sizes of `words` for a graph over `n_expected` vectors.
     pub fn parse(words: &'a [u32], n_expected: u32) -> Result<Self, String> {
@@ -47,7 +82,7 @@ impl<'a> GraphView<'a> {
         }
         let m = word(words, 3)? as usize;
         let m0 = word(words, 4)? as usize;
-        if !(2..=M_MAX).contains(&m) || m0 != 2 * m {
+        if !(2..=M_MAX).contains(&m) || Some(m0) != m.checked_mul(2) {
             return Err(format!("invalid degrees m={m}, m0={m0}"));
         }
         let levels = word(words, 5)? as usize;
@@ -58,18 +93,14 @@ impl<'a> GraphView<'a> {
         if (n == 0) != (entry == u32::MAX) || (n > 0 && entry >= n) {
             return Err(format!("entry point {entry} invalid for {n} nodes"));
         }
-        let level0_start = HEADER_WORDS + levels;
-        let level0_len = (n as usize)
-            .checked_mul(1 + m0)
-            .ok_or("level 0 size overflows")?;
-        let level0 = words
-            .get(level0_start..level0_start + level0_len)
-            .ok_or("level 0 block past the end")?;
+        let level0_start = add(HEADER_WORDS, levels)?;
+        let level0_len = mul(n as usize, add(1, m0)?)?;
+        let level0 = block(words, level0_start, level0_len).ok_or("level 0 block past the end")?;
         let mut upper = Vec::with_capacity(levels);
-        let mut expected_start = level0_start + level0_len;
+        let mut expected_start = add(level0_start, level0_len)?;
         let mut prev_count = n as usize;
         for l in 1..=levels {
-            let start = word(words, HEADER_WORDS + l - 1)? as usize;
+            let start = word(words, level_slot(l)?)? as usize;
             if start != expected_start {
                 return Err(format!(
                     "level {l} starts at word {start}, expected {expected_start}"
@@ -79,19 +110,18 @@ impl<'a> GraphView<'a> {
             if count == 0 || count > prev_count {
                 return Err(format!("level {l} has {count} nodes"));
             }
-            let nodes = words
-                .get(start + 1..start + 1 + count)
+            let nodes = block(words, add(start, 1)?, count)
                 .ok_or_else(|| format!("level {l} node list past the end"))?;
-            if nodes.windows(2).any(|w| w[0] >= w[1]) || nodes.iter().any(|&x| x >= n) {
+            let unsorted = nodes.windows(2).any(|w| matches!(w, [a, b] if a >= b));
+            if unsorted || nodes.iter().any(|&x| x >= n) {
                 return Err(format!("level {l} node list is not sorted node ids"));
             }
-            let rec_start = start + 1 + count;
-            let rec_len = count * (1 + m);
-            let records = words
-                .get(rec_start..rec_start + rec_len)
+            let rec_start = add(add(start, 1)?, count)?;
+            let rec_len = mul(count, add(1, m)?)?;
+            let records = block(words, rec_start, rec_len)
                 .ok_or_else(|| format!("level {l} records past the end"))?;
             upper.push(Level { nodes, records });
-            expected_start = rec_start + rec_len;
+            expected_start = add(rec_start, rec_len)?;
             prev_count = count;
         }
         if expected_start != words.len() {
@@ -100,8 +130,10 @@ impl<'a> GraphView<'a> {
                 words.len()
             ));
         }
-        if levels > 0 && upper[levels - 1].nodes.binary_search(&entry).is_err() {
-            return Err("entry point is not on the top level".into());
+        if let Some(top) = upper.last() {
+            if top.nodes.binary_search(&entry).is_err() {
+                return Err("entry point is not on the top level".into());
+            }
         }
         Ok(Self {
             n,
@@ -124,23 +156,21 @@ impl<'a> GraphView<'a> {
         let m0 = word(words, 4)? as usize;
         let levels = (word(words, 5)? as usize).min(LEVEL_MAX);
         let entry = word(words, 6)?;
-        if n != n_expected || !(2..=M_MAX).contains(&m) || m0 != 2 * m || (n > 0 && entry >= n) {
+        let degrees_ok = (2..=M_MAX).contains(&m) && Some(m0) == m.checked_mul(2);
+        if n != n_expected || !degrees_ok || (n > 0 && entry >= n) {
             return Err("graph header changed since it was checked".into());
         }
-        let level0_start = HEADER_WORDS + levels;
-        let level0 = words
-            .get(level0_start..level0_start + n as usize * (1 + m0))
+        let level0_start = add(HEADER_WORDS, levels)?;
+        let level0 = block(words, level0_start, mul(n as usize, add(1, m0)?)?)
             .ok_or("level 0 block past the end")?;
         let mut upper = Vec::with_capacity(levels);
         for l in 1..=levels {
-            let start = word(words, HEADER_WORDS + l - 1)? as usize;
+            let start = word(words, level_slot(l)?)? as usize;
             let count = word(words, start)? as usize;
-            let nodes = words
-                .get(start + 1..start + 1 + count)
-                .ok_or("level node list past the end")?;
-            let rec_start = start + 1 + count;
-            let records = words
-                .get(rec_start..rec_start + count * (1 + m))
+            let nodes =
+                block(words, add(start, 1)?, count).ok_or("level node list past the end")?;
+            let rec_start = add(add(start, 1)?, count)?;
+            let records = block(words, rec_start, mul(count, add(1, m)?)?)
                 .ok_or("level records past the end")?;
             upper.push(Level { nodes, records });
         }
@@ -183,38 +213,32 @@ impl<'a> GraphView<'a> {
     /// ids `>= len()` if the words are damaged; callers skip those.
     #[inline]
     pub fn neighbors(&self, level: usize, node: u32) -> &'a [u32] {
-        if level == 0 {
-            let start = node as usize * (1 + self.m0);
-            let Some(rec) = self.level0.get(start..start + 1 + self.m0) else {
-                return &[];
-            };
-            let count = (rec[0] as usize).min(self.m0);
-            &rec[1..1 + count]
-        } else {
-            let Some(lv) = self.upper.get(level - 1) else {
-                return &[];
-            };
-            let Ok(pos) = lv.nodes.binary_search(&node) else {
-                return &[];
-            };
-            let start = pos * (1 + self.m);
-            let Some(rec) = lv.records.get(start..start + 1 + self.m) else {
-                return &[];
-            };
-            let count = (rec[0] as usize).min(self.m);
-            &rec[1..1 + count]
-        }
+        // Strides are at most 1 + 2 * M_MAX and node ids below 2^32: no product overflows
+        // a 64-bit usize; saturation only guards narrower targets.
+        let Some(upper) = level.checked_sub(1) else {
+            let stride = self.m0.saturating_add(1);
+            let start = (node as usize).saturating_mul(stride);
+            return block(self.level0, start, stride).map_or(&[], |rec| record_ids(rec, self.m0));
+        };
+        let Some(lv) = self.upper.get(upper) else {
+            return &[];
+        };
+        let Ok(pos) = lv.nodes.binary_search(&node) else {
+            return &[];
+        };
+        let stride = self.m.saturating_add(1);
+        block(lv.records, pos.saturating_mul(stride), stride)
+            .map_or(&[], |rec| record_ids(rec, self.m))
     }
 
     /// Nodes present on `level` (all nodes for level 0).
     pub fn level_nodes(&self, level: usize) -> Box<dyn Iterator<Item = u32> + '_> {
-        if level == 0 {
-            Box::new(0..self.n)
-        } else {
-            match self.upper.get(level - 1) {
+        match level.checked_sub(1) {
+            None => Box::new(0..self.n),
+            Some(upper) => match self.upper.get(upper) {
                 Some(lv) => Box::new(lv.nodes.iter().copied()),
                 None => Box::new(std::iter::empty()),
-            }
+            },
         }
     }
 }
