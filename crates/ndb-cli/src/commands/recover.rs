@@ -33,10 +33,11 @@ pub fn recover(ctx: &mut Ctx, db: &Path, dest: &Path) -> CliResult<()> {
     Ok(())
 }
 
+/// The report as JSON (paths as text, lossily if they are not UTF-8).
 fn report_json(r: &RecoverReport) -> Value {
     json!({
-        "source": r.source,
-        "dest": r.dest,
+        "source": r.source.display().to_string(),
+        "dest": r.dest.display().to_string(),
         "complete": r.is_complete(),
         "documents_recovered": r.documents_recovered(),
         "rows_lost": r.rows_lost(),
@@ -61,7 +62,7 @@ fn collection_json(c: &CollectionRecovery) -> Value {
 
 fn file_json(f: &FileRecovery) -> Value {
     json!({
-        "path": f.path,
+        "path": f.path.display().to_string(),
         "kind": kind_name(f.kind),
         "documents_read": f.documents_read,
         "rows_lost": f.rows_lost,
