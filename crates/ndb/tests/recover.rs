@@ -559,6 +559,32 @@ fn a_torn_wal_tail_is_reported_and_the_records_before_it_recovered() {
 }
 
 #[test]
+fn a_missing_wal_file_is_reported_and_its_writes_and_deletions_are_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, mut model) = build(dir.path());
+    let path = wal_file(&src, "c");
+    std::fs::remove_file(&path).unwrap();
+    let dest = dir.path().join("dest");
+    let report = recover(&src, &dest).unwrap();
+    let name = format!("c/{}", path.file_name().unwrap().to_str().unwrap());
+    only_damaged(&report, &[&name]);
+    let f = file(&report, "c", &name);
+    assert_eq!(f.damage[0].bytes, 0..0);
+    assert!(
+        f.damage[0].reason.starts_with("missing"),
+        "{}",
+        f.damage[0].reason
+    );
+    assert!(!report.is_complete());
+    let live = model.get_mut("c").unwrap();
+    for i in 310..325 {
+        live.remove(&format!("doc-{i:04}"));
+    }
+    live.insert("doc-0020".into(), doc(20, 0));
+    assert_same(&recovered(&dest), &model);
+}
+
+#[test]
 fn a_lost_database_manifest_is_replaced_by_the_collection_directories() {
     let dir = tempfile::tempdir().unwrap();
     let (src, model) = build(dir.path());

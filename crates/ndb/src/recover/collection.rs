@@ -394,11 +394,12 @@ fn apply_wal(
             if let Some(l) = last {
                 if seq <= l {
                     if flushed.is_none_or(|f| seq > f) {
-                        report.notes.push(format!(
-                            "{}: record {seq} at offset {offset} comes after record {l}, so it \
-                             was not applied",
-                            report.files[w.file].path.display()
-                        ));
+                        let reason = format!(
+                            "record {seq} comes after record {l} (out of order), so it was not                              applied: its writes or deletions are lost"
+                        );
+                        report.files[w.file]
+                            .damage
+                            .push(Damage::new(offset..offset, reason));
                     }
                     continue;
                 }
@@ -406,11 +407,15 @@ fn apply_wal(
                     let lost = l + 1..seq;
                     match open {
                         Some((f, d)) => report.files[f].damage[d].records = Some(lost),
-                        None => report.notes.push(format!(
-                            "WAL records {}..{} are missing (a lost WAL file?): the writes and \
-                             deletions they held are lost",
-                            lost.start, lost.end
-                        )),
+                        None => {
+                            let reason = format!(
+                                "WAL records {}..{} are missing before this record (a lost                                  WAL file?): the writes and deletions they held are lost",
+                                lost.start, lost.end
+                            );
+                            let mut d = Damage::new(offset..offset, reason);
+                            d.records = Some(lost);
+                            report.files[w.file].damage.push(d);
+                        }
                     }
                 }
             }
@@ -430,6 +435,9 @@ fn apply_wal(
                 }
             }
         }
+    }
+    for w in files {
+        report.files[w.file].damage.sort_by_key(|d| d.bytes.start);
     }
     docs
 }
