@@ -284,13 +284,10 @@ impl fmt::Display for Indented<'_> {
         for d in &file.damage {
             let mut place = format!("bytes {}..{}", d.bytes.start, d.bytes.end);
             if let Some(rows) = &d.rows {
-                place = format!("rows {}..{}, {place}", rows.start, rows.end);
+                place = format!("{}, {place}", numbers("row", rows));
             }
             if let Some(records) = &d.records {
-                place.push_str(&format!(
-                    ", WAL records {}..{} lost",
-                    records.start, records.end
-                ));
+                place.push_str(&format!(", {} lost", numbers("WAL record", records)));
             }
             if !d.ids.is_empty() {
                 let shown: Vec<String> = d
@@ -310,6 +307,15 @@ impl fmt::Display for Indented<'_> {
             writeln!(f, "{pad}  {place}: {}", d.reason)?;
         }
         Ok(())
+    }
+}
+
+/// `row 7` or `rows 7..9` (half-open, as the fields hold them).
+fn numbers(what: &str, r: &Range<u64>) -> String {
+    if r.end == r.start.saturating_add(1) {
+        format!("{what} {}", r.start)
+    } else {
+        format!("{what}s {}..{}", r.start, r.end)
     }
 }
 
