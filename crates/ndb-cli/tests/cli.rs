@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 
 #[test]
 fn create_list_stats_drop() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (_dir, db) = new_db();
     let out = ok(&["create", p(&db), "docs", "--dim", "3"]);
     assert!(out.contains("created collection \"docs\""), "{out}");
     ok(&[
@@ -81,15 +80,7 @@ fn jsonl_import_export_round_trip_with_payloads() {
     let msg = ok(&["export", p(&db), "docs", p(&out)]);
     assert!(msg.contains("exported 5 documents"), "{msg}");
     assert_eq!(parse_jsonl(&std::fs::read_to_string(&out).unwrap()), input);
-    let r = json_of(&[
-        "import",
-        p(&db),
-        "copy",
-        p(&out),
-        "--create",
-        "--distance",
-        "dot",
-    ]);
+    let r = json_of(&import_new(&db, "copy", &out, &["--distance", "dot"]));
     assert_eq!(r["imported"], 5);
     assert_eq!(dump(&db, "copy"), input);
 
@@ -100,22 +91,16 @@ fn jsonl_import_export_round_trip_with_payloads() {
 
 #[test]
 fn fvecs_import_export_round_trip() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (dir, db) = new_db();
     let input = dir.path().join("base.fvecs");
     let data = rows(300, 16);
     write_fvecs(&input, &data);
-    let r = json_of(&[
-        "import",
-        p(&db),
+    let r = json_of(&import_new(
+        &db,
         "base",
-        p(&input),
-        "--create",
-        "--distance",
-        "euclidean",
-        "--batch",
-        "64",
-    ]);
+        &input,
+        &["--distance", "euclidean", "--batch", "64"],
+    ));
     assert_eq!(r["imported"], 300);
     assert_eq!(r["format"], "fvecs");
     let s = json_of(&["stats", p(&db), "base"]);
@@ -133,15 +118,12 @@ fn fvecs_import_export_round_trip() {
     // And through .npy.
     let npy = dir.path().join("out.npy");
     ok(&["export", p(&db), "base", p(&npy)]);
-    ok(&[
-        "import",
-        p(&db),
+    ok(&import_new(
+        &db,
         "again",
-        p(&npy),
-        "--create",
-        "--distance",
-        "euclidean",
-    ]);
+        &npy,
+        &["--distance", "euclidean"],
+    ));
     let out2 = dir.path().join("out2.fvecs");
     ok(&["export", p(&db), "again", p(&out2), "--format", "fvecs"]);
     assert_eq!(
@@ -152,17 +134,15 @@ fn fvecs_import_export_round_trip() {
 
 #[test]
 fn npy_import_with_payload_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (dir, db) = new_db();
     let npy = dir.path().join("emb.npy");
     let data = rows(4, 5);
     write_npy(&npy, &data);
-    let payloads = dir.path().join("meta.jsonl");
-    std::fs::write(
-        &payloads,
+    let payloads = write_file(
+        dir.path(),
+        "meta.jsonl",
         "{\"n\": 0}\nnull\n\n{\"n\": 3, \"lang\": \"en\"}\n",
-    )
-    .unwrap();
+    );
     ok(&[
         "import",
         p(&db),
@@ -207,15 +187,8 @@ fn npy_import_with_payload_file() {
 #[test]
 fn search_get_delete() {
     let (dir, db) = sample_db();
-    let hits = json_of(&[
-        "search",
-        p(&db),
-        "docs",
-        "--vector",
-        "[1, 0, 0, 0]",
-        "-k",
-        "3",
-    ]);
+    let query = ["search", p(&db), "docs", "--vector", "[1, 0, 0, 0]"];
+    let hits = json_of(&[&query[..], &["-k", "3"]].concat());
     let ids: Vec<&str> = hits
         .as_array()
         .unwrap()
@@ -226,16 +199,7 @@ fn search_get_delete() {
     assert_eq!(hits[0]["score"], 1.0);
     assert_eq!(hits[0]["payload"]["lang"], "en");
 
-    let table = ok(&[
-        "search",
-        p(&db),
-        "docs",
-        "--vector",
-        "[1, 0, 0, 0]",
-        "-k",
-        "2",
-        "--exact",
-    ]);
+    let table = ok(&[&query[..], &["-k", "2", "--exact"]].concat());
     assert!(table.starts_with("RANK"), "{table}");
     assert!(table.contains("2 results"), "{table}");
 
@@ -261,8 +225,11 @@ fn search_get_delete() {
     assert_eq!(ids, ["d", "c"]);
 
     // --vector-file takes an exported line too; --ef and --threads are accepted.
-    let q = dir.path().join("q.json");
-    std::fs::write(&q, r#"{"id": "x", "vector": [0, 1, 0, 0]}"#).unwrap();
+    let q = write_file(
+        dir.path(),
+        "q.json",
+        r#"{"id": "x", "vector": [0, 1, 0, 0]}"#,
+    );
     let hits = json_of(&[
         "search",
         p(&db),
@@ -366,9 +333,9 @@ fn index_rebuild_and_delete() {
 #[test]
 fn skip_invalid_imports_the_valid_rows() {
     let (dir, db) = sample_db();
-    let f = dir.path().join("mixed.jsonl");
-    std::fs::write(
-        &f,
+    let f = write_file(
+        dir.path(),
+        "mixed.jsonl",
         concat!(
             "{\"id\": \"m1\", \"vector\": [1, 1, 1, 1]}\n",
             "{\"id\": \"m2\", \"vector\": [1, 1]}\n",
@@ -376,8 +343,7 @@ fn skip_invalid_imports_the_valid_rows() {
             "{\"id\": \"m4\", \"vector\": [2, 2, 2, 2], \"payload\": 5}\n",
             "{\"id\": \"m5\", \"vector\": [3, 3, 3, 3], \"payload\": {\"ok\": true}}\n",
         ),
-    )
-    .unwrap();
+    );
     let o = ndb(&["--json", "import", p(&db), "docs", p(&f), "--skip-invalid"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let r: Value = serde_json::from_str(&o.stdout).unwrap();
@@ -424,53 +390,74 @@ fn bench_without_harness_or_dataset_fails_clearly() {
 // ---------------------------------------------------------------------------------------------
 // Bad input: a clear message, the right exit code, and the database unchanged.
 
-#[test]
-fn malformed_json_line_is_named_and_nothing_is_imported() {
+/// The sample database after an import of a bad input file into `docs` was refused.
+struct Refused {
+    dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+    /// The documents before the import (and after it: that is checked).
+    before: Docs,
+    input: std::path::PathBuf,
+    /// The error message.
+    err: String,
+}
+
+/// Import the file `name` holding `contents` into the sample database's `docs`: it must fail
+/// with exit code 1 and leave the documents as they were.
+fn refused_import(name: &str, contents: &str) -> Refused {
     let (dir, db) = sample_db();
     let before = dump(&db, "docs");
-    let f = dir.path().join("bad.jsonl");
-    std::fs::write(
-        &f,
+    let input = write_file(dir.path(), name, contents);
+    let err = fails(&["import", p(&db), "docs", p(&input)], 1);
+    assert_eq!(dump(&db, "docs"), before);
+    Refused {
+        dir,
+        db,
+        before,
+        input,
+        err,
+    }
+}
+
+#[test]
+fn malformed_json_line_is_named_and_nothing_is_imported() {
+    let refused = refused_import(
+        "bad.jsonl",
         "{\"id\": \"n1\", \"vector\": [1, 2, 3, 4]}\n{\"id\": \"n2\", \"vector\": [1, 2, 3, 4]}\n{\"id\": \"n3\", \"vector\": [1, 2,\n",
-    )
-    .unwrap();
-    let err = fails(&["import", p(&db), "docs", p(&f)], 1);
+    );
+    let (db, err) = (&refused.db, &refused.err);
     assert!(err.contains("bad.jsonl line 3"), "{err}");
     assert!(err.contains("nothing was imported"), "{err}");
-    assert_eq!(dump(&db, "docs"), before);
     // With --create, no collection is created either.
-    fails(&["import", p(&db), "fresh", p(&f), "--create"], 1);
-    assert!(!ok(&["list", p(&db)]).contains("fresh"));
+    fails(
+        &["import", p(db), "fresh", p(&refused.input), "--create"],
+        1,
+    );
+    assert!(!ok(&["list", p(db)]).contains("fresh"));
 }
 
 #[test]
 fn wrong_dimension_is_refused() {
-    let (dir, db) = sample_db();
-    let before = dump(&db, "docs");
-    let f = dir.path().join("dim.jsonl");
-    std::fs::write(
-        &f,
+    let refused = refused_import(
+        "dim.jsonl",
         "{\"id\": \"n1\", \"vector\": [1, 2, 3, 4]}\n{\"id\": \"n2\", \"vector\": [1, 2, 3]}\n",
-    )
-    .unwrap();
-    let err = fails(&["import", p(&db), "docs", p(&f)], 1);
+    );
+    let (dir, db, before, err) = (&refused.dir, &refused.db, &refused.before, &refused.err);
     assert!(
         err.contains("dim.jsonl line 2") && err.contains("expected 4, got 3"),
         "{err}"
     );
-    assert_eq!(dump(&db, "docs"), before);
 
     // Binary input of the wrong dimension, and a query of the wrong dimension.
     let fv = dir.path().join("v.fvecs");
     write_fvecs(&fv, &rows(3, 5));
-    let err = fails(&["import", p(&db), "docs", p(&fv)], 1);
+    let err = fails(&["import", p(db), "docs", p(&fv)], 1);
     assert!(
         err.contains("v.fvecs row 0") && err.contains("expected 4, got 5"),
         "{err}"
     );
-    let err = fails(&["search", p(&db), "docs", "--vector", "[1, 2]"], 1);
+    let err = fails(&["search", p(db), "docs", "--vector", "[1, 2]"], 1);
     assert!(err.contains("expected 4, got 2"), "{err}");
-    assert_eq!(dump(&db, "docs"), before);
+    assert_eq!(dump(db, "docs"), *before);
 }
 
 #[test]
@@ -532,34 +519,24 @@ fn missing_input_file() {
 #[test]
 fn bad_filter_json() {
     let (_dir, db) = sample_db();
-    let err = fails(
-        &[
+    let with_filter = |filter| {
+        let args = [
             "search",
             p(&db),
             "docs",
             "--vector",
             "[1,0,0,0]",
             "--filter",
-            "{lang: en}",
-        ],
-        2,
-    );
+            filter,
+        ];
+        fails(&args, 2)
+    };
+    let err = with_filter("{lang: en}");
     assert!(
         err.contains("--filter") && err.contains("not valid JSON"),
         "{err}"
     );
-    let err = fails(
-        &[
-            "search",
-            p(&db),
-            "docs",
-            "--vector",
-            "[1,0,0,0]",
-            "--filter",
-            r#"{"year": {"$around": 3}}"#,
-        ],
-        2,
-    );
+    let err = with_filter(r#"{"year": {"$around": 3}}"#);
     assert!(err.contains("$around"), "{err}");
     let err = fails(&["search", p(&db), "docs", "--vector", "[1, zero]"], 2);
     assert!(err.contains("--vector"), "{err}");
@@ -569,8 +546,11 @@ fn bad_filter_json() {
 fn locked_database() {
     let (dir, db) = sample_db();
     let before = dump(&db, "docs");
-    let f = dir.path().join("more.jsonl");
-    std::fs::write(&f, "{\"id\": \"z\", \"vector\": [1, 2, 3, 4]}\n").unwrap();
+    let f = write_file(
+        dir.path(),
+        "more.jsonl",
+        "{\"id\": \"z\", \"vector\": [1, 2, 3, 4]}\n",
+    );
     {
         let _writer = ndb::Database::open(&db).expect("open the database in the test process");
         for args in [
@@ -598,8 +578,11 @@ fn locked_database() {
 fn compact_drops_deleted_rows() {
     let (dir, db) = sample_db();
     // A second segment that replaces "a", then delete "b".
-    let f = dir.path().join("more.jsonl");
-    std::fs::write(&f, "{\"id\": \"a\", \"vector\": [0, 0, 1, 0]}\n").unwrap();
+    let f = write_file(
+        dir.path(),
+        "more.jsonl",
+        "{\"id\": \"a\", \"vector\": [0, 0, 1, 0]}\n",
+    );
     ok(&["import", p(&db), "docs", p(&f)]);
     ok(&["delete", p(&db), "docs", "b"]);
     let before = dump(&db, "docs");

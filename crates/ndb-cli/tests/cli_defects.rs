@@ -54,8 +54,7 @@ fn ef_search_default_in_help_and_guide_is_the_librarys() {
         guide.contains(&format!("[--ef-search {ef}]")),
         "the user guide's synopsis shows another --ef-search default"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (_dir, db) = new_db();
     ok(&["create", p(&db), "c", "--dim", "2"]);
     assert_eq!(
         json_of(&["stats", p(&db), "c"])["config"]["index"]["ef_search"],
@@ -70,18 +69,14 @@ fn ndb_limited(args: &[&str]) -> Out {
     for i in 1..=args.len() {
         script.push_str(&format!(" \"${i}\""));
     }
-    let o = Command::new("sh")
+    Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_ndb"))
         .args(args)
         .output()
-        .expect("run sh");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+        .expect("run sh")
+        .into()
 }
 
 #[test]
@@ -112,21 +107,12 @@ fn endless_input_files_are_refused_not_read_without_limit() {
 
 #[test]
 fn ids_are_escaped_in_tables() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (dir, db) = new_db();
     let evil = "x\n   9  forged  1.000000  {}\x1b[2J\u{9b}31m\u{202e}";
     let f = dir.path().join("evil.jsonl");
     let line = json!({"id": evil, "vector": [1.0, 0.0], "payload": {"p": "\u{9b}\n"}});
     std::fs::write(&f, format!("{line}\n")).unwrap();
-    ok(&[
-        "import",
-        p(&db),
-        "c",
-        p(&f),
-        "--create",
-        "--distance",
-        "dot",
-    ]);
+    ok(&import_new(&db, "c", &f, &["--distance", "dot"]));
     let table = ok(&["search", p(&db), "c", "--vector", "[1,0]"]);
     assert_eq!(
         table.lines().count(),
@@ -147,32 +133,20 @@ fn ids_are_escaped_in_tables() {
 
 #[test]
 fn a_byte_order_mark_is_skipped() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    let f = dir.path().join("bom.jsonl");
-    std::fs::write(
-        &f,
+    let (dir, db) = new_db();
+    let f = write_file(
+        dir.path(),
+        "bom.jsonl",
         "\u{feff}{\"id\": \"a\", \"vector\": [1, 0]}\n{\"id\": \"b\", \"vector\": [0, 1]}\n",
-    )
-    .unwrap();
-    let r = json_of(&[
-        "import",
-        p(&db),
-        "c",
-        p(&f),
-        "--create",
-        "--distance",
-        "dot",
-    ]);
+    );
+    let r = json_of(&import_new(&db, "c", &f, &["--distance", "dot"]));
     assert_eq!(r["imported"], 2);
-    let q = dir.path().join("q.json");
-    std::fs::write(&q, "\u{feff}[0, 1]").unwrap();
+    let q = write_file(dir.path(), "q.json", "\u{feff}[0, 1]");
     let hits = json_of(&["search", p(&db), "c", "--vector-file", p(&q), "-k", "1"]);
     assert_eq!(hits[0]["id"], "b");
     let npy = dir.path().join("v.npy");
     write_npy(&npy, &rows(2, 2));
-    let meta = dir.path().join("meta.jsonl");
-    std::fs::write(&meta, "\u{feff}{\"n\": 0}\n{\"n\": 1}\n").unwrap();
+    let meta = write_file(dir.path(), "meta.jsonl", "\u{feff}{\"n\": 0}\n{\"n\": 1}\n");
     ok(&[
         "import",
         p(&db),
@@ -190,10 +164,12 @@ fn a_byte_order_mark_is_skipped() {
 
 #[test]
 fn dim_zero_is_an_argument_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    let f = dir.path().join("a.jsonl");
-    std::fs::write(&f, "{\"id\": \"a\", \"vector\": [1, 0]}\n").unwrap();
+    let (dir, db) = new_db();
+    let f = write_file(
+        dir.path(),
+        "a.jsonl",
+        "{\"id\": \"a\", \"vector\": [1, 0]}\n",
+    );
     let err = fails(&["import", p(&db), "c", p(&f), "--create", "--dim", "0"], 2);
     assert!(err.contains("--dim must be between 1 and"), "{err}");
     let err = fails(&["create", p(&db), "c", "--dim", "0"], 2);
@@ -203,8 +179,7 @@ fn dim_zero_is_an_argument_error() {
 
 #[test]
 fn npy_with_trailing_bytes_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (dir, db) = new_db();
     let npy = dir.path().join("v.npy");
     write_npy(&npy, &rows(3, 4));
     let mut bytes = std::fs::read(&npy).unwrap();
@@ -233,43 +208,32 @@ fn failed_import_create_removes_only_what_it_created() {
     let dir = tempfile::tempdir().unwrap();
     // Refused at validation: no database directory is left.
     let db = dir.path().join("db");
-    let bad = dir.path().join("bad.jsonl");
-    std::fs::write(&bad, "{\"id\": \"a\", \"vector\": [1, 0]}\nnot json\n").unwrap();
+    let bad = write_file(
+        dir.path(),
+        "bad.jsonl",
+        "{\"id\": \"a\", \"vector\": [1, 0]}\nnot json\n",
+    );
     fails(&["import", p(&db), "c", p(&bad), "--create"], 1);
     assert!(!db.exists(), "the new database directory was left");
     // Fails part-way with --skip-invalid, after batches were written: the same.
     let f = fvecs_broken_after(dir.path(), 10);
-    let args = [
-        "import",
-        p(&db),
-        "c",
-        p(&f),
-        "--create",
-        "--skip-invalid",
-        "--batch",
-        "2",
-    ];
-    let err = fails(&args, 1);
+    let import_broken = |db: &Path| {
+        fails(
+            &import_new(db, "c", &f, &["--skip-invalid", "--batch", "2"]),
+            1,
+        )
+    };
+    let err = import_broken(&db);
     assert!(err.contains("removed"), "{err}");
     assert!(!db.exists(), "the new database directory was left");
     // An empty directory the user made stays, empty.
     std::fs::create_dir(&db).unwrap();
-    fails(&args, 1);
+    import_broken(&db);
     assert_eq!(std::fs::read_dir(&db).unwrap().count(), 0);
     // In an existing database, only the new collection goes; the others stay.
     let (_d, sample) = sample_db();
     let before = dump(&sample, "docs");
-    let args = [
-        "import",
-        p(&sample),
-        "c",
-        p(&f),
-        "--create",
-        "--skip-invalid",
-        "--batch",
-        "2",
-    ];
-    fails(&args, 1);
+    import_broken(&sample);
     let names: Vec<Value> = json_of(&["list", p(&sample)]).as_array().unwrap().clone();
     assert_eq!(names.len(), 1);
     assert_eq!(dump(&sample, "docs"), before);
@@ -277,25 +241,24 @@ fn failed_import_create_removes_only_what_it_created() {
 
 #[test]
 fn import_reports_the_index_build_in_its_time() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (dir, db) = new_db();
     let f = dir.path().join("base.fvecs");
     write_fvecs(&f, &rows(3000, 16));
-    let r = json_of(&[
-        "import",
-        p(&db),
+    let r = json_of(&import_new(
+        &db,
         "c",
-        p(&f),
-        "--create",
-        "--distance",
-        "euclidean",
-        "--index-min-rows",
-        "200",
-        "--flush-threshold",
-        "32KiB",
-        "--batch",
-        "100",
-    ]);
+        &f,
+        &[
+            "--distance",
+            "euclidean",
+            "--index-min-rows",
+            "200",
+            "--flush-threshold",
+            "32KiB",
+            "--batch",
+            "100",
+        ],
+    ));
     assert_eq!(r["imported"], 3000);
     assert_eq!(r["unindexed_docs"], 0, "{r}");
     let s = json_of(&["stats", p(&db), "c"]);

@@ -102,8 +102,7 @@ fn export_into_the_database_through_links_and_relative_paths_is_refused() {
 #[test]
 fn failed_re_export_keeps_the_previous_export() {
     let (dir, db) = sample_db();
-    let out = dir.path().join("backup.fvecs");
-    std::fs::write(&out, b"the previous good export").unwrap();
+    let out = write_file(dir.path(), "backup.fvecs", b"the previous good export");
     // The ids are not row numbers, so an .fvecs export fails part-way.
     let err = fails(&["export", p(&db), "docs", p(&out)], 1);
     assert!(err.contains("row numbers"), "{err}");

@@ -9,8 +9,7 @@ use std::fs;
 
 #[test]
 fn create_keeps_the_users_directory_and_verify_lists_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (_dir, db) = new_db();
     ok(&["create", p(&db), "c", "--dim", "2"]);
     fs::create_dir(db.join("backup")).unwrap();
     fs::write(db.join("backup/file.txt"), "important").unwrap();
@@ -44,8 +43,7 @@ fn create_keeps_the_users_directory_and_verify_lists_it() {
 
 #[test]
 fn verify_warns_about_a_wal_tail_that_may_be_damage() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
+    let (_dir, db) = new_db();
     {
         let database = ndb::Database::open(&db).unwrap();
         let c = database

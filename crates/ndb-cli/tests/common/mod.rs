@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 pub struct Out {
     pub code: i32,
@@ -13,16 +13,22 @@ pub struct Out {
     pub stderr: String,
 }
 
+impl From<Output> for Out {
+    fn from(o: Output) -> Self {
+        Out {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
 pub fn ndb(args: &[&str]) -> Out {
-    let o = Command::new(env!("CARGO_BIN_EXE_ndb"))
+    Command::new(env!("CARGO_BIN_EXE_ndb"))
         .args(args)
         .output()
-        .expect("run ndb");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
-    }
+        .expect("run ndb")
+        .into()
 }
 
 /// Run and expect success; returns stdout.
@@ -63,12 +69,28 @@ pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 temp path")
 }
 
-/// Every document of a collection, by id: (vector, payload).
-pub fn dump(db: &Path, coll: &str) -> BTreeMap<String, (Vec<f32>, Value)> {
+/// The arguments `import <db> <coll> <file> --create`, then `more`: an import into a new
+/// collection.
+pub fn import_new<'a>(
+    db: &'a Path,
+    coll: &'a str,
+    file: &'a Path,
+    more: &[&'a str],
+) -> Vec<&'a str> {
+    let mut args = vec!["import", p(db), coll, p(file), "--create"];
+    args.extend_from_slice(more);
+    args
+}
+
+/// Documents by id: (vector, payload).
+pub type Docs = BTreeMap<String, (Vec<f32>, Value)>;
+
+/// Every document of a collection.
+pub fn dump(db: &Path, coll: &str) -> Docs {
     parse_jsonl(&ok(&["export", p(db), coll]))
 }
 
-pub fn parse_jsonl(text: &str) -> BTreeMap<String, (Vec<f32>, Value)> {
+pub fn parse_jsonl(text: &str) -> Docs {
     text.lines()
         .filter(|l| !l.trim().is_empty())
         .map(|l| {
@@ -97,12 +119,24 @@ pub fn doc_count(db: &Path, coll: &str) -> u64 {
         .expect("doc_count")
 }
 
-/// A database with collection `docs` (dot product, dim 4) holding `sample_jsonl()`.
-pub fn sample_db() -> (tempfile::TempDir, PathBuf) {
+/// A temporary directory, and the path in it (`db`) of a database not created yet.
+pub fn new_db() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
-    let file = dir.path().join("docs.jsonl");
-    std::fs::write(&file, sample_jsonl()).expect("write");
+    (dir, db)
+}
+
+/// Write `contents` to the file `name` in `dir`; returns its path.
+pub fn write_file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).expect("write");
+    path
+}
+
+/// A database with collection `docs` (dot product, dim 4) holding `sample_jsonl()`.
+pub fn sample_db() -> (tempfile::TempDir, PathBuf) {
+    let (dir, db) = new_db();
+    let file = write_file(dir.path(), "docs.jsonl", sample_jsonl());
     ok(&["create", p(&db), "docs", "--dim", "4", "--distance", "dot"]);
     ok(&["import", p(&db), "docs", p(&file)]);
     (dir, db)
