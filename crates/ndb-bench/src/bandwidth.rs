@@ -14,6 +14,8 @@
 use std::hint::black_box;
 use std::time::Instant;
 
+use crate::report::fmt::{r2, r4};
+
 /// A pass is disturbed if a measuring thread waited for a CPU longer than this fraction of it.
 const DISTURBED_WAIT: f64 = 0.02;
 
@@ -73,33 +75,25 @@ impl Bandwidth {
     pub fn to_json(&self) -> serde_json::Value {
         let runs = |v: &[Pass]| -> serde_json::Value {
             v.iter()
-                .map(|p| serde_json::json!({"gbs": round2(p.gbs), "sched_wait": round4(p.sched_wait)}))
+                .map(|p| serde_json::json!({"gbs": r2(p.gbs), "sched_wait": r4(p.sched_wait)}))
                 .collect()
         };
         serde_json::json!({
             "buffer_bytes": self.buffer_bytes,
             "threads": self.threads,
             "runs": self.runs,
-            "single_thread_gbs": round2(self.single_gbs),
-            "all_threads_gbs": round2(self.multi_gbs),
+            "single_thread_gbs": r2(self.single_gbs),
+            "all_threads_gbs": r2(self.multi_gbs),
             "single_thread_clean_passes": self.single_runs.iter().filter(|p| !p.disturbed()).count(),
             "all_threads_clean_passes": self.multi_runs.iter().filter(|p| !p.disturbed()).count(),
-            "single_thread_best_gbs": round2(self.single_runs.iter().map(|p| p.gbs).fold(0.0, f64::max)),
-            "all_threads_best_gbs": round2(self.multi_runs.iter().map(|p| p.gbs).fold(0.0, f64::max)),
+            "single_thread_best_gbs": r2(self.single_runs.iter().map(|p| p.gbs).fold(0.0, f64::max)),
+            "all_threads_best_gbs": r2(self.multi_runs.iter().map(|p| p.gbs).fold(0.0, f64::max)),
             "single_thread_passes": runs(&self.single_runs),
             "all_threads_passes": runs(&self.multi_runs),
             "method": "sequential read: sum of f32 in 32 lanes; median of the passes whose threads \
                        waited < 2% for a CPU (of all passes if none), after one warm pass",
         })
     }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
-}
-
-fn round4(x: f64) -> f64 {
-    (x * 10_000.0).round() / 10_000.0
 }
 
 /// Sum of the values, in 32 independent lanes so that the loop vectorises (element-wise adds:

@@ -1,105 +1,30 @@
-//! Shared helpers for the nDB benchmark binaries: a seeded PRNG, random documents, medians,
-//! process memory figures and a description of the machine; recall–QPS sweeps and their plot.
+//! The library behind the nDB benchmark binaries (`src/bin/`): what they share to make data,
+//! measure, parse their command lines and report.
+//!
+//! - [`data`]: seeded random vectors and documents, batched inserts;
+//! - [`vecs`]: TexMex `.fvecs` / `.ivecs` datasets;
+//! - [`measure`]: metrics, recall against a ground truth, latency percentiles;
+//! - [`bandwidth`]: the memory-bandwidth probe and CPU / scheduler readings from `/proc`;
+//! - [`sweep`]: recall–QPS sweeps of approximate search;
+//! - [`report`]: progress lines, number and table formats, the machine, report files and plots;
+//! - [`cli`]: clap value parsers and shared flags; [`scratch`]: scratch directories.
 
 pub mod bandwidth;
+pub mod cli;
+pub mod data;
 pub mod measure;
-pub mod plot;
+pub mod report;
+pub mod scratch;
 pub mod sweep;
 pub mod vecs;
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
-use ndb::Document;
+pub use data::{doc_id, make_docs, Prng};
 
-/// SplitMix64: small, fast and good enough for benchmark vectors. Deterministic for a seed.
-#[derive(Clone, Debug)]
-pub struct Prng(u64);
-
-impl Prng {
-    /// A generator for `seed`.
-    pub fn new(seed: u64) -> Self {
-        Prng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-
-    /// Next 64 random bits.
-    #[inline]
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    #[inline]
-    pub fn next_f32(&mut self) -> f32 {
-        // 24 random bits -> [0, 1) exactly representable, then to [-1, 1).
-        let u = (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32;
-        u * 2.0 - 1.0
-    }
-
-    /// A vector of `dim` components uniform in [-1, 1).
-    pub fn vector(&mut self, dim: usize) -> Vec<f32> {
-        (0..dim).map(|_| self.next_f32()).collect()
-    }
-}
-
-/// Write a report file the safe way: into a new temporary file beside `path`, synced, then
-/// renamed over it, so a failure leaves the previous file as it was; a target that exists and
-/// is not a regular file (a FIFO, `/dev/stdout`) is written in place, never replaced.
-pub fn write_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let meta = std::fs::metadata(path);
-    if meta.as_ref().is_ok_and(|m| !m.is_file() && !m.is_dir()) {
-        return std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .write_all(bytes);
-    }
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let written = (|| {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    written
-}
-
-/// The id of document number `i` (fixed width so ids are all the same length).
-pub fn doc_id(prefix: &str, i: u64) -> String {
-    format!("{prefix}{i:010}")
-}
-
-/// `count` random documents with ids `prefix{first..first+count}`.
-pub fn make_docs(
-    rng: &mut Prng,
-    prefix: &str,
-    first: u64,
-    count: usize,
-    dim: usize,
-) -> Vec<Document> {
-    (0..count as u64)
-        .map(|k| Document::new(doc_id(prefix, first + k), rng.vector(dim)))
-        .collect()
-}
+/// What the binaries' fallible steps return: any error, reported by [`report::Bench::run`].
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Median of the values (mean of the middle two for an even count); NaN for none.
 pub fn median(values: &[f64]) -> f64 {
@@ -158,90 +83,33 @@ pub fn read_mem() -> Mem {
     }
 }
 
-/// The machine: logical CPUs, CPU model, memory, kernel.
-pub fn machine_description() -> serde_json::Value {
-    let nproc = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(0);
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let cpu_model = cpuinfo
-        .lines()
-        .find(|l| l.starts_with("model name"))
-        .and_then(|l| l.split_once(':'))
-        .map(|(_, v)| v.trim().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_total_kib: u64 = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_else(|_| "unknown".into());
-    serde_json::json!({
-        "nproc": nproc,
-        "cpu_model": cpu_model,
-        "mem_total_gib": (mem_total_kib as f64 / (1024.0 * 1024.0) * 10.0).round() / 10.0,
-        "kernel": kernel,
-    })
-}
-
-/// The file system of `dir` as `df -T` reports it: (device, type, mount point).
-pub fn filesystem_of(dir: &Path) -> (String, String, String) {
-    let out = Command::new("df").arg("-T").arg(dir).output();
-    if let Ok(out) = out {
-        let text = String::from_utf8_lossy(&out.stdout);
-        if let Some(line) = text.lines().nth(1) {
-            let cols: Vec<&str> = line.split_whitespace().collect();
-            if cols.len() >= 7 {
-                return (cols[0].into(), cols[1].into(), cols[6].into());
-            }
-        }
-    }
-    ("unknown".into(), "unknown".into(), "unknown".into())
-}
-
 /// Total size in bytes of the files under `dir`.
 pub fn dir_bytes(dir: &Path) -> u64 {
-    let mut total = 0;
+    files_under(dir, |_| true).0
+}
+
+/// Total size and count of the files under `dir` (recursively) whose path `keep` accepts.
+pub fn files_under(dir: &Path, keep: impl Fn(&Path) -> bool + Copy) -> (u64, usize) {
+    let mut bytes = 0;
+    let mut count = 0;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for e in entries.flatten() {
+            let p = e.path();
             match e.metadata() {
-                Ok(m) if m.is_dir() => total += dir_bytes(&e.path()),
-                Ok(m) => total += m.len(),
-                Err(_) => {}
+                Ok(m) if m.is_dir() => {
+                    let (b, c) = files_under(&p, keep);
+                    bytes += b;
+                    count += c;
+                }
+                Ok(m) if keep(&p) => {
+                    bytes += m.len();
+                    count += 1;
+                }
+                _ => {}
             }
         }
     }
-    total
-}
-
-/// Parse a count like `200000`, `200k`, `1M` or `1_000_000`.
-pub fn parse_count(s: &str) -> Option<u64> {
-    let s = s.trim().replace('_', "");
-    let (num, mul) = match s.chars().last()? {
-        'k' | 'K' => (&s[..s.len() - 1], 1_000),
-        'm' | 'M' => (&s[..s.len() - 1], 1_000_000),
-        _ => (&s[..], 1),
-    };
-    let v: f64 = num.parse().ok()?;
-    if v < 0.0 {
-        return None;
-    }
-    Some((v * mul as f64).round() as u64)
-}
-
-/// A count for people: `200k`, `1M`, `40960`.
-pub fn fmt_count(n: u64) -> String {
-    if n >= 1_000_000 && n.is_multiple_of(1_000_000) {
-        format!("{}M", n / 1_000_000)
-    } else if n >= 1_000 && n.is_multiple_of(1_000) {
-        format!("{}k", n / 1_000)
-    } else {
-        n.to_string()
-    }
+    (bytes, count)
 }
 
 #[cfg(test)]
@@ -252,54 +120,19 @@ mod tests {
     fn median_odd_even() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert!(median(&[]).is_nan());
+        assert_eq!(min_max(&[2.0, -1.0, 5.0]), (-1.0, 5.0));
     }
 
     #[test]
-    fn counts() {
-        assert_eq!(parse_count("200k"), Some(200_000));
-        assert_eq!(parse_count("1M"), Some(1_000_000));
-        assert_eq!(parse_count("1_000"), Some(1_000));
-        assert_eq!(fmt_count(1_000_000), "1M");
-    }
-
-    #[test]
-    fn prng_range_and_determinism() {
-        let mut a = Prng::new(7);
-        let mut b = Prng::new(7);
-        for _ in 0..10_000 {
-            let x = a.next_f32();
-            assert!((-1.0..1.0).contains(&x));
-            assert_eq!(x, b.next_f32());
-        }
-    }
-
-    #[test]
-    fn reports_replace_files_whole_and_write_fifos_in_place() {
+    fn files_are_counted_by_kind() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.md");
-        std::fs::write(&path, "old").unwrap();
-        write_file(&path, b"new").unwrap();
-        assert_eq!(std::fs::read(&path).unwrap(), b"new");
-        // A failed write (the target is a directory) leaves nothing behind.
-        assert!(write_file(dir.path(), b"x").is_err());
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("report.md")]);
-        let fifo = dir.path().join("fifo");
-        assert!(std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success());
-        let reader = std::thread::spawn({
-            let fifo = fifo.clone();
-            move || std::fs::read(fifo).unwrap()
-        });
-        write_file(&fifo, b"through").unwrap();
-        assert_eq!(reader.join().unwrap(), b"through");
-        use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("a.hnsw"), "12345").unwrap();
+        std::fs::write(dir.path().join("sub/b.hnsw"), "12").unwrap();
+        std::fs::write(dir.path().join("sub/c.ndb"), "1").unwrap();
+        let hnsw = |p: &Path| p.extension().is_some_and(|x| x == "hnsw");
+        assert_eq!(files_under(dir.path(), hnsw), (7, 2));
+        assert_eq!(dir_bytes(dir.path()), 8);
     }
 }

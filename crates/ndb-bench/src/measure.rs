@@ -242,6 +242,14 @@ impl Latency {
             max_ms: v[v.len() - 1],
         }
     }
+
+    /// The percentiles as JSON (unrounded).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "count": self.count, "p50_ms": self.p50_ms, "p95_ms": self.p95_ms,
+            "p99_ms": self.p99_ms, "mean_ms": self.mean_ms, "max_ms": self.max_ms,
+        })
+    }
 }
 
 /// Nearest-rank percentile `p` (0..=100) of sorted values.

@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use crate::report::fmt::{qps as fmt_qps, round};
+
 /// One measured `ef` of a sweep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepPoint {
@@ -24,6 +26,19 @@ pub struct SweepPoint {
 }
 
 impl SweepPoint {
+    /// A point of `ef`, recall and QPS only (no latencies or CPU figures: zero and none).
+    pub fn bare(ef: usize, recall: f64, qps: f64) -> SweepPoint {
+        SweepPoint {
+            ef,
+            recall,
+            qps,
+            p50_ms: 0.0,
+            p99_ms: 0.0,
+            sched_wait: None,
+            cpu_qps: None,
+        }
+    }
+
     /// The point as JSON.
     pub fn to_json(&self) -> Value {
         json!({
@@ -36,11 +51,6 @@ impl SweepPoint {
             "cpu_qps": self.cpu_qps.map(|q| round(q, 2)),
         })
     }
-}
-
-fn round(x: f64, digits: i32) -> f64 {
-    let m = 10f64.powi(digits);
-    (x * m).round() / m
 }
 
 /// The QPS of a curve at a target recall.
@@ -108,28 +118,6 @@ impl AtRecall {
     }
 }
 
-/// QPS for people: `12,345` above 1,000, else one decimal.
-pub fn fmt_qps(x: f64) -> String {
-    if !x.is_finite() {
-        return "-".into();
-    }
-    if x >= 1000.0 {
-        let s = format!("{}", x.round() as u64);
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    } else if x >= 100.0 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.1}")
-    }
-}
-
 /// The QPS of the sweep `points` at recall `target`.
 ///
 /// The points are taken in increasing `ef`; the first point whose recall is at least the target
@@ -186,37 +174,14 @@ fn at_recall(
     }
 }
 
-/// Parse a list of `ef` values such as `16,32,64`.
-pub fn parse_ef_list(s: &str) -> Option<Vec<usize>> {
-    let mut v = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let ef: usize = part.parse().ok()?;
-        if ef == 0 {
-            return None;
-        }
-        v.push(ef);
-    }
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_unstable();
-    v.dedup();
-    Some(v)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn p(ef: usize, recall: f64, qps: f64) -> SweepPoint {
         SweepPoint {
-            ef,
-            recall,
-            qps,
-            p50_ms: 0.0,
-            p99_ms: 0.0,
-            sched_wait: None,
             cpu_qps: Some(qps / 2.0),
+            ..SweepPoint::bare(ef, recall, qps)
         }
     }
 
@@ -250,13 +215,5 @@ mod tests {
             AtRecall::NotReached { best_recall: 0.97 }
         );
         assert!(qps_at_recall(&pts, 0.99).cell().starts_with("not reached"));
-    }
-
-    #[test]
-    fn ef_lists() {
-        assert_eq!(parse_ef_list("64, 16,32,16"), Some(vec![16, 32, 64]));
-        assert_eq!(parse_ef_list("0"), None);
-        assert_eq!(parse_ef_list("x"), None);
-        assert_eq!(fmt_qps(12_345.4), "12,345");
     }
 }

@@ -13,30 +13,25 @@
 //!
 //! Usage: `ndb-merge-bench DATASET_DIR [--layouts 15000x4,45000+5000x3] [--runs 1]
 //!   [--ef-sweep 16,32,64,128] [--queries 1000] [--threads N] [--m 16] [--ef-construction 200]
-//!   [--json-out PATH]`
+//!   [--json-out PATH] [--md-out PATH]`
 
-use std::error::Error as StdError;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ndb_bench::vecs::{read_fvecs, read_ivecs};
-use ndb_bench::{machine_description, median};
+use clap::Parser;
+use ndb_bench::cli::{self, List, ReportFiles};
+use ndb_bench::report::{self, load_average, Bench, Machine, Table};
+use ndb_bench::vecs::{read_fvecs, read_ivecs, Vectors};
+use ndb_bench::{median, Res};
 use ndb_hnsw::{FlatVectors, GraphView, Metric, Params, Scratch, Vectors as _};
-use serde_json::json;
+use serde_json::{json, Value};
 
-type Res<T> = Result<T, Box<dyn StdError>>;
+const BENCH: Bench = Bench::new("ndb-merge-bench");
 
-struct Args {
-    dir: PathBuf,
-    layouts: Vec<Vec<usize>>,
-    runs: usize,
-    efs: Vec<usize>,
-    queries: usize,
-    threads: Option<usize>,
-    m: usize,
-    ef_construction: usize,
-    json_out: Option<PathBuf>,
-}
+/// Neighbours per query (recall@10 against the dataset's ground truth).
+const K: usize = 10;
+/// The seed of every graph build.
+const BUILD_SEED: u64 = 7;
 
 /// "15000x4" → [15000; 4]; "45000+5000x3" → [45000, 5000, 5000, 5000].
 fn parse_layout(s: &str) -> Option<Vec<usize>> {
@@ -51,52 +46,44 @@ fn parse_layout(s: &str) -> Option<Vec<usize>> {
     (!out.is_empty()).then_some(out)
 }
 
-fn parse_args() -> Res<Args> {
-    let mut it = std::env::args().skip(1);
-    let mut a = Args {
-        dir: PathBuf::new(),
-        layouts: vec![vec![15_000; 4], vec![45_000, 5_000, 5_000, 5_000]],
-        runs: 1,
-        efs: vec![16, 32, 64, 128],
-        queries: 1000,
-        threads: None,
-        m: 16,
-        ef_construction: 200,
-        json_out: None,
-    };
-    let mut dir = None;
-    while let Some(arg) = it.next() {
-        let mut val = || it.next().ok_or_else(|| format!("{arg} needs a value"));
-        match arg.as_str() {
-            "--layouts" => {
-                a.layouts = val()?
-                    .split(',')
-                    .map(|s| parse_layout(s).ok_or(format!("bad layout {s:?}")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--runs" => a.runs = val()?.parse()?,
-            "--ef-sweep" => {
-                a.efs = val()?
-                    .split(',')
-                    .map(str::parse)
-                    .collect::<Result<_, _>>()?
-            }
-            "--queries" => a.queries = val()?.parse()?,
-            "--threads" => a.threads = Some(val()?.parse()?),
-            "--m" => a.m = val()?.parse()?,
-            "--ef-construction" => a.ef_construction = val()?.parse()?,
-            "--json-out" => a.json_out = Some(val()?.into()),
-            "-h" | "--help" => {
-                println!("usage: ndb-merge-bench DATASET_DIR [--layouts 15000x4,45000+5000x3] [--runs 1] [--ef-sweep 16,32,64,128] [--queries 1000] [--threads N] [--m 16] [--ef-construction 200] [--json-out PATH]");
-                std::process::exit(0);
-            }
-            s if !s.starts_with('-') && dir.is_none() => dir = Some(PathBuf::from(s)),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
-    a.dir = dir.ok_or("missing DATASET_DIR")?;
-    a.runs = a.runs.max(1);
-    Ok(a)
+/// Layouts separated by commas.
+fn layouts(s: &str) -> Result<List<Vec<usize>>, String> {
+    s.split(',')
+        .map(|l| parse_layout(l).ok_or(format!("bad layout {l:?}")))
+        .collect()
+}
+
+/// The graph of a merged segment: rebuilt, or started from the largest input's graph.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "ndb-merge-bench", args_override_self = true)]
+struct Args {
+    /// Directory with base.fvecs, query.fvecs and gt.ivecs (l2).
+    #[arg(value_name = "DATASET_DIR")]
+    dir: PathBuf,
+    /// Input segment layouts: row counts, largest first, `ROWSxCOUNT` for repeats, `+`
+    /// between inputs, `,` between layouts; each must sum to the base size.
+    #[arg(long, value_name = "LIST", default_value = "15000x4,45000+5000x3", value_parser = layouts)]
+    layouts: List<Vec<usize>>,
+    /// Timed builds per method, the median reported.
+    #[arg(long, value_name = "R", default_value_t = 1)]
+    runs: usize,
+    /// The ef values searched.
+    #[arg(long = "ef-sweep", value_name = "LIST", default_value = "16,32,64,128", value_parser = cli::list::<usize>)]
+    efs: List<usize>,
+    /// Queries measured.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    queries: usize,
+    /// Build threads (default: all logical CPUs).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// HNSW neighbours per node.
+    #[arg(long, value_name = "M", default_value_t = 16)]
+    m: usize,
+    /// HNSW build candidate list.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    ef_construction: usize,
+    #[command(flatten)]
+    out: ReportFiles,
 }
 
 struct Point {
@@ -105,14 +92,14 @@ struct Point {
     qps: f64,
 }
 
+/// The queries and their true top [`K`].
+struct Queries {
+    rows: Vectors<f32>,
+    gt: Vec<Vec<u32>>,
+}
+
 /// Recall@10 against the ground truth and single-thread QPS (one query at a time).
-fn sweep(
-    words: &[u32],
-    v: &FlatVectors<'_>,
-    queries: &[&[f32]],
-    gt: &[Vec<u32>],
-    efs: &[usize],
-) -> Res<Vec<Point>> {
+fn sweep(words: &[u32], v: &FlatVectors<'_>, q: &Queries, efs: &[usize]) -> Res<Vec<Point>> {
     let view = GraphView::parse(words, v.len() as u32)?;
     let kern = ndb_kernels::active();
     let mut scratch = Scratch::new();
@@ -120,13 +107,13 @@ fn sweep(
     for &ef in efs {
         let mut hits = 0usize;
         let t = Instant::now();
-        for (q, want) in queries.iter().zip(gt) {
+        for (query, want) in q.rows.iter().zip(&q.gt) {
             let got = view.search(
                 v,
                 Metric::NegL2Squared,
                 &kern,
-                q,
-                10,
+                query,
+                K,
                 ef,
                 &|_| true,
                 &mut scratch,
@@ -136,142 +123,217 @@ fn sweep(
         let secs = t.elapsed().as_secs_f64();
         out.push(Point {
             ef,
-            recall: hits as f64 / (10 * queries.len()) as f64,
-            qps: queries.len() as f64 / secs,
+            recall: hits as f64 / (K * q.rows.rows()) as f64,
+            qps: q.rows.rows() as f64 / secs,
         });
     }
     Ok(out)
 }
 
-fn main() {
-    if let Err(e) = real_main() {
-        eprintln!("ndb-merge-bench: error: {e}");
-        std::process::exit(1);
+/// One method's builds and the sweep of its last graph.
+struct Method {
+    build_s: Vec<f64>,
+    points: Vec<Point>,
+}
+
+impl Method {
+    fn median_s(&self) -> f64 {
+        median(&self.build_s)
+    }
+
+    fn to_json(&self) -> Value {
+        let sweep: Vec<Value> = self
+            .points
+            .iter()
+            .map(|p| json!({"ef": p.ef, "recall_at_10": p.recall, "qps": p.qps}))
+            .collect();
+        json!({"build_s": self.build_s, "median_s": self.median_s(), "sweep": sweep})
     }
 }
 
-fn real_main() -> Res<()> {
-    let args = parse_args()?;
+/// Both methods on one layout: `--runs` timed builds each, then the sweep of each.
+fn measure_layout(
+    args: &Args,
+    base: &Vectors<f32>,
+    q: &Queries,
+    layout: &[usize],
+) -> Res<(Method, Method)> {
+    let (dim, n) = (base.dim, base.rows());
+    let total: usize = layout.iter().sum();
+    if total != n {
+        return Err(format!("layout {layout:?} sums to {total}, the base has {n} rows").into());
+    }
+    let params = Params {
+        m: args.m,
+        ef_construction: args.ef_construction,
+        seed: BUILD_SEED,
+    };
+    let all = FlatVectors::new(&base.data, dim);
+    // The largest input: the first `layout[0]` rows (inputs are merged oldest first).
+    let largest = layout[0];
+    BENCH.progress(format!(
+        "layout {layout:?}: building the largest input's graph ({largest} rows)"
+    ));
+    let seed_graph = ndb_hnsw::build(
+        &FlatVectors::new(&base.data[..largest * dim], dim),
+        Metric::NegL2Squared,
+        params,
+    );
+    let seed = GraphView::parse(&seed_graph.words, largest as u32)?;
+    let map: Vec<u32> = (0..largest as u32).collect();
+    let (mut rebuild_s, mut seeded_s) = (Vec::new(), Vec::new());
+    let (mut rebuilt, mut seeded) = (None, None);
+    for run in 0..args.runs.max(1) {
+        BENCH.progress(format!("  run {}: rebuild", run + 1));
+        let t = Instant::now();
+        rebuilt = Some(ndb_hnsw::build(&all, Metric::NegL2Squared, params));
+        rebuild_s.push(t.elapsed().as_secs_f64());
+        BENCH.progress(format!("  run {}: seeded", run + 1));
+        let t = Instant::now();
+        seeded = Some(ndb_hnsw::build_seeded(
+            &all,
+            Metric::NegL2Squared,
+            params,
+            &seed,
+            &map,
+        )?);
+        seeded_s.push(t.elapsed().as_secs_f64());
+    }
+    let (rebuilt, seeded) = (rebuilt.ok_or("no run")?, seeded.ok_or("no run")?);
+    let rebuild = Method {
+        build_s: rebuild_s,
+        points: sweep(&rebuilt.words, &all, q, &args.efs)?,
+    };
+    let seeded = Method {
+        build_s: seeded_s,
+        points: sweep(&seeded.words, &all, q, &args.efs)?,
+    };
+    Ok((rebuild, seeded))
+}
+
+fn main() {
+    let args = Args::parse();
+    BENCH.run(|| real_main(&args));
+}
+
+/// The base vectors, and the queries with their true top [`K`].
+fn load(args: &Args) -> Res<(Vectors<f32>, Queries)> {
+    let base = read_fvecs(args.dir.join("base.fvecs"), None)?;
+    let rows = read_fvecs(args.dir.join("query.fvecs"), Some(args.queries))?;
+    let gt = read_ivecs(args.dir.join("gt.ivecs"), Some(args.queries))?
+        .iter()
+        .map(|r| r.iter().take(K).map(|&x| x as u32).collect())
+        .collect();
+    Ok((base, Queries { rows, gt }))
+}
+
+/// The table's rows of one layout: rebuilt, then started from the largest input's graph.
+fn layout_rows(t: &mut Table, layout: &[usize], n: usize, rebuild: &Method, seeded: &Method) {
+    let (rt, st) = (rebuild.median_s(), seeded.median_s());
+    let inputs = layout
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join(" + ");
+    let largest = layout.first().copied().unwrap_or(0);
+    for (name, secs, inserted, speedup, m) in [
+        ("rebuild", rt, n, 1.0, rebuild),
+        ("start from largest graph", st, n - largest, rt / st, seeded),
+    ] {
+        let head = [
+            inputs.clone(),
+            name.to_string(),
+            format!("{secs:.1}"),
+            inserted.to_string(),
+            format!("{speedup:.2}×"),
+        ];
+        let points = m
+            .points
+            .iter()
+            .map(|p| format!("{:.3} / {:.0}", p.recall, p.qps));
+        t.row(head.into_iter().chain(points));
+    }
+}
+
+fn real_main(args: &Args) -> Res<()> {
     if let Some(t) = args.threads {
         rayon::ThreadPoolBuilder::new()
             .num_threads(t)
             .build_global()?;
     }
-    let base = read_fvecs(args.dir.join("base.fvecs"), None)?;
-    let queries_v = read_fvecs(args.dir.join("query.fvecs"), Some(args.queries))?;
-    let gt_v = read_ivecs(args.dir.join("gt.ivecs"), Some(args.queries))?;
-    let dim = base.dim;
-    let n = base.rows();
-    let queries: Vec<&[f32]> = queries_v.iter().collect();
-    let gt: Vec<Vec<u32>> = gt_v
-        .iter()
-        .map(|r| r.iter().take(10).map(|&x| x as u32).collect())
-        .collect();
-    let params = Params {
-        m: args.m,
-        ef_construction: args.ef_construction,
-        seed: 7,
-    };
-    let threads = rayon::current_num_threads();
-    let mut md = String::new();
-    md.push_str(&format!(
-        "# Merged-segment graph: rebuild vs start from the largest input's graph (`ndb-merge-bench`)\n\n- Command: `{}`\n- Data: {} ({} × {}, l2), {} queries, recall@10 against the dataset's ground truth\n- Build: m {}, ef_construction {}, {} thread(s); search: one thread, one query at a time\n- Machine: {} × {}; load average at start {}\n\n",
-        std::env::args().collect::<Vec<_>>().join(" "),
-        args.dir.display(), n, dim, queries.len(), args.m, args.ef_construction, threads,
-        machine_description()["nproc"], machine_description()["cpu_model"].as_str().unwrap_or("?"),
-        std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
-    ));
-    md.push_str("| Inputs (rows) | Method | Build s (median) | Inserted rows | Speed-up | ");
-    for ef in &args.efs {
-        md.push_str(&format!("ef {ef} recall / QPS | "));
-    }
-    md.push_str("\n|---|---|---:|---:|---:|");
-    md.push_str(&"---|".repeat(args.efs.len()));
-    md.push('\n');
-    let all = FlatVectors::new(&base.data, dim);
+    let (base, q) = load(args)?;
+    let (n, threads, machine) = (
+        base.rows(),
+        rayon::current_num_threads(),
+        Machine::describe(),
+    );
+    let mut md = format!(
+        "# Merged-segment graph: rebuild vs start from the largest input's graph (`ndb-merge-bench`)\n\n\
+         - Command: `{}`\n\
+         - Data: {} ({} × {}, l2), {} queries, recall@10 against the dataset's ground truth\n\
+         - Build: m {}, ef_construction {}, {threads} thread(s); search: one thread, one query at a time\n\
+         - Machine: {}; load average at start {}\n\n",
+        report::command_line(),
+        args.dir.display(),
+        n,
+        base.dim,
+        q.rows.rows(),
+        args.m,
+        args.ef_construction,
+        machine.cpus(),
+        load_average()
+    );
+    let mut t = Table::new()
+        .lefts(["Inputs (rows)", "Method"])
+        .rights(["Build s (median)", "Inserted rows", "Speed-up"])
+        .lefts(args.efs.iter().map(|ef| format!("ef {ef} recall / QPS")));
     let mut layouts_json = Vec::new();
     for layout in &args.layouts {
-        let total: usize = layout.iter().sum();
-        if total != n {
-            return Err(format!("layout {layout:?} sums to {total}, the base has {n} rows").into());
-        }
-        // The largest input: the first `layout[0]` rows (inputs are merged oldest first).
-        let largest = layout[0];
-        eprintln!("[ndb-merge-bench] layout {layout:?}: building the largest input's graph ({largest} rows)");
-        let seed_graph = ndb_hnsw::build(
-            &FlatVectors::new(&base.data[..largest * dim], dim),
-            Metric::NegL2Squared,
-            params,
-        );
-        let seed = GraphView::parse(&seed_graph.words, largest as u32)?;
-        let map: Vec<u32> = (0..largest as u32).collect();
-        let mut rebuild_times = Vec::new();
-        let mut seeded_times = Vec::new();
-        let mut rebuilt = None;
-        let mut seeded = None;
-        for run in 0..args.runs {
-            eprintln!("[ndb-merge-bench]   run {}: rebuild", run + 1);
-            let t = Instant::now();
-            let g = ndb_hnsw::build(&all, Metric::NegL2Squared, params);
-            rebuild_times.push(t.elapsed().as_secs_f64());
-            rebuilt = Some(g);
-            eprintln!("[ndb-merge-bench]   run {}: seeded", run + 1);
-            let t = Instant::now();
-            let g = ndb_hnsw::build_seeded(&all, Metric::NegL2Squared, params, &seed, &map)?;
-            seeded_times.push(t.elapsed().as_secs_f64());
-            seeded = Some(g);
-        }
-        let (rebuilt, seeded) = (rebuilt.ok_or("no run")?, seeded.ok_or("no run")?);
-        let r_points = sweep(&rebuilt.words, &all, &queries, &gt, &args.efs)?;
-        let s_points = sweep(&seeded.words, &all, &queries, &gt, &args.efs)?;
-        let (rt, st) = (median(&rebuild_times), median(&seeded_times));
-        let inputs = layout
-            .iter()
-            .map(usize::to_string)
-            .collect::<Vec<_>>()
-            .join(" + ");
-        for (name, secs, inserted, speedup, points) in [
-            ("rebuild", rt, n, 1.0, &r_points),
-            (
-                "start from largest graph",
-                st,
-                n - largest,
-                rt / st,
-                &s_points,
-            ),
-        ] {
-            md.push_str(&format!(
-                "| {inputs} | {name} | {secs:.1} | {inserted} | {speedup:.2}× | "
-            ));
-            for p in points {
-                md.push_str(&format!("{:.3} / {:.0} | ", p.recall, p.qps));
-            }
-            md.push('\n');
-        }
-        let pts = |v: &[Point]| {
-            v.iter()
-                .map(|p| json!({"ef": p.ef, "recall_at_10": p.recall, "qps": p.qps}))
-                .collect::<Vec<_>>()
-        };
+        let (rebuild, seeded) = measure_layout(args, &base, &q, layout)?;
+        layout_rows(&mut t, layout, n, &rebuild, &seeded);
         layouts_json.push(json!({
             "inputs": layout,
-            "rebuild": {"build_s": rebuild_times, "median_s": rt, "sweep": pts(&r_points)},
-            "seeded": {"build_s": seeded_times, "median_s": st, "sweep": pts(&s_points)},
-            "speedup": rt / st,
+            "rebuild": rebuild.to_json(),
+            "seeded": seeded.to_json(),
+            "speedup": rebuild.median_s() / seeded.median_s(),
         }));
     }
-    print!("{md}");
+    md.push_str(&t.to_string());
     let report = json!({
         "bench": "ndb-merge-bench",
         "dataset": args.dir,
         "m": args.m, "ef_construction": args.ef_construction, "threads": threads,
-        "machine": machine_description(),
+        "machine": machine.to_json(),
         "layouts": layouts_json,
     });
-    let text = serde_json::to_string_pretty(&report)?;
-    println!("\n```json\n{text}\n```");
-    if let Some(p) = &args.json_out {
-        ndb_bench::write_file(p, text.as_bytes())?;
+    args.out.publish(&md, &report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Args::command().debug_assert();
     }
-    Ok(())
+
+    #[test]
+    fn layouts_and_documented_commands_parse() {
+        assert_eq!(parse_layout("15000x4"), Some(vec![15_000; 4]));
+        assert_eq!(
+            parse_layout("45000+5000x3"),
+            Some(vec![45_000, 5_000, 5_000, 5_000])
+        );
+        assert_eq!(parse_layout("x"), None);
+        let a =
+            Args::try_parse_from(["b", "target/datasets/fashion-mnist", "--runs", "3"]).unwrap();
+        assert_eq!((a.runs, a.efs.as_slice()), (3, &[16, 32, 64, 128][..]));
+        assert_eq!(
+            a.layouts,
+            vec![vec![15_000; 4], vec![45_000, 5_000, 5_000, 5_000]]
+        );
+        assert!(Args::try_parse_from(["b", "d", "--layouts", "1x"]).is_err());
+    }
 }

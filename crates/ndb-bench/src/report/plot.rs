@@ -75,7 +75,7 @@ pub fn recall_qps_svg(
         &ticks,
     )
     .map_err(|e| format!("{}: {e}", path.display()))?;
-    crate::write_file(path, svg.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
+    crate::report::write_file(path, svg.as_bytes()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Draw the plot into `svg`.
@@ -185,15 +185,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("ndb-bench-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("recall-qps.svg");
-        let pt = |ef, recall, qps| SweepPoint {
-            ef,
-            recall,
-            qps,
-            p50_ms: 0.0,
-            p99_ms: 0.0,
-            sched_wait: None,
-            cpu_qps: None,
-        };
+        let pt = SweepPoint::bare;
         let curves = vec![
             Curve {
                 name: "nDB".into(),
