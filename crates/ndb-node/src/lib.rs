@@ -11,7 +11,8 @@
 //! - `options.rs`: options objects; `values.rs`: returned objects; `error.rs`: error codes.
 //!
 //! The TypeScript declarations (`index.d.ts`) are generated from these items by `napi build`,
-//! with the hand-written input types of `types.d.ts` as their header.
+//! after the header `dts-header.d.ts`, which imports and re-exports the hand-written input and
+//! result types of `types.d.ts` (the one place they are written).
 #![deny(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
