@@ -103,12 +103,9 @@ pub fn open(path: &Path, format: Format, payloads: Option<&Path>) -> CliResult<B
                 ));
             }
             Box::new(JsonlSource {
-                path: path.to_path_buf(),
-                reader,
-                line: 0,
+                lines: TextLines::new(path, reader),
                 pos: 0,
                 len,
-                buf: Vec::new(),
             })
         }
         Format::Fvecs => Box::new(FvecsSource::new(path, reader, len, payloads)?),
@@ -130,12 +127,9 @@ struct JsonDoc {
 }
 
 struct JsonlSource {
-    path: PathBuf,
-    reader: BufReader<File>,
-    line: u64,
+    lines: TextLines,
     pos: u64,
     len: u64,
-    buf: Vec<u8>,
 }
 
 impl Source for JsonlSource {
@@ -143,28 +137,19 @@ impl Source for JsonlSource {
         loop {
             let limit = bounded::DOCUMENT_LINE_BYTES_MAX;
             let what = "any document can be; is this a JSON Lines file?";
-            let Some(n) = next_line(
-                &mut self.reader,
-                &mut self.buf,
-                &self.path,
-                self.line,
-                limit,
-                what,
-            )?
-            else {
+            let Some(n) = self.lines.next(limit, what)? else {
                 return Ok(None);
             };
             self.pos += n as u64;
-            self.line += 1;
-            if self.buf.iter().all(u8::is_ascii_whitespace) {
+            if self.lines.is_blank() {
                 continue; // blank lines are allowed
             }
             let loc = Loc {
-                file: self.path.clone(),
-                n: self.line,
+                file: self.lines.path.clone(),
+                n: self.lines.line,
                 is_line: true,
             };
-            return Ok(Some((loc, parse_json_doc(&self.buf))));
+            return Ok(Some((loc, parse_json_doc(&self.lines.buf))));
         }
     }
     fn position(&self) -> u64 {
@@ -229,21 +214,16 @@ fn json_kind(v: &Value) -> &'static str {
 // Payload file for binary formats: line i is the payload of row i.
 
 struct PayloadLines {
-    path: PathBuf,
-    reader: BufReader<File>,
-    line: u64,
-    buf: Vec<u8>,
+    lines: TextLines,
 }
 
 impl PayloadLines {
     fn open(path: &Path) -> CliResult<Self> {
         let file = File::open(path)
             .map_err(|e| CliError::fail(format!("cannot open {}: {e}", path.display())))?;
+        let reader = BufReader::with_capacity(1 << 20, file);
         Ok(Self {
-            path: path.to_path_buf(),
-            reader: BufReader::with_capacity(1 << 20, file),
-            line: 0,
-            buf: Vec::new(),
+            lines: TextLines::new(path, reader),
         })
     }
 
@@ -254,106 +234,177 @@ impl PayloadLines {
         rows_file: &Path,
         row: u64,
     ) -> CliResult<Result<Option<Value>, String>> {
-        if self.next_payload_line()?.is_none() {
+        let lines = &mut self.lines;
+        if lines
+            .next(bounded::PAYLOAD_LINE_BYTES_MAX, PAYLOAD_WHAT)?
+            .is_none()
+        {
             return Err(CliError::fail(format!(
                 "{} has {} lines but {} has more rows (line i must be the payload of row i)",
-                self.path.display(),
-                self.line,
+                lines.path.display(),
+                lines.line,
                 rows_file.display()
             )));
         }
-        self.line += 1;
-        if self.buf.iter().all(u8::is_ascii_whitespace) {
+        if lines.is_blank() {
             return Ok(Ok(None));
         }
-        Ok(match serde_json::from_slice::<Value>(&self.buf) {
+        Ok(match serde_json::from_slice::<Value>(&lines.buf) {
             Ok(v) => Ok(Some(v)),
             Err(e) => Err(format!(
                 "payload at {} line {} (row {row}): {}",
-                self.path.display(),
-                self.line,
+                lines.path.display(),
+                lines.line,
                 json_error(&e)
             )),
         })
     }
 
-    /// Read the next payload line into `buf` (bounded); `None` at the end of the file.
-    fn next_payload_line(&mut self) -> CliResult<Option<usize>> {
-        let limit = bounded::PAYLOAD_LINE_BYTES_MAX;
-        let what = "a payload can be";
-        next_line(
-            &mut self.reader,
-            &mut self.buf,
-            &self.path,
-            self.line,
-            limit,
-            what,
-        )
-    }
-
     /// Check that no payload lines are left once the rows are done.
     fn finish(&mut self, rows_file: &Path, rows: u64) -> CliResult<()> {
-        loop {
-            if self.next_payload_line()?.is_none() {
-                return Ok(());
-            }
-            self.line += 1;
-            if !self.buf.iter().all(u8::is_ascii_whitespace) {
+        let lines = &mut self.lines;
+        while lines
+            .next(bounded::PAYLOAD_LINE_BYTES_MAX, PAYLOAD_WHAT)?
+            .is_some()
+        {
+            if !lines.is_blank() {
                 return Err(CliError::fail(format!(
                     "{} has a payload on line {} but {} has only {rows} rows",
-                    self.path.display(),
-                    self.line,
+                    lines.path.display(),
+                    lines.line,
                     rows_file.display()
                 )));
             }
         }
+        Ok(())
     }
 }
 
-/// Attach the next payload (if a payload file was given) to a row read from a binary file.
-fn with_payload(
-    payloads: &mut Option<PayloadLines>,
-    file: &Path,
+/// What a payload line longer than the limit is more than, for the message.
+const PAYLOAD_WHAT: &str = "a payload can be";
+
+/// What the binary formats share: the file and the position in it, the next row's number (its
+/// id), and the payload file whose line i is the payload of row i.
+struct BinaryRows {
+    path: PathBuf,
+    reader: BufReader<File>,
+    payloads: Option<PayloadLines>,
     row: u64,
-    doc: Result<Document, String>,
-) -> CliResult<Result<Document, String>> {
-    let Some(p) = payloads else { return Ok(doc) };
-    let payload = p.next_payload(file, row)?;
-    Ok(match (doc, payload) {
-        (Err(e), _) => Err(e),
-        (Ok(_), Err(e)) => Err(e),
-        (Ok(mut d), Ok(payload)) => {
-            d.payload = payload;
-            Ok(d)
-        }
-    })
+    pos: u64,
+    len: u64,
+    buf: Vec<u8>,
 }
 
-/// Read the line after line number `line` of a text input into `buf` (cleared first), at most
-/// `max` bytes of it; the first line loses a byte-order mark. `Ok(None)` at the end of the file.
-fn next_line(
-    reader: &mut BufReader<File>,
-    buf: &mut Vec<u8>,
-    path: &Path,
-    line: u64,
-    max: usize,
-    what: &str,
-) -> CliResult<Option<usize>> {
-    buf.clear();
-    match bounded::read_line(reader, buf, max).map_err(|e| CliError::io(path, e))? {
-        Line::End => Ok(None),
-        Line::TooLong => Err(CliError::fail(format!(
-            "{} line {}: longer than {max} bytes, more than {what}",
-            path.display(),
-            line + 1
-        ))),
-        Line::Read(n) => {
-            if line == 0 {
-                bounded::strip_bom(buf);
-            }
-            Ok(Some(n))
+impl BinaryRows {
+    fn new(
+        path: &Path,
+        reader: BufReader<File>,
+        len: u64,
+        pos: u64,
+        payloads: Option<PayloadLines>,
+    ) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            reader,
+            payloads,
+            row: 0,
+            pos,
+            len,
+            buf: Vec::new(),
         }
     }
+
+    /// Where the next row is, for messages.
+    fn loc(&self) -> Loc {
+        Loc {
+            file: self.path.clone(),
+            n: self.row,
+            is_line: false,
+        }
+    }
+
+    /// The next row, whose `bytes` bytes were read and hold `vector`: a document whose id is
+    /// the row number, with the row's payload.
+    fn row_read(&mut self, vector: Vec<f32>, bytes: u64) -> CliResult<Option<Row>> {
+        let (loc, row) = (self.loc(), self.row);
+        self.pos += bytes;
+        self.row += 1;
+        let mut doc = Document::new(row.to_string(), vector);
+        let Some(p) = &mut self.payloads else {
+            return Ok(Some((loc, Ok(doc))));
+        };
+        let doc = p.next_payload(&self.path, row)?.map(|payload| {
+            doc.payload = payload;
+            doc
+        });
+        Ok(Some((loc, doc)))
+    }
+
+    /// The end of the rows: no payload may be left over.
+    fn end(&mut self) -> CliResult<Option<Row>> {
+        if let Some(p) = &mut self.payloads {
+            p.finish(&self.path, self.row)?;
+            self.payloads = None;
+        }
+        Ok(None)
+    }
+}
+
+/// A text input read line by line, each line bounded.
+struct TextLines {
+    path: PathBuf,
+    reader: BufReader<File>,
+    /// Lines read so far (the number of the line in `buf`).
+    line: u64,
+    buf: Vec<u8>,
+}
+
+impl TextLines {
+    fn new(path: &Path, reader: BufReader<File>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            reader,
+            line: 0,
+            buf: Vec::new(),
+        }
+    }
+
+    /// Read the next line into `buf` (cleared first), at most `max` bytes of it (`what` says in
+    /// the message what a longer line is more than); the first line loses a byte-order mark.
+    /// Returns the bytes read, or `None` at the end of the file.
+    fn next(&mut self, max: usize, what: &str) -> CliResult<Option<usize>> {
+        self.buf.clear();
+        let read = bounded::read_line(&mut self.reader, &mut self.buf, max)
+            .map_err(|e| CliError::io(&self.path, e))?;
+        match read {
+            Line::End => Ok(None),
+            Line::TooLong => Err(CliError::fail(format!(
+                "{} line {}: longer than {max} bytes, more than {what}",
+                self.path.display(),
+                self.line + 1
+            ))),
+            Line::Read(n) => {
+                if self.line == 0 {
+                    bounded::strip_bom(&mut self.buf);
+                }
+                self.line += 1;
+                Ok(Some(n))
+            }
+        }
+    }
+
+    /// Whether the line in `buf` is blank.
+    fn is_blank(&self) -> bool {
+        self.buf.iter().all(u8::is_ascii_whitespace)
+    }
+}
+
+/// Little-endian f32 values.
+fn le_f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// Read exactly `buf.len()` bytes; `Ok(false)` if the file ended first.
@@ -374,14 +425,8 @@ fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<bool> {
 // .fvecs
 
 struct FvecsSource {
-    path: PathBuf,
-    reader: BufReader<File>,
-    payloads: Option<PayloadLines>,
-    row: u64,
-    pos: u64,
-    len: u64,
+    data: BinaryRows,
     first_dim: Option<usize>,
-    buf: Vec<u8>,
     done: bool,
 }
 
@@ -403,14 +448,8 @@ impl FvecsSource {
             }
         };
         Ok(Self {
-            path: path.to_path_buf(),
-            reader,
-            payloads,
-            row: 0,
-            pos: 0,
-            len,
+            data: BinaryRows::new(path, reader, len, 0, payloads),
             first_dim,
-            buf: Vec::new(),
             done: false,
         })
     }
@@ -421,69 +460,53 @@ impl Source for FvecsSource {
         if self.done {
             return Ok(None);
         }
-        let row = self.row;
-        let loc = Loc {
-            file: self.path.clone(),
-            n: row,
-            is_line: false,
-        };
+        let d = &mut self.data;
         let mut head = [0u8; 4];
-        let got = self
+        let got = d
             .reader
             .read(&mut head[..1])
-            .map_err(|e| CliError::io(&self.path, e))?;
+            .map_err(|e| CliError::io(&d.path, e))?;
         if got == 0 {
             self.done = true;
-            if let Some(p) = &mut self.payloads {
-                p.finish(&self.path, row)?;
-            }
-            return Ok(None);
+            return d.end();
         }
+        let loc = d.loc();
         let damaged = |what: String| CliError::fail(format!("{loc}: {what}"));
-        if !read_full(&mut self.reader, &mut head[1..]).map_err(|e| CliError::io(&self.path, e))? {
+        if !read_full(&mut d.reader, &mut head[1..]).map_err(|e| CliError::io(&d.path, e))? {
             return Err(damaged(format!(
                 "the file ends inside the row's dimension field (offset {})",
-                self.pos
+                d.pos
             )));
         }
         let dim = i32::from_le_bytes(head);
         if dim <= 0 || dim as usize > ndb::limits::DIM_MAX {
             return Err(damaged(format!(
                 "dimension field at offset {} is {dim}; is this really an .fvecs file?",
-                self.pos
+                d.pos
             )));
         }
         let dim = dim as usize;
-        self.buf.resize(dim * 4, 0);
-        if !read_full(&mut self.reader, &mut self.buf).map_err(|e| CliError::io(&self.path, e))? {
+        d.buf.resize(dim * 4, 0);
+        if !read_full(&mut d.reader, &mut d.buf).map_err(|e| CliError::io(&d.path, e))? {
             return Err(damaged(format!(
                 "the file ends inside the row (it needs {} bytes after offset {})",
                 4 + dim * 4,
-                self.pos
+                d.pos
             )));
         }
-        self.pos += 4 + dim as u64 * 4;
-        self.row += 1;
-        let vector: Vec<f32> = self
-            .buf
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let doc = Ok(Document::new(row.to_string(), vector));
-        let doc = with_payload(&mut self.payloads, &self.path, row, doc)?;
-        Ok(Some((loc, doc)))
+        let vector = le_f32s(&d.buf);
+        d.row_read(vector, 4 + dim as u64 * 4)
     }
     fn position(&self) -> u64 {
-        self.pos
+        self.data.pos
     }
     fn len(&self) -> u64 {
-        self.len
+        self.data.len
     }
     fn rows(&self) -> Option<u64> {
         let row_bytes = 4 + 4 * self.first_dim? as u64;
-        self.len
-            .is_multiple_of(row_bytes)
-            .then_some(self.len / row_bytes)
+        let len = self.data.len;
+        len.is_multiple_of(row_bytes).then_some(len / row_bytes)
     }
     fn dim(&self) -> Option<usize> {
         self.first_dim

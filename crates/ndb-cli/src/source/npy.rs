@@ -1,11 +1,10 @@
 //! `.npy` (NumPy) input: a 2-D little-endian float32 or float64 array in C order.
 
-use super::{read_full, with_payload, Loc, PayloadLines, Row, Source};
+use super::{le_f32s, read_full, BinaryRows, PayloadLines, Row, Source};
 use crate::error::{CliError, CliResult};
-use ndb::Document;
 use std::fs::File;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(Clone, Copy)]
 enum NpyType {
@@ -14,16 +13,10 @@ enum NpyType {
 }
 
 pub(super) struct NpySource {
-    path: PathBuf,
-    reader: BufReader<File>,
-    payloads: Option<PayloadLines>,
+    data: BinaryRows,
     ty: NpyType,
     rows: u64,
     dim: usize,
-    row: u64,
-    pos: u64,
-    len: u64,
-    buf: Vec<u8>,
 }
 
 impl NpySource {
@@ -118,16 +111,10 @@ impl NpySource {
             .and_then(|n| n.checked_add(data_start));
         check_npy_len(path, len, expected, rows, dim)?;
         Ok(Self {
-            path: path.to_path_buf(),
-            reader,
-            payloads,
+            data: BinaryRows::new(path, reader, len, data_start, payloads),
             ty,
             rows,
             dim: dim as usize,
-            row: 0,
-            pos: data_start,
-            len,
-            buf: Vec::new(),
         })
     }
 }
@@ -180,34 +167,25 @@ fn dict_value<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 
 impl Source for NpySource {
     fn next_row(&mut self) -> CliResult<Option<Row>> {
-        if self.row == self.rows {
-            if let Some(p) = &mut self.payloads {
-                p.finish(&self.path, self.rows)?;
-                self.payloads = None;
-            }
-            return Ok(None);
+        let d = &mut self.data;
+        if d.row == self.rows {
+            return d.end();
         }
-        let row = self.row;
         let item = match self.ty {
             NpyType::F32 => 4,
             NpyType::F64 => 8,
         };
-        self.buf.resize(self.dim * item, 0);
-        if !read_full(&mut self.reader, &mut self.buf).map_err(|e| CliError::io(&self.path, e))? {
+        d.buf.resize(self.dim * item, 0);
+        if !read_full(&mut d.reader, &mut d.buf).map_err(|e| CliError::io(&d.path, e))? {
             return Err(CliError::fail(format!(
-                "{} row {row}: the file ends early",
-                self.path.display()
+                "{} row {}: the file ends early",
+                d.path.display(),
+                d.row
             )));
         }
-        self.pos += self.buf.len() as u64;
-        self.row += 1;
         let vector: Vec<f32> = match self.ty {
-            NpyType::F32 => self
-                .buf
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect(),
-            NpyType::F64 => self
+            NpyType::F32 => le_f32s(&d.buf),
+            NpyType::F64 => d
                 .buf
                 .chunks_exact(8)
                 .map(|c| {
@@ -217,20 +195,14 @@ impl Source for NpySource {
                 })
                 .collect(),
         };
-        let loc = Loc {
-            file: self.path.clone(),
-            n: row,
-            is_line: false,
-        };
-        let doc = Ok(Document::new(row.to_string(), vector));
-        let doc = with_payload(&mut self.payloads, &self.path, row, doc)?;
-        Ok(Some((loc, doc)))
+        let bytes = d.buf.len() as u64;
+        d.row_read(vector, bytes)
     }
     fn position(&self) -> u64 {
-        self.pos
+        self.data.pos
     }
     fn len(&self) -> u64 {
-        self.len
+        self.data.len
     }
     fn rows(&self) -> Option<u64> {
         Some(self.rows)
