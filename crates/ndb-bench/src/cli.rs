@@ -118,6 +118,14 @@ pub fn metric(s: &str) -> Result<Metric, String> {
     Metric::parse(s).ok_or_else(|| "expected l2, cosine or dot".into())
 }
 
+/// Parse a command line written as one string of words separated by spaces (the first is the
+/// program), after checking that the definition of `A` is consistent (clap's `debug_assert`,
+/// which panics if not): what the binaries' tests parse their documented commands with.
+pub fn parse_words<A: clap::Parser>(line: &str) -> Result<A, clap::Error> {
+    A::command().debug_assert();
+    A::try_parse_from(line.split_whitespace())
+}
+
 /// `--json-out` and `--md-out`: report files written besides the report on stdout.
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ReportFiles {

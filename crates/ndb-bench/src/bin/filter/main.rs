@@ -201,19 +201,10 @@ fn measure_in(args: &Args, data: &Data, db_dir: &Path) -> Res<measure::Run> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    fn parse(line: &str) -> Result<Args, clap::Error> {
-        Args::try_parse_from(line.split_whitespace())
-    }
-
-    #[test]
-    fn command_line_is_consistent() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn documented_commands_parse() {
+        let parse = cli::parse_words::<Args>;
         let a = parse("b target/datasets/fashion-mnist --queries 500").unwrap();
         assert_eq!((a.queries, a.k, a.c, a.metric), (500, 10, 10, Metric::L2));
         let a = parse("b d --metric cosine --ef 32 --base 3000 --dir /x --keep").unwrap();

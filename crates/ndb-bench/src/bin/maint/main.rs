@@ -139,19 +139,10 @@ fn real_main(args: &Args) -> Res<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    fn parse(line: &str) -> Result<Args, clap::Error> {
-        Args::try_parse_from(line.split_whitespace())
-    }
-
-    #[test]
-    fn command_line_is_consistent() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn documented_commands_parse() {
+        let parse = cli::parse_words::<Args>;
         let a = parse("b --n 200000 --dim 384 --flush-mib 16 --rate 1000").unwrap();
         assert_eq!(
             (a.n, a.dim, a.flush_mib, a.rate),

@@ -356,12 +356,7 @@ mod tests {
     use super::*;
 
     fn parse(line: &str) -> Result<Args, clap::Error> {
-        Args::check(Args::try_parse_from(line.split_whitespace())?)
-    }
-
-    #[test]
-    fn command_line_is_consistent() {
-        Args::command().debug_assert();
+        Args::check(cli::parse_words(line)?)
     }
 
     /// The commands of the README, the Python and Node benchmarks and the quickstart.

@@ -305,19 +305,10 @@ fn real_main(args: Args) -> Res<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
-
-    fn parse(line: &str) -> Result<Args, clap::Error> {
-        Args::try_parse_from(line.split_whitespace())
-    }
-
-    #[test]
-    fn command_line_is_consistent() {
-        Args::command().debug_assert();
-    }
 
     #[test]
     fn scenarios_and_sizes_parse() {
+        let parse = cli::parse_words::<Args>;
         for (name, scenario) in [
             ("all", Scenario::All),
             ("bulk", Scenario::Bulk),
