@@ -92,9 +92,8 @@ fn jsonl_import_export_round_trip_with_payloads() {
 #[test]
 fn fvecs_import_export_round_trip() {
     let (dir, db) = new_db();
-    let input = dir.path().join("base.fvecs");
     let data = rows(300, 16);
-    write_fvecs(&input, &data);
+    let input = write_fvecs(&dir, "base.fvecs", &data);
     let r = json_of(&import_new(
         &db,
         "base",
@@ -135,11 +134,10 @@ fn fvecs_import_export_round_trip() {
 #[test]
 fn npy_import_with_payload_file() {
     let (dir, db) = new_db();
-    let npy = dir.path().join("emb.npy");
     let data = rows(4, 5);
-    write_npy(&npy, &data);
+    let npy = write_npy(&dir, "emb.npy", &data);
     let payloads = write_file(
-        dir.path(),
+        &dir,
         "meta.jsonl",
         "{\"n\": 0}\nnull\n\n{\"n\": 3, \"lang\": \"en\"}\n",
     );
@@ -184,17 +182,21 @@ fn npy_import_with_payload_file() {
     assert_eq!(json_of(&["list", p(&db)]).as_array().unwrap().len(), 1);
 }
 
+/// The ids of a search's JSON hits, best first.
+fn hit_ids(hits: &Value) -> Vec<&str> {
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap())
+        .collect()
+}
+
 #[test]
 fn search_get_delete() {
     let (dir, db) = sample_db();
     let query = ["search", p(&db), "docs", "--vector", "[1, 0, 0, 0]"];
     let hits = json_of(&[&query[..], &["-k", "3"]].concat());
-    let ids: Vec<&str> = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap())
-        .collect();
+    let ids = hit_ids(&hits);
     assert_eq!(ids, ["a", "d", "c"]);
     assert_eq!(hits[0]["score"], 1.0);
     assert_eq!(hits[0]["payload"]["lang"], "en");
@@ -216,20 +218,11 @@ fn search_get_delete() {
     assert_eq!(hits.as_array().unwrap().len(), 1);
     assert_eq!(hits[0]["id"], "d");
     let hits = json_of(&["search", p(&db), "docs", "--id", "a", "-k", "2"]);
-    let ids: Vec<&str> = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap())
-        .collect();
+    let ids = hit_ids(&hits);
     assert_eq!(ids, ["d", "c"]);
 
     // --vector-file takes an exported line too; --ef and --threads are accepted.
-    let q = write_file(
-        dir.path(),
-        "q.json",
-        r#"{"id": "x", "vector": [0, 1, 0, 0]}"#,
-    );
+    let q = write_file(&dir, "q.json", r#"{"id": "x", "vector": [0, 1, 0, 0]}"#);
     let hits = json_of(&[
         "search",
         p(&db),
@@ -334,7 +327,7 @@ fn index_rebuild_and_delete() {
 fn skip_invalid_imports_the_valid_rows() {
     let (dir, db) = sample_db();
     let f = write_file(
-        dir.path(),
+        &dir,
         "mixed.jsonl",
         concat!(
             "{\"id\": \"m1\", \"vector\": [1, 1, 1, 1]}\n",
@@ -406,7 +399,7 @@ struct Refused {
 fn refused_import(name: &str, contents: &str) -> Refused {
     let (dir, db) = sample_db();
     let before = dump(&db, "docs");
-    let input = write_file(dir.path(), name, contents);
+    let input = write_file(&dir, name, contents);
     let err = fails(&["import", p(&db), "docs", p(&input)], 1);
     assert_eq!(dump(&db, "docs"), before);
     Refused {
@@ -448,8 +441,7 @@ fn wrong_dimension_is_refused() {
     );
 
     // Binary input of the wrong dimension, and a query of the wrong dimension.
-    let fv = dir.path().join("v.fvecs");
-    write_fvecs(&fv, &rows(3, 5));
+    let fv = write_fvecs(&dir, "v.fvecs", &rows(3, 5));
     let err = fails(&["import", p(db), "docs", p(&fv)], 1);
     assert!(
         err.contains("v.fvecs row 0") && err.contains("expected 4, got 5"),
@@ -547,7 +539,7 @@ fn locked_database() {
     let (dir, db) = sample_db();
     let before = dump(&db, "docs");
     let f = write_file(
-        dir.path(),
+        &dir,
         "more.jsonl",
         "{\"id\": \"z\", \"vector\": [1, 2, 3, 4]}\n",
     );
@@ -579,7 +571,7 @@ fn compact_drops_deleted_rows() {
     let (dir, db) = sample_db();
     // A second segment that replaces "a", then delete "b".
     let f = write_file(
-        dir.path(),
+        &dir,
         "more.jsonl",
         "{\"id\": \"a\", \"vector\": [0, 0, 1, 0]}\n",
     );

@@ -97,8 +97,7 @@ fn endless_input_files_are_refused_not_read_without_limit() {
         o.stderr
     );
     let dir = tempfile::tempdir().unwrap();
-    let npy = dir.path().join("v.npy");
-    write_npy(&npy, &rows(2, 4));
+    let npy = write_npy(&dir, "v.npy", &rows(2, 4));
     let o = ndb_limited(&["import", p(&db), "docs", p(&npy), "--payloads", "/dev/zero"]);
     assert_eq!(o.code, 1, "{}", o.stderr);
     assert!(o.stderr.contains("longer than"), "{}", o.stderr);
@@ -135,18 +134,17 @@ fn ids_are_escaped_in_tables() {
 fn a_byte_order_mark_is_skipped() {
     let (dir, db) = new_db();
     let f = write_file(
-        dir.path(),
+        &dir,
         "bom.jsonl",
         "\u{feff}{\"id\": \"a\", \"vector\": [1, 0]}\n{\"id\": \"b\", \"vector\": [0, 1]}\n",
     );
     let r = json_of(&import_new(&db, "c", &f, &["--distance", "dot"]));
     assert_eq!(r["imported"], 2);
-    let q = write_file(dir.path(), "q.json", "\u{feff}[0, 1]");
+    let q = write_file(&dir, "q.json", "\u{feff}[0, 1]");
     let hits = json_of(&["search", p(&db), "c", "--vector-file", p(&q), "-k", "1"]);
     assert_eq!(hits[0]["id"], "b");
-    let npy = dir.path().join("v.npy");
-    write_npy(&npy, &rows(2, 2));
-    let meta = write_file(dir.path(), "meta.jsonl", "\u{feff}{\"n\": 0}\n{\"n\": 1}\n");
+    let npy = write_npy(&dir, "v.npy", &rows(2, 2));
+    let meta = write_file(&dir, "meta.jsonl", "\u{feff}{\"n\": 0}\n{\"n\": 1}\n");
     ok(&[
         "import",
         p(&db),
@@ -165,11 +163,7 @@ fn a_byte_order_mark_is_skipped() {
 #[test]
 fn dim_zero_is_an_argument_error() {
     let (dir, db) = new_db();
-    let f = write_file(
-        dir.path(),
-        "a.jsonl",
-        "{\"id\": \"a\", \"vector\": [1, 0]}\n",
-    );
+    let f = write_file(&dir, "a.jsonl", "{\"id\": \"a\", \"vector\": [1, 0]}\n");
     let err = fails(&["import", p(&db), "c", p(&f), "--create", "--dim", "0"], 2);
     assert!(err.contains("--dim must be between 1 and"), "{err}");
     let err = fails(&["create", p(&db), "c", "--dim", "0"], 2);
@@ -180,8 +174,7 @@ fn dim_zero_is_an_argument_error() {
 #[test]
 fn npy_with_trailing_bytes_says_so() {
     let (dir, db) = new_db();
-    let npy = dir.path().join("v.npy");
-    write_npy(&npy, &rows(3, 4));
+    let npy = write_npy(&dir, "v.npy", &rows(3, 4));
     let mut bytes = std::fs::read(&npy).unwrap();
     bytes.extend_from_slice(b"extra");
     std::fs::write(&npy, &bytes).unwrap();
@@ -195,8 +188,7 @@ fn npy_with_trailing_bytes_says_so() {
 
 /// An .fvecs file whose first rows are good and whose later bytes are not one.
 fn fvecs_broken_after(dir: &Path, good: usize) -> std::path::PathBuf {
-    let f = dir.join("broken.fvecs");
-    write_fvecs(&f, &rows(good, 4));
+    let f = write_fvecs(dir, "broken.fvecs", &rows(good, 4));
     let mut b = std::fs::read(&f).unwrap();
     b.extend_from_slice(&(-7i32).to_le_bytes());
     std::fs::write(&f, b).unwrap();
@@ -209,7 +201,7 @@ fn failed_import_create_removes_only_what_it_created() {
     // Refused at validation: no database directory is left.
     let db = dir.path().join("db");
     let bad = write_file(
-        dir.path(),
+        &dir,
         "bad.jsonl",
         "{\"id\": \"a\", \"vector\": [1, 0]}\nnot json\n",
     );
@@ -242,8 +234,7 @@ fn failed_import_create_removes_only_what_it_created() {
 #[test]
 fn import_reports_the_index_build_in_its_time() {
     let (dir, db) = new_db();
-    let f = dir.path().join("base.fvecs");
-    write_fvecs(&f, &rows(3000, 16));
+    let f = write_fvecs(&dir, "base.fvecs", &rows(3000, 16));
     let r = json_of(&import_new(
         &db,
         "c",

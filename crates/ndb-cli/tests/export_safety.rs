@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
 
 /// The database still opens and holds what it held.
 fn assert_intact(
@@ -54,6 +54,15 @@ fn export_into_the_database_directory_is_refused() {
     assert_intact(&db, &before);
 }
 
+/// Run `ndb args` in the working directory `dir`.
+fn ndb_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ndb"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn export_into_the_database_through_links_and_relative_paths_is_refused() {
     let (dir, db) = sample_db();
@@ -69,17 +78,9 @@ fn export_into_the_database_through_links_and_relative_paths_is_refused() {
         2,
     );
     // Relative paths, from the directory above the database.
-    let o = Command::new(env!("CARGO_BIN_EXE_ndb"))
-        .current_dir(dir.path())
-        .args(["export", "db", "docs", "db/docs/MANIFEST"])
-        .output()
-        .unwrap();
+    let o = ndb_in(dir.path(), &["export", "db", "docs", "db/docs/MANIFEST"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
-    let o = Command::new(env!("CARGO_BIN_EXE_ndb"))
-        .current_dir(db.join("docs"))
-        .args(["export", "..", "docs", "MANIFEST"])
-        .output()
-        .unwrap();
+    let o = ndb_in(&db.join("docs"), &["export", "..", "docs", "MANIFEST"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
     assert!(std::fs::symlink_metadata(&link)
         .unwrap()
@@ -87,11 +88,7 @@ fn export_into_the_database_through_links_and_relative_paths_is_refused() {
         .is_symlink());
     assert_intact(&db, &before);
     // A relative path outside the database is fine.
-    let o = Command::new(env!("CARGO_BIN_EXE_ndb"))
-        .current_dir(dir.path())
-        .args(["export", "db", "docs", "out.jsonl"])
-        .output()
-        .unwrap();
+    let o = ndb_in(dir.path(), &["export", "db", "docs", "out.jsonl"]);
     assert_eq!(o.status.code(), Some(0), "{o:?}");
     assert_eq!(
         parse_jsonl(&std::fs::read_to_string(dir.path().join("out.jsonl")).unwrap()),
@@ -102,7 +99,7 @@ fn export_into_the_database_through_links_and_relative_paths_is_refused() {
 #[test]
 fn failed_re_export_keeps_the_previous_export() {
     let (dir, db) = sample_db();
-    let out = write_file(dir.path(), "backup.fvecs", b"the previous good export");
+    let out = write_file(&dir, "backup.fvecs", b"the previous good export");
     // The ids are not row numbers, so an .fvecs export fails part-way.
     let err = fails(&["export", p(&db), "docs", p(&out)], 1);
     assert!(err.contains("row numbers"), "{err}");

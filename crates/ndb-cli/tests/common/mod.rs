@@ -127,8 +127,8 @@ pub fn new_db() -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Write `contents` to the file `name` in `dir`; returns its path.
-pub fn write_file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
-    let path = dir.join(name);
+pub fn write_file(dir: impl AsRef<Path>, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.as_ref().join(name);
     std::fs::write(&path, contents).expect("write");
     path
 }
@@ -136,7 +136,7 @@ pub fn write_file(dir: &Path, name: &str, contents: impl AsRef<[u8]>) -> PathBuf
 /// A database with collection `docs` (dot product, dim 4) holding `sample_jsonl()`.
 pub fn sample_db() -> (tempfile::TempDir, PathBuf) {
     let (dir, db) = new_db();
-    let file = write_file(dir.path(), "docs.jsonl", sample_jsonl());
+    let file = write_file(&dir, "docs.jsonl", sample_jsonl());
     ok(&["create", p(&db), "docs", "--dim", "4", "--distance", "dot"]);
     ok(&["import", p(&db), "docs", p(&file)]);
     (dir, db)
@@ -155,7 +155,8 @@ pub fn sample_jsonl() -> String {
     s
 }
 
-pub fn write_fvecs(path: &Path, rows: &[Vec<f32>]) {
+/// Write `rows` as the .fvecs file `name` in `dir`; returns its path.
+pub fn write_fvecs(dir: impl AsRef<Path>, name: &str, rows: &[Vec<f32>]) -> PathBuf {
     let mut b = Vec::new();
     for r in rows {
         b.extend_from_slice(&(r.len() as i32).to_le_bytes());
@@ -163,10 +164,11 @@ pub fn write_fvecs(path: &Path, rows: &[Vec<f32>]) {
             b.extend_from_slice(&x.to_le_bytes());
         }
     }
-    std::fs::write(path, b).expect("write fvecs");
+    write_file(dir, name, b)
 }
 
-pub fn write_npy(path: &Path, rows: &[Vec<f32>]) {
+/// Write `rows` as the .npy file (float32, C order) `name` in `dir`; returns its path.
+pub fn write_npy(dir: impl AsRef<Path>, name: &str, rows: &[Vec<f32>]) -> PathBuf {
     let dim = rows[0].len();
     let mut dict = format!(
         "{{'descr': '<f4', 'fortran_order': False, 'shape': ({}, {dim}), }}",
@@ -184,7 +186,7 @@ pub fn write_npy(path: &Path, rows: &[Vec<f32>]) {
             b.extend_from_slice(&x.to_le_bytes());
         }
     }
-    std::fs::write(path, b).expect("write npy");
+    write_file(dir, name, b)
 }
 
 /// Deterministic pseudo-random rows.
