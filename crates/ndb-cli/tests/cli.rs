@@ -441,7 +441,7 @@ fn wrong_dimension_is_refused() {
     );
 
     // Binary input of the wrong dimension, and a query of the wrong dimension.
-    let fv = write_fvecs(&dir, "v.fvecs", &rows(3, 5));
+    let fv = write_fvecs(dir, "v.fvecs", &rows(3, 5));
     let err = fails(&["import", p(db), "docs", p(&fv)], 1);
     assert!(
         err.contains("v.fvecs row 0") && err.contains("expected 4, got 5"),
