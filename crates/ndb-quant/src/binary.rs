@@ -3,10 +3,13 @@
 //! estimate unbiased and give it a confidence interval.
 //!
 //! # Codes
-//! `D` is the dimension rounded up to a multiple of 64 (vectors are padded with zeros), `c` the
-//! centroid (the sample's mean) and `P` the seeded orthogonal transform of
-//! [`rotation`](crate::rotation). A vector `v` has the residual `r = v − c`, the rotated unit
-//! residual `o = P·r / ‖r‖`, and the code `bᵢ = [oᵢ > 0]` (`D` bits in `D/64` words, coordinate
+//! `D` is the dimension rounded up to a multiple of 64 (vectors are padded with zeros), `P` the
+//! seeded orthogonal transform of [`rotation`](crate::rotation), and `c` the centroid nearest
+//! to the vector among [`BinaryConfig::centroids`] centroids (k-means on the sample; one
+//! centroid is the sample's mean). Several centroids shorten the residuals of clustered data,
+//! and the error of every estimate is proportional to the residual's length (as in RaBitQ's
+//! IVF setting, where each cluster has its own centroid). A vector `v` has the residual
+//! `r = v − c`, the rotated unit residual `o = P·r / ‖r‖`, and the code `bᵢ = [oᵢ > 0]` (`D` bits in `D/64` words, coordinate
 //! `i` at bit `i % 64` of word `i / 64`). Its quantized direction is `x̄ = (2b − 1)/√D`, and
 //! `⟨x̄, o⟩ = Σ|oᵢ|/√D` (about 0.8 for large `D`).
 //!
@@ -14,13 +17,17 @@
 //! For any vector `x`, RaBitQ estimates `⟨x, r⟩ ≈ ‖r‖/⟨x̄, o⟩ · ⟨x̄, P·x⟩`, unbiased over the
 //! random rotation, with the error bound
 //! `|err| ≤ ε · ‖r‖·‖x‖ · √(1 − ⟨x̄,o⟩²) / (⟨x̄,o⟩·√(D − 1))` with high probability (ε = 1.9 by
-//! default: the paper's choice; about 95% of estimates fall inside in our tests, see
+//! default: the paper's choice; 98-99% of estimates fall inside in our tests, see
 //! `tests/binary.rs`). Then
 //!
 //! ```text
-//! Metric::Dot:        ⟨q, v⟩   = ⟨q, c⟩ + ⟨x, r⟩                 with x = q
-//! Metric::L2Squared:  ‖q − v‖² = ‖x‖² + ‖r‖² − 2·⟨x, r⟩          with x = q − c
+//! x = q − c (c: the vector's centroid)
+//! Metric::Dot:        ⟨q, v⟩   = ⟨q, c⟩ + ⟨c, r⟩ + ⟨x, r⟩
+//! Metric::L2Squared:  ‖q − v‖² = ‖x‖² + ‖r‖² − 2·⟨x, r⟩
 //! ```
+//!
+//! Both use `x = q − c` rather than `q` for the inner product, so the error is proportional to
+//! `‖q − c‖`: small for the vectors of the query's own clusters, the ones that matter.
 //!
 //! The query side `y = P·x` is quantized to 4 bits: `uᵢ = ⌊(yᵢ − lo)/Δ + δᵢ⌋` clamped to
 //! `0..=15`, with `lo = min y`, `Δ = (max y − lo)/15` and a fixed pseudo-random dither
@@ -37,8 +44,10 @@
 //! The 4-bit query adds an error of standard deviation at most `F·Δ/2`, which the reported
 //! bound adds (times ε) to RaBitQ's.
 //!
-//! Per vector [`BinaryFactors`] stores `‖r‖²`, `F`, `G` and `E = ‖r‖·√(1 − ⟨x̄,o⟩²) /
-//! (⟨x̄,o⟩·√(D − 1))`: 16 bytes ([`BinaryFactors::to_le_bytes`]).
+//! Per vector [`BinaryFactors`] stores the centroid's index, `‖r‖²`, `⟨c, r⟩`, `F`, `G` and
+//! `E = ‖r‖·√(1 − ⟨x̄,o⟩²) / (⟨x̄,o⟩·√(D − 1))`: 24 bytes ([`BinaryFactors::to_le_bytes`]).
+//! A prepared query holds, per centroid, the bit planes of `P·(q − c) = P·q − P·c` and its
+//! constants, so preparing costs one rotation and `O(centroids · D)`.
 //!
 //! # Parameter bytes (version 1), all integers and floats little-endian
 //! ```text
@@ -49,23 +58,28 @@
 //! 6           1      rotation rounds = 3 (see `rotation`)
 //! 7           1      zero
 //! 8           4      dim: u32, 1..=DIM_MAX (padded dimension D = dim rounded up to 64)
-//! 12          8      seed: u64 (the rotation's signs and the query dither derive from it)
-//! 20          4      epsilon: f32, finite, > 0 (the error bound's confidence multiplier)
-//! 24          4·dim  centroid[0..dim]: f32, finite
-//! 24 + 4·dim  4      CRC-32C (Castagnoli) of bytes 0..24 + 4·dim
+//! 12          4      k: u32, 1..=CENTROIDS_MAX, the number of centroids
+//! 16          8      seed: u64 (the rotation's signs and the query dither derive from it)
+//! 24          4      epsilon: f32, finite, > 0 (the error bound's confidence multiplier)
+//! 28          4·k·dim  centroids: k rows of dim f32, finite
+//! 28 + 4·k·dim  4    CRC-32C (Castagnoli) of bytes 0..28 + 4·k·dim
 //! ```
-//! Total `28 + 4·dim` bytes. [`BinaryQuantizer::from_bytes`] checks the length, the checksum,
+//! Total `32 + 4·k·dim` bytes. [`BinaryQuantizer::from_bytes`] checks the length, the checksum,
 //! the magic, the version, then every field, and returns an error (never panics) on any fault.
 
 use crate::codec::{self, Writer};
 use crate::error::{QuantError, Result};
+use crate::kmeans::{kmeans, nearest};
 use crate::rotation::{Rotation, ROUNDS};
 use crate::{check_dim, check_finite, check_len, Metric};
 
 const MAGIC: [u8; 4] = *b"NQB1";
 const VERSION: u8 = 1;
-/// Bytes before the centroid.
-const FIXED_LEN: usize = 24;
+/// Bytes before the centroids.
+const FIXED_LEN: usize = 28;
+
+/// The most centroids a quantizer may have.
+pub const CENTROIDS_MAX: usize = 4096;
 
 /// Bits per query value (bit planes handed to [`ndb_kernels::dot_bit_planes`]).
 pub const QUERY_BITS: usize = 4;
@@ -75,10 +89,16 @@ const QUERY_LEVELS: f32 = ((1 << QUERY_BITS) - 1) as f32;
 /// How [`BinaryQuantizer::fit`] makes its parameters.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct BinaryConfig {
-    /// Seed of the random rotation and the query dither. Default `0x6E44_425F_5261_4251`.
+    /// Seed of the random rotation, the query dither and the k-means seeding. Default
+    /// `0x6E44_425F_5261_4251`.
     pub seed: u64,
     /// Confidence multiplier ε of the error bound (RaBitQ's ε₀). Default `1.9`.
     pub epsilon: f32,
+    /// Centroids fitted by k-means on the sample, `1..=CENTROIDS_MAX` (fewer if the sample has
+    /// fewer rows). Default 16. More centroids shorten the residuals of clustered data (and so
+    /// every error) at the cost of `O(centroids · D)` work per prepared query; the index costs
+    /// nothing per vector beyond the factors' 4 bytes. Recall figures in `tests/recall.rs`.
+    pub centroids: usize,
 }
 
 impl Default for BinaryConfig {
@@ -86,26 +106,37 @@ impl Default for BinaryConfig {
         BinaryConfig {
             seed: 0x6E44_425F_5261_4251,
             epsilon: 1.9,
+            centroids: 16,
         }
     }
 }
 
-fn check_epsilon(epsilon: f32) -> Result<()> {
-    if epsilon.is_finite() && epsilon > 0.0 {
+impl BinaryConfig {
+    fn check(&self) -> Result<()> {
+        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
+            return Err(QuantError::InvalidConfig(
+                "epsilon must be finite and positive",
+            ));
+        }
+        if !(1..=CENTROIDS_MAX).contains(&self.centroids) {
+            return Err(QuantError::InvalidConfig(
+                "centroids must be in 1..=CENTROIDS_MAX",
+            ));
+        }
         Ok(())
-    } else {
-        Err(QuantError::InvalidConfig(
-            "epsilon must be finite and positive",
-        ))
     }
 }
 
-/// The per-vector factors of the estimate (see the module documentation): 16 bytes to store
+/// The per-vector factors of the estimate (see the module documentation): 24 bytes to store
 /// beside each code.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct BinaryFactors {
+    /// Index of the vector's centroid.
+    pub centroid: u32,
     /// `‖r‖²`, the squared distance to the centroid.
     pub residual_norm_squared: f32,
+    /// `⟨c, r⟩`, the residual's inner product with the centroid.
+    pub centroid_dot: f32,
     /// `F = ‖r‖ / ⟨x̄, o⟩`.
     pub scale: f32,
     /// `G = F·(2·popcount(code) − D)/√D`.
@@ -116,32 +147,43 @@ pub struct BinaryFactors {
 
 impl BinaryFactors {
     /// Bytes in [`BinaryFactors::to_le_bytes`].
-    pub const BYTES: usize = 16;
+    pub const BYTES: usize = 24;
 
-    /// The four fields in declaration order, each an `f32` little-endian.
+    /// The fields in declaration order, little-endian: `centroid` as `u32`, then the five
+    /// `f32`s.
     pub fn to_le_bytes(&self) -> [u8; Self::BYTES] {
         let mut out = [0u8; Self::BYTES];
         let fields = [
-            self.residual_norm_squared,
-            self.scale,
-            self.offset,
-            self.error,
+            self.centroid.to_le_bytes(),
+            self.residual_norm_squared.to_le_bytes(),
+            self.centroid_dot.to_le_bytes(),
+            self.scale.to_le_bytes(),
+            self.offset.to_le_bytes(),
+            self.error.to_le_bytes(),
         ];
         for (chunk, field) in out.chunks_exact_mut(4).zip(fields) {
-            chunk.copy_from_slice(&field.to_le_bytes());
+            chunk.copy_from_slice(&field);
         }
         out
     }
 
     /// The inverse of [`BinaryFactors::to_le_bytes`]. Any bytes decode (the factors come from a
-    /// checksummed file; non-finite values give non-finite estimates, never a panic).
+    /// checksummed file): a centroid index out of range makes [`BinaryQuery::estimate`] fail,
+    /// non-finite values give non-finite estimates; nothing panics.
     pub fn from_le_bytes(bytes: [u8; Self::BYTES]) -> Self {
-        let [a0, a1, a2, a3, b0, b1, b2, b3, c0, c1, c2, c3, d0, d1, d2, d3] = bytes;
+        let word = |i: usize| -> [u8; 4] {
+            bytes
+                .get(4 * i..4 * i + 4)
+                .and_then(|w| w.try_into().ok())
+                .unwrap_or_default()
+        };
         BinaryFactors {
-            residual_norm_squared: f32::from_le_bytes([a0, a1, a2, a3]),
-            scale: f32::from_le_bytes([b0, b1, b2, b3]),
-            offset: f32::from_le_bytes([c0, c1, c2, c3]),
-            error: f32::from_le_bytes([d0, d1, d2, d3]),
+            centroid: u32::from_le_bytes(word(0)),
+            residual_norm_squared: f32::from_le_bytes(word(1)),
+            centroid_dot: f32::from_le_bytes(word(2)),
+            scale: f32::from_le_bytes(word(3)),
+            offset: f32::from_le_bytes(word(4)),
+            error: f32::from_le_bytes(word(5)),
         }
     }
 }
@@ -168,30 +210,34 @@ impl Estimate {
     }
 }
 
-/// RaBitQ parameters: centroid, rotation, dither (see the module documentation).
+/// RaBitQ parameters: centroids, rotation, dither (see the module documentation).
 #[derive(Clone, Debug)]
 pub struct BinaryQuantizer {
     config: BinaryConfig,
-    centroid: Vec<f32>,
+    dim: usize,
+    /// `k` rows of `dim`.
+    centroids: Vec<f32>,
+    /// `P·c` of every centroid: `k` rows of `D`.
+    rotated_centroids: Vec<f32>,
     rotation: Rotation,
 }
 
 impl PartialEq for BinaryQuantizer {
     /// Equal parameters (the rotation is a function of the seed and dimension).
     fn eq(&self, other: &Self) -> bool {
-        self.config == other.config && self.centroid == other.centroid
+        self.config == other.config && self.dim == other.dim && self.centroids == other.centroids
     }
 }
 
 impl BinaryQuantizer {
     /// Parameters for vectors like `sample` (`sample.len() / dim` vectors of `dim` values, row
-    /// after row): the centroid is the sample's mean.
+    /// after row): [`BinaryConfig::centroids`] centroids by k-means (one: the sample's mean).
     ///
     /// Errors: a dimension outside `1..=DIM_MAX`, a sample that is empty or not whole rows, a
-    /// NaN or infinite value, an epsilon that is not finite and positive.
+    /// NaN or infinite value, a configuration out of range.
     pub fn fit(sample: &[f32], dim: usize, config: BinaryConfig) -> Result<Self> {
         check_dim(dim)?;
-        check_epsilon(config.epsilon)?;
+        config.check()?;
         if sample.is_empty() {
             return Err(QuantError::EmptySample);
         }
@@ -203,33 +249,60 @@ impl BinaryQuantizer {
             });
         }
         check_finite(sample, "the sample")?;
-        let rows = sample.len() / dim;
-        let mut sum = vec![0.0f64; dim];
-        for row in sample.chunks_exact(dim) {
-            sum.iter_mut()
-                .zip(row)
-                .for_each(|(s, &x)| *s += f64::from(x));
-        }
-        let centroid = sum.iter().map(|&s| (s / rows as f64) as f32).collect();
-        Self::with_centroid(centroid, config)
+        let centroids = if config.centroids == 1 {
+            let rows = sample.len() / dim;
+            let mut sum = vec![0.0f64; dim];
+            for row in sample.chunks_exact(dim) {
+                sum.iter_mut()
+                    .zip(row)
+                    .for_each(|(s, &x)| *s += f64::from(x));
+            }
+            sum.iter().map(|&s| (s / rows as f64) as f32).collect()
+        } else {
+            kmeans(sample, dim, config.centroids, config.seed)
+        };
+        // k-means may find fewer centroids than asked (a small sample).
+        let config = BinaryConfig {
+            centroids: centroids.len() / dim,
+            ..config
+        };
+        Self::with_centroids(dim, centroids, config)
     }
 
-    /// Parameters with a given centroid (e.g. zero, or one from a clustering).
-    pub fn with_centroid(centroid: Vec<f32>, config: BinaryConfig) -> Result<Self> {
-        check_dim(centroid.len())?;
-        check_epsilon(config.epsilon)?;
-        check_finite(&centroid, "the centroid")?;
-        let rotation = Rotation::new(centroid.len().next_multiple_of(64), config.seed);
+    /// Parameters with given centroids (`config.centroids` rows of `dim`, e.g. one zero row,
+    /// or the centroids of a clustering).
+    pub fn with_centroids(dim: usize, centroids: Vec<f32>, config: BinaryConfig) -> Result<Self> {
+        check_dim(dim)?;
+        config.check()?;
+        check_len(
+            "centroids (k rows of dim)",
+            config.centroids * dim,
+            centroids.len(),
+        )?;
+        check_finite(&centroids, "the centroids")?;
+        let rotation = Rotation::new(dim.next_multiple_of(64), config.seed);
+        let padded = rotation.dim();
+        let mut rotated_centroids = Vec::with_capacity(config.centroids * padded);
+        for centroid in centroids.chunks_exact(dim) {
+            let start = rotated_centroids.len();
+            rotated_centroids.extend_from_slice(centroid);
+            rotated_centroids.resize(start + padded, 0.0);
+            if let Some(row) = rotated_centroids.get_mut(start..) {
+                rotation.apply(row);
+            }
+        }
         Ok(BinaryQuantizer {
             config,
-            centroid,
+            dim,
+            centroids,
+            rotated_centroids,
             rotation,
         })
     }
 
     /// The dimension of vectors.
     pub fn dim(&self) -> usize {
-        self.centroid.len()
+        self.dim
     }
 
     /// The padded dimension `D`: bits per code.
@@ -242,22 +315,27 @@ impl BinaryQuantizer {
         self.padded_dim() / 64
     }
 
-    /// The configuration.
+    /// The configuration (`centroids` is the number actually fitted).
     pub fn config(&self) -> BinaryConfig {
         self.config
     }
 
-    /// The centroid.
-    pub fn centroid(&self) -> &[f32] {
-        &self.centroid
+    /// The centroids, `config().centroids` rows of [`BinaryQuantizer::dim`] values.
+    pub fn centroids(&self) -> &[f32] {
+        &self.centroids
     }
 
-    /// `v − c`, padded with zeros and rotated, into `out` (of `D` values).
-    fn rotate_residual(&self, v: &[f32], out: &mut Vec<f32>) {
+    /// `v` padded with zeros and rotated, into `out` (of `D` values).
+    fn rotate(&self, v: &[f32], out: &mut Vec<f32>) {
         out.clear();
-        out.extend(v.iter().zip(&self.centroid).map(|(&x, &c)| x - c));
+        out.extend_from_slice(v);
         out.resize(self.padded_dim(), 0.0);
         self.rotation.apply(out);
+    }
+
+    /// Row `i` of `rows` of `len` values (empty if out of range).
+    fn row(rows: &[f32], len: usize, i: usize) -> &[f32] {
+        rows.get(i * len..(i + 1) * len).unwrap_or_default()
     }
 
     /// Writes the code of `vector` (length [`BinaryQuantizer::dim`]) into `code` (length
@@ -266,10 +344,16 @@ impl BinaryQuantizer {
         check_len("vector", self.dim(), vector.len())?;
         check_len("code", self.code_words(), code.len())?;
         check_finite(vector, "the vector")?;
+        let (centroid, _) = nearest(&self.centroids, self.dim, vector);
         let mut rotated = Vec::with_capacity(self.padded_dim());
-        // `o` up to the positive factor 1/‖r‖, which neither the signs nor ⟨x̄, o⟩'s formula
-        // below need.
-        self.rotate_residual(vector, &mut rotated);
+        // P·r = P·v − P·c: `o` up to the positive factor 1/‖r‖, which neither the signs nor
+        // ⟨x̄, o⟩'s formula below need.
+        self.rotate(vector, &mut rotated);
+        let rotated_centroid = Self::row(&self.rotated_centroids, self.padded_dim(), centroid);
+        rotated
+            .iter_mut()
+            .zip(rotated_centroid)
+            .for_each(|(y, &c)| *y -= c);
         let mut popcount = 0u32;
         for (word, chunk) in code.iter_mut().zip(rotated.chunks_exact(64)) {
             *word = chunk
@@ -282,9 +366,20 @@ impl BinaryQuantizer {
         let abs_sum: f64 = rotated.iter().map(|&y| f64::from(y).abs()).sum();
         let norm = norm_squared.sqrt();
         let d = self.padded_dim() as f64;
+        let centroid_dot: f64 = Self::row(&self.centroids, self.dim, centroid)
+            .iter()
+            .zip(vector)
+            .map(|(&c, &v)| f64::from(c) * (f64::from(v) - f64::from(c)))
+            .sum();
+        // `centroid < k <= CENTROIDS_MAX` fits `u32`.
+        let centroid = centroid as u32;
         if norm == 0.0 || abs_sum == 0.0 {
-            // The vector is the centroid: every estimate of ⟨x, r⟩ = 0 is exact.
-            return Ok(BinaryFactors::default());
+            // The vector is its centroid: every estimate of ⟨x, r⟩ = 0 is exact.
+            return Ok(BinaryFactors {
+                centroid,
+                centroid_dot: centroid_dot as f32,
+                ..BinaryFactors::default()
+            });
         }
         // ⟨x̄, o⟩ = Σ|oᵢ|/√D, in (0, 1].
         let code_dot = (abs_sum / norm / d.sqrt()).min(1.0);
@@ -293,7 +388,9 @@ impl BinaryQuantizer {
         let error = norm * (1.0 - code_dot * code_dot).max(0.0).sqrt()
             / (code_dot * (d - 1.0).max(1.0).sqrt());
         Ok(BinaryFactors {
-            residual_norm_squared: (norm * norm) as f32,
+            centroid,
+            residual_norm_squared: norm_squared as f32,
+            centroid_dot: centroid_dot as f32,
             scale: scale as f32,
             offset: offset as f32,
             error: error as f32,
@@ -308,7 +405,7 @@ impl BinaryQuantizer {
     }
 
     /// Like [`BinaryQuantizer::prepare`], reusing `prepared`'s buffers (no allocation once it
-    /// has held a query of this dimension).
+    /// has held a query of this quantizer).
     pub fn prepare_into(
         &self,
         query: &[f32],
@@ -317,152 +414,217 @@ impl BinaryQuantizer {
     ) -> Result<()> {
         check_len("query", self.dim(), query.len())?;
         check_finite(query, "the query")?;
-        // x = q − c for L2; x = q for Dot (rotate q − 0: reuse the residual path with c = 0).
-        let mut y = std::mem::take(&mut prepared.scratch);
-        match metric {
-            Metric::L2Squared => self.rotate_residual(query, &mut y),
-            Metric::Dot => {
-                y.clear();
-                y.extend_from_slice(query);
-                y.resize(self.padded_dim(), 0.0);
-                self.rotation.apply(&mut y);
-            }
-        }
-        let x_norm_squared: f64 = y.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-        let (lo, hi) = y
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-                (lo.min(v), hi.max(v))
-            });
-        let delta = (f64::from(hi) - f64::from(lo)) / f64::from(QUERY_LEVELS);
+        let padded = self.padded_dim();
         let words = self.code_words();
+        let epsilon = f64::from(self.config.epsilon);
+        let mut rotated_query = std::mem::take(&mut prepared.rotated_query);
+        let mut x = std::mem::take(&mut prepared.scratch);
+        self.rotate(query, &mut rotated_query);
+        prepared.words = words;
         prepared.planes.clear();
-        prepared.planes.resize(QUERY_BITS * words, 0);
-        let mut value_sum = 0u64;
-        for (i, (&v, &dither)) in y.iter().zip(self.rotation.dither()).enumerate() {
+        prepared.parts.clear();
+        for (centroid, rotated_centroid) in self
+            .centroids
+            .chunks_exact(self.dim)
+            .zip(self.rotated_centroids.chunks_exact(padded))
+        {
+            // x = q − c, so P·x = P·q − P·c.
+            x.clear();
+            x.extend(
+                rotated_query
+                    .iter()
+                    .zip(rotated_centroid)
+                    .map(|(&q, &c)| q - c),
+            );
+            let start = prepared.planes.len();
+            prepared.planes.resize(start + QUERY_BITS * words, 0);
+            let planes = prepared.planes.get_mut(start..).unwrap_or_default();
+            let mut part = quantize(&x, self.rotation.dither(), words, planes, start, epsilon);
+            let abs_sign = match metric {
+                Metric::Dot => {
+                    let qc: f64 = query
+                        .iter()
+                        .zip(centroid)
+                        .map(|(&q, &c)| f64::from(q) * f64::from(c))
+                        .sum();
+                    part.constant = qc as f32;
+                    part.sign = 1.0;
+                    part.residual_weight = 0.0;
+                    part.centroid_dot_weight = 1.0;
+                    1.0
+                }
+                Metric::L2Squared => {
+                    part.constant = part.x_norm_squared;
+                    part.sign = -2.0;
+                    part.residual_weight = 1.0;
+                    part.centroid_dot_weight = 0.0;
+                    2.0
+                }
+            };
+            part.error_norm = (abs_sign * epsilon * f64::from(part.x_norm_squared).sqrt()) as f32;
+            part.error_rounding = (abs_sign * f64::from(part.error_rounding)) as f32;
+            prepared.parts.push(part);
+        }
+        prepared.rotated_query = rotated_query;
+        prepared.scratch = x;
+        Ok(())
+    }
+
+    /// The parameters as bytes (layout in the module documentation).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut w = Writer::new(
+            MAGIC,
+            VERSION,
+            FIXED_LEN + 4 * self.centroids.len() + codec::CHECKSUM_LEN,
+        );
+        w.u8(QUERY_BITS as u8);
+        w.u8(ROUNDS as u8);
+        w.u8(0);
+        // `dim <= DIM_MAX` and `k <= CENTROIDS_MAX` (checked when the quantizer was made) fit
+        // `u32`.
+        w.u32(self.dim as u32);
+        w.u32(self.config.centroids as u32);
+        w.u64(self.config.seed);
+        w.f32(self.config.epsilon);
+        w.f32s(&self.centroids);
+        w.finish()
+    }
+
+    /// Parameters written by [`BinaryQuantizer::to_bytes`]; any damage is an error.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
+        let corrupt = |offset, reason| QuantError::Corrupt { offset, reason };
+        let mut r = codec::open(bytes, MAGIC, VERSION)?;
+        let offset = r.offset();
+        if usize::from(r.u8()?) != QUERY_BITS {
+            return Err(corrupt(offset, "query bits is not 4"));
+        }
+        let offset = r.offset();
+        if usize::from(r.u8()?) != ROUNDS {
+            return Err(corrupt(offset, "rotation rounds is not 3"));
+        }
+        let offset = r.offset();
+        if r.u8()? != 0 {
+            return Err(corrupt(offset, "reserved byte is not zero"));
+        }
+        let offset = r.offset();
+        let dim = r.u32()? as usize;
+        check_dim(dim).map_err(|_| corrupt(offset, "dimension out of range"))?;
+        let offset = r.offset();
+        let k = r.u32()? as usize;
+        if !(1..=CENTROIDS_MAX).contains(&k) {
+            return Err(corrupt(offset, "number of centroids out of range"));
+        }
+        let values = k * dim; // at most 4096 · 65,536: no overflow
+        if Some(r.remaining()) != values.checked_mul(4).and_then(|n| n.checked_add(12)) {
+            return Err(corrupt(bytes.len(), "length does not match the dimension"));
+        }
+        let seed = r.u64()?;
+        let offset = r.offset();
+        let epsilon = r.f32()?;
+        let centroids = r.f32s(values)?;
+        r.finish()?;
+        let config = BinaryConfig {
+            seed,
+            epsilon,
+            centroids: k,
+        };
+        config
+            .check()
+            .map_err(|_| corrupt(offset, "epsilon is not positive"))?;
+        Self::with_centroids(dim, centroids, config)
+    }
+}
+
+/// Quantizes `x` (the rotated query side, `D` values) to 4 bits with randomized rounding into
+/// `planes` (zeroed, `QUERY_BITS · words` words, starting at word `start` of the query's
+/// planes), and returns the part's constants except the metric's.
+fn quantize(
+    x: &[f32],
+    dither: &[f32],
+    words: usize,
+    planes: &mut [u64],
+    start: usize,
+    epsilon: f64,
+) -> QueryPart {
+    let x_norm_squared: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
+    let (lo, hi) = x
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
+            (lo.min(v), hi.max(v))
+        });
+    let lo = if lo.is_finite() { lo } else { 0.0 };
+    let delta = (f64::from(hi) - f64::from(lo)).max(0.0) / f64::from(QUERY_LEVELS);
+    let mut value_sum = 0u64;
+    for (chunk, (values, offsets)) in x.chunks(64).zip(dither.chunks(64)).enumerate() {
+        let mut bits = [0u64; QUERY_BITS];
+        for (i, (&v, &offset)) in values.iter().zip(offsets).enumerate() {
             let u = if delta > 0.0 {
-                ((f64::from(v) - f64::from(lo)) / delta + f64::from(dither))
+                ((f64::from(v) - f64::from(lo)) / delta + f64::from(offset))
                     .floor()
                     .clamp(0.0, f64::from(QUERY_LEVELS)) as u64
             } else {
                 0
             };
             value_sum += u;
-            for j in 0..QUERY_BITS {
-                if let Some(word) = prepared.planes.get_mut(j * words + i / 64) {
-                    *word |= ((u >> j) & 1) << (i % 64);
-                }
+            for (j, plane_bits) in bits.iter_mut().enumerate() {
+                *plane_bits |= ((u >> j) & 1) << i;
             }
         }
-        let sqrt_d = (self.padded_dim() as f64).sqrt();
-        let epsilon = f64::from(self.config.epsilon);
-        prepared.a = (2.0 * delta / sqrt_d) as f32;
-        prepared.c = (-delta / sqrt_d * value_sum as f64) as f32;
-        prepared.lo = lo;
-        let (k0, k1, k2): (f64, f32, f32) = match metric {
-            Metric::Dot => {
-                let qc: f64 = query
-                    .iter()
-                    .zip(&self.centroid)
-                    .map(|(&q, &c)| f64::from(q) * f64::from(c))
-                    .sum();
-                (qc, 1.0, 0.0)
+        for (j, &plane_bits) in bits.iter().enumerate() {
+            if let Some(word) = planes.get_mut(j * words + chunk) {
+                *word = plane_bits;
             }
-            Metric::L2Squared => (x_norm_squared, -2.0, 1.0),
-        };
-        prepared.constant = k0 as f32;
-        prepared.sign = k1;
-        prepared.weight = k2;
-        let sign = f64::from(k1.abs());
-        prepared.error_norm = (sign * epsilon * x_norm_squared.sqrt()) as f32;
-        prepared.error_rounding = (sign * epsilon * delta / 2.0) as f32;
-        prepared.scratch = y;
-        Ok(())
+        }
     }
-
-    /// The parameters as bytes (layout in the module documentation).
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let dim = self.dim();
-        let mut w = Writer::new(MAGIC, VERSION, FIXED_LEN + 4 * dim + codec::CHECKSUM_LEN);
-        w.u8(QUERY_BITS as u8);
-        w.u8(ROUNDS as u8);
-        w.u8(0);
-        // `dim <= DIM_MAX` (checked when the quantizer was made) fits `u32`.
-        w.u32(dim as u32);
-        w.u64(self.config.seed);
-        w.f32(self.config.epsilon);
-        w.f32s(&self.centroid);
-        w.finish()
-    }
-
-    /// Parameters written by [`BinaryQuantizer::to_bytes`]; any damage is an error.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self> {
-        let mut r = codec::open(bytes, MAGIC, VERSION)?;
-        let offset = r.offset();
-        if usize::from(r.u8()?) != QUERY_BITS {
-            return Err(QuantError::Corrupt {
-                offset,
-                reason: "query bits is not 4",
-            });
-        }
-        let offset = r.offset();
-        if usize::from(r.u8()?) != ROUNDS {
-            return Err(QuantError::Corrupt {
-                offset,
-                reason: "rotation rounds is not 3",
-            });
-        }
-        let offset = r.offset();
-        if r.u8()? != 0 {
-            return Err(QuantError::Corrupt {
-                offset,
-                reason: "reserved byte is not zero",
-            });
-        }
-        let offset = r.offset();
-        let dim = r.u32()? as usize;
-        check_dim(dim).map_err(|_| QuantError::Corrupt {
-            offset,
-            reason: "dimension out of range",
-        })?;
-        if r.remaining() != 12 + 4 * dim {
-            return Err(QuantError::Corrupt {
-                offset: bytes.len(),
-                reason: "length does not match the dimension",
-            });
-        }
-        let seed = r.u64()?;
-        let offset = r.offset();
-        let epsilon = r.f32()?;
-        check_epsilon(epsilon).map_err(|_| QuantError::Corrupt {
-            offset,
-            reason: "epsilon is not positive",
-        })?;
-        let centroid = r.f32s(dim)?;
-        r.finish()?;
-        Self::with_centroid(centroid, BinaryConfig { seed, epsilon })
+    let sqrt_d = (x.len() as f64).sqrt();
+    QueryPart {
+        planes_start: start,
+        a: (2.0 * delta / sqrt_d) as f32,
+        c: (-delta / sqrt_d * value_sum as f64) as f32,
+        lo,
+        x_norm_squared: x_norm_squared as f32,
+        error_rounding: (epsilon * delta / 2.0) as f32,
+        ..QueryPart::default()
     }
 }
 
-/// A query prepared by [`BinaryQuantizer::prepare`]: its 4-bit bit planes and the constants
-/// of the estimate. Estimating allocates nothing.
-#[derive(Clone, Debug, Default)]
-pub struct BinaryQuery {
-    /// `QUERY_BITS` planes of `D/64` words (layout of [`ndb_kernels::dot_bit_planes`]).
-    planes: Vec<u64>,
+/// The constants of a prepared query for the vectors of one centroid.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+struct QueryPart {
+    /// First word of this part's planes in [`BinaryQuery::planes`].
+    planes_start: usize,
     a: f32,
     c: f32,
     lo: f32,
+    /// `‖x‖²` (rotations preserve it).
+    x_norm_squared: f32,
     constant: f32,
     /// −2 for L2, 1 for Dot.
     sign: f32,
     /// Weight of `‖r‖²`: 1 for L2, 0 for Dot.
-    weight: f32,
+    residual_weight: f32,
+    /// Weight of `⟨c, r⟩`: 0 for L2, 1 for Dot.
+    centroid_dot_weight: f32,
     /// `|sign|·ε·‖x‖`, times `E` in the bound.
     error_norm: f32,
     /// `|sign|·ε·Δ/2`, times `F` in the bound.
     error_rounding: f32,
-    /// The rotated query, kept to reuse its allocation.
+}
+
+/// A query prepared by [`BinaryQuantizer::prepare`]: its 4-bit bit planes and the constants of
+/// the estimate, per centroid. Estimating allocates nothing.
+#[derive(Clone, Debug, Default)]
+pub struct BinaryQuery {
+    /// Code words (`D/64`).
+    words: usize,
+    /// `QUERY_BITS` planes of `words` words per distinct part (layout of
+    /// [`ndb_kernels::dot_bit_planes`]).
+    planes: Vec<u64>,
+    /// One per centroid.
+    parts: Vec<QueryPart>,
+    /// `P·q`, kept to reuse its allocation.
+    rotated_query: Vec<f32>,
+    /// `P·x` of the current part, kept to reuse its allocation.
     scratch: Vec<f32>,
 }
 
@@ -470,21 +632,42 @@ impl BinaryQuery {
     /// The estimate of the prepared metric between the query and the vector stored as `code`
     /// with `factors` (what [`BinaryQuantizer::encode`] returned), with its error bound.
     ///
-    /// Errors only if `code` does not have the quantizer's [`BinaryQuantizer::code_words`].
+    /// Errors only if `code` does not have the quantizer's [`BinaryQuantizer::code_words`] or
+    /// `factors.centroid` is not one of its centroids.
     #[inline]
     pub fn estimate(&self, code: &[u64], factors: &BinaryFactors) -> Result<Estimate> {
-        let words = self.planes.len() / QUERY_BITS;
-        check_len("code", words, code.len())?;
-        let bd = ndb_kernels::dot_bit_planes(code, &self.planes) as f32;
-        let inner = factors.scale * (self.a * bd + self.c) + factors.offset * self.lo;
+        check_len("code", self.words, code.len())?;
+        let part =
+            self.parts
+                .get(factors.centroid as usize)
+                .ok_or(QuantError::CentroidOutOfRange {
+                    centroid: factors.centroid,
+                    centroids: self.parts.len(),
+                })?;
+        let planes = self
+            .planes
+            .get(part.planes_start..part.planes_start + QUERY_BITS * self.words)
+            .unwrap_or_default();
+        let bd = ndb_kernels::dot_bit_planes(code, planes) as f32;
+        let inner = factors.scale * (part.a * bd + part.c) + factors.offset * part.lo;
         Ok(Estimate {
-            value: self.constant + self.sign * inner + self.weight * factors.residual_norm_squared,
-            bound: factors.error * self.error_norm + factors.scale * self.error_rounding,
+            value: part.constant
+                + part.sign * inner
+                + part.residual_weight * factors.residual_norm_squared
+                + part.centroid_dot_weight * factors.centroid_dot,
+            bound: factors.error * part.error_norm + factors.scale * part.error_rounding,
         })
     }
 
-    /// The query's bit planes (see [`ndb_kernels::dot_bit_planes`]).
-    pub fn planes(&self) -> &[u64] {
-        &self.planes
+    /// The bit planes of the query's part for `centroid` (see
+    /// [`ndb_kernels::dot_bit_planes`]); empty if there is no such centroid.
+    pub fn planes(&self, centroid: u32) -> &[u64] {
+        self.parts
+            .get(centroid as usize)
+            .and_then(|part| {
+                self.planes
+                    .get(part.planes_start..part.planes_start + QUERY_BITS * self.words)
+            })
+            .unwrap_or_default()
     }
 }

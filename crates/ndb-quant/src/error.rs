@@ -18,6 +18,14 @@ pub enum QuantError {
     /// The dimension is 0 or above [`DIM_MAX`](crate::DIM_MAX).
     #[error("dimension {0} is outside 1..={max}", max = crate::DIM_MAX)]
     InvalidDimension(usize),
+    /// Binary factors name a centroid the quantizer does not have.
+    #[error("centroid {centroid} out of range: the quantizer has {centroids}")]
+    CentroidOutOfRange {
+        /// The index in the factors.
+        centroid: u32,
+        /// How many the quantizer has.
+        centroids: usize,
+    },
     /// A fit was given no vectors.
     #[error("the sample holds no vectors")]
     EmptySample,

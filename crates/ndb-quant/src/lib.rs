@@ -5,7 +5,7 @@
 //! - [`Int8Quantizer`]: one byte per dimension on per-dimension ranges fitted by quantiles
 //!   (4× smaller than `f32`); estimates through [`ndb_kernels::dot_u8_i8`].
 //! - [`BinaryQuantizer`]: RaBitQ, one bit per dimension after a random rotation (32× smaller,
-//!   plus 16 bytes of factors per vector); unbiased estimates with an error bound through
+//!   plus 20 bytes of factors per vector); unbiased estimates with an error bound through
 //!   [`ndb_kernels::dot_bit_planes`].
 //!
 //! Each quantizer is fitted on a sample, encodes vectors into caller-owned buffers (codes plus
@@ -31,6 +31,7 @@ pub mod binary;
 mod codec;
 mod error;
 pub mod int8;
+mod kmeans;
 pub mod rotation;
 
 pub use binary::{BinaryConfig, BinaryFactors, BinaryQuantizer, BinaryQuery, Estimate};

@@ -69,9 +69,10 @@ fn the_estimator_is_unbiased() {
     }
 }
 
-/// The error bound (ε = 1.9) covers most errors, as RaBitQ's analysis says (the errors are
-/// close to normal with a standard deviation near bound/1.9, so about 94% should fall inside),
-/// and is not loose either (the typical error is a sizeable fraction of it).
+/// The error bound (ε = 1.9) covers most errors, as RaBitQ's analysis says: RaBitQ's own term
+/// alone is about 2.2 standard deviations of the rotation's error, and the query's rounding
+/// term adds to it, so 98-99% fall inside (printed with `--nocapture`). Nor is it loose: the
+/// errors' standard deviation is a sizeable fraction of it.
 #[test]
 fn the_error_bound_covers_most_errors() {
     let mut rng = Rng::new(11);
@@ -85,6 +86,10 @@ fn the_error_bound_covers_most_errors() {
                 errs.iter().filter(|(e, b)| e.abs() <= *b).count() as f64 / errs.len() as f64;
             let (_, std) = mean_and_std(errs.iter().map(|e| e.0));
             let (mean_bound, _) = mean_and_std(errs.iter().map(|e| e.1));
+            println!(
+                "dim {dim} {metric:?}: {:.1}% inside the bound; error std {std:.3}, mean bound {mean_bound:.3}",
+                100.0 * inside
+            );
             assert!(
                 inside > 0.9,
                 "dim {dim} {metric:?}: {inside} inside the bound"
@@ -121,8 +126,12 @@ fn the_error_shrinks_with_the_dimension() {
 #[test]
 fn the_centroid_is_estimated_exactly() {
     let sample = [1.0, 2.0, 3.0, 3.0, 2.0, 1.0];
-    let quantizer = BinaryQuantizer::fit(&sample, 3, BinaryConfig::default()).unwrap();
-    assert_eq!(quantizer.centroid(), &[2.0, 2.0, 2.0]);
+    let one = BinaryConfig {
+        centroids: 1,
+        ..BinaryConfig::default()
+    };
+    let quantizer = BinaryQuantizer::fit(&sample, 3, one).unwrap();
+    assert_eq!(quantizer.centroids(), &[2.0, 2.0, 2.0]);
     let mut code = [0u64; 1];
     let factors = quantizer.encode(&[2.0, 2.0, 2.0], &mut code).unwrap();
     assert_eq!(factors, BinaryFactors::default());
@@ -158,7 +167,7 @@ fn codes_have_the_padded_length_and_factors_round_trip() {
         let prepared = quantizer
             .prepare(&base[dim..2 * dim], Metric::L2Squared)
             .unwrap();
-        assert_eq!(prepared.planes().len(), 4 * words);
+        assert_eq!(prepared.planes(factors.centroid).len(), 4 * words);
     }
 }
 
@@ -171,15 +180,20 @@ fn prepare_into_reuses_its_buffers() {
     quantizer
         .prepare_into(&base[..300], Metric::Dot, &mut prepared)
         .unwrap();
-    let planes = prepared.planes().as_ptr();
     quantizer
         .prepare_into(&base[300..600], Metric::L2Squared, &mut prepared)
         .unwrap();
-    assert_eq!(prepared.planes().as_ptr(), planes);
-    let fresh = quantizer
-        .prepare(&base[300..600], Metric::L2Squared)
+    let planes = prepared.planes(0).as_ptr();
+    quantizer
+        .prepare_into(&base[600..900], Metric::L2Squared, &mut prepared)
         .unwrap();
-    assert_eq!(prepared.planes(), fresh.planes());
+    assert_eq!(prepared.planes(0).as_ptr(), planes);
+    let fresh = quantizer
+        .prepare(&base[600..900], Metric::L2Squared)
+        .unwrap();
+    for centroid in 0..quantizer.config().centroids as u32 {
+        assert_eq!(prepared.planes(centroid), fresh.planes(centroid));
+    }
 }
 
 #[test]
@@ -222,10 +236,11 @@ fn parameters_round_trip_through_bytes() {
         let config = BinaryConfig {
             seed: 99,
             epsilon: 2.5,
+            centroids: 3,
         };
         let quantizer = BinaryQuantizer::fit(&rng.normal_vec(30 * dim), dim, config).unwrap();
         let bytes = quantizer.to_bytes();
-        assert_eq!(bytes.len(), 28 + 4 * dim);
+        assert_eq!(bytes.len(), 32 + 4 * 3 * dim);
         assert_eq!(&bytes[..5], b"NQB1\x01");
         let decoded = BinaryQuantizer::from_bytes(&bytes).unwrap();
         assert_eq!(decoded, quantizer);
@@ -244,6 +259,8 @@ fn parameters_round_trip_through_bytes() {
             quantizer.prepare(&v, Metric::Dot).unwrap(),
             decoded.prepare(&v, Metric::Dot).unwrap(),
         );
-        assert_eq!(pa.planes(), pb.planes());
+        for centroid in 0..3 {
+            assert_eq!(pa.planes(centroid), pb.planes(centroid));
+        }
     }
 }

@@ -146,9 +146,13 @@ pub struct BinaryIndex {
 }
 
 impl BinaryIndex {
-    pub fn build(base: &[f32], dim: usize, sample_rows: usize) -> Self {
+    pub fn build(base: &[f32], dim: usize, sample_rows: usize, centroids: usize) -> Self {
         let sample = &base[..sample_rows.min(base.len() / dim) * dim];
-        let quantizer = BinaryQuantizer::fit(sample, dim, BinaryConfig::default()).expect("fit");
+        let config = BinaryConfig {
+            centroids,
+            ..BinaryConfig::default()
+        };
+        let quantizer = BinaryQuantizer::fit(sample, dim, config).expect("fit");
         let words = quantizer.code_words();
         let mut codes = vec![0u64; base.len() / dim * words];
         let factors = base
@@ -166,7 +170,12 @@ impl BinaryIndex {
 
 impl Estimator for BinaryIndex {
     fn name(&self) -> &'static str {
-        "binary"
+        match self.quantizer.config().centroids {
+            1 => "binary, 1 centroid",
+            16 => "binary, 16 centroids",
+            64 => "binary, 64 centroids",
+            _ => "binary",
+        }
     }
     fn keys(&self, query: &[f32], metric: Metric, out: &mut Vec<f64>) {
         let prepared = self.quantizer.prepare(query, metric).expect("prepare");
