@@ -106,11 +106,19 @@ impl Collection {
     /// passes the flush threshold). When it returns, every acknowledged write is durable
     /// **and** searchable through the index: the new segment's graph is built, and so is the
     /// graph of every segment that was waiting for one (see [`Collection::wait_for_index`]),
-    /// on this thread at full priority.
+    /// on this thread at full priority. With background maintenance on, a flush also marks
+    /// the end of an ingest: the segments with graphs are then merged into one in the
+    /// background (the largest segment's graph is kept and the others' rows inserted into it),
+    /// so that searches soon run on one graph; until that merge commits they use the current
+    /// segments.
     pub fn flush(&self) -> Result<()> {
         self.inner.writer()?;
         self.inner.flush_memtable(true)?;
-        self.inner.wait_for_index(None).map(|_| ())
+        self.inner.wait_for_index(None)?;
+        if let Some(m) = &self.inner.jobs.maintenance {
+            m.request_consolidation();
+        }
+        Ok(())
     }
 
     /// Make every acknowledged write durable now (`fdatasync` of the WAL).
@@ -268,7 +276,7 @@ impl Collection {
     }
 
     /// Check every checksum of every file of the collection (segments in full, deletion files,
-    /// manifest). Returns the first problem found as [`Error::Corruption`].
+    /// manifest). Returns the first problem found as [`Error::Corruption`](crate::Error::Corruption).
     pub fn verify(&self) -> Result<()> {
         self.inner.check_alive()?;
         let segments = self.inner.state.read().segments.clone();

@@ -63,9 +63,9 @@ impl Kind {
     fn step(self, inner: &CollectionInner) -> crate::Result<bool> {
         match self {
             Kind::Flush => inner.background_flush().map(|()| false),
-            Kind::Merge => Ok(
-                inner.merge_step(MergeScope::Graphless)? || inner.merge_step(MergeScope::All)?
-            ),
+            Kind::Merge => Ok(inner.merge_step(MergeScope::Graphless)?
+                || inner.merge_step(MergeScope::All)?
+                || inner.consolidate_step()?),
             Kind::Index => inner.index_step(),
         }
     }
@@ -108,6 +108,9 @@ pub(crate) struct Maintenance {
     collection: OnceLock<Weak<CollectionInner>>,
     /// Set when the last handle goes: running graph builds stop at the next node.
     cancel: AtomicBool,
+    /// Set when the collection goes quiet (opened, or flushed by a user): merge the segments
+    /// with graphs into one once none is waiting for its graph.
+    consolidate: AtomicBool,
     schedule: Mutex<Schedule>,
     idle: Condvar,
 }
@@ -117,6 +120,7 @@ impl Maintenance {
     pub(crate) fn start(inner: &Arc<CollectionInner>) {
         if let Some(m) = inner.jobs.maintenance.as_ref() {
             let _ = m.collection.set(Arc::downgrade(inner));
+            m.consolidate.store(true, Ordering::Relaxed);
             m.request(Kind::Merge);
             m.request(Kind::Index);
         }
@@ -130,6 +134,12 @@ impl Maintenance {
     /// Ask for a flush.
     pub(crate) fn request_flush(self: &Arc<Self>) {
         self.request(Kind::Flush);
+    }
+
+    /// Ask for the segments with graphs to be merged into one (after the backlog is built).
+    pub(crate) fn request_consolidation(self: &Arc<Self>) {
+        self.consolidate.store(true, Ordering::Relaxed);
+        self.request(Kind::Merge);
     }
 
     /// Ask for work of `kind`: queue a task unless one is queued; a running one runs again.
@@ -262,9 +272,29 @@ pub(crate) enum MergeScope {
     /// Segments with a graph (and those too small for one); the merged segment's graph is
     /// built before the commit.
     All,
+    /// Every segment with a graph, into one whose graph starts from the largest input's
+    /// (`merge_policy::consolidation`): what makes a quiet collection search like one segment.
+    Consolidate,
 }
 
 impl CollectionInner {
+    /// A consolidation, if one was asked for and no segment waits for its graph (the indexer's
+    /// end asks for merges again). Whether it merged.
+    fn consolidate_step(&self) -> crate::Result<bool> {
+        let Some(m) = self.jobs.maintenance.as_ref() else {
+            return Ok(false);
+        };
+        if !m.consolidate.load(Ordering::Relaxed) {
+            return Ok(false);
+        }
+        let backlog = self.backlog();
+        if !backlog.segments.is_empty() {
+            return Ok(false);
+        }
+        m.consolidate.store(false, Ordering::Relaxed);
+        self.merge_step(MergeScope::Consolidate)
+    }
+
     /// Apply the merge policy once (at most one merge) to the segments `scope` names.
     pub(crate) fn merge_step(&self, scope: MergeScope) -> crate::Result<bool> {
         let _merging = self.jobs.merge.lock();
@@ -285,6 +315,7 @@ impl CollectionInner {
                         s.index_gen.is_some()
                             || !self.wants_graph(index_enabled, u64::from(s.segment.rows()))
                     }
+                    MergeScope::Consolidate => s.index.is_some(),
                 })
                 .filter(|s| Some(s.segment.id()) != indexing)
                 .map(|s| {
@@ -295,14 +326,18 @@ impl CollectionInner {
                     (s.segment.id(), meta)
                 })
                 .unzip();
-            merge_policy::plan(&metas).map(|which| which.iter().map(|&i| ids[i]).collect())
+            let plan = match scope {
+                MergeScope::Consolidate => merge_policy::consolidation(&metas),
+                _ => merge_policy::plan(&metas),
+            };
+            plan.map(|which| which.iter().map(|&i| ids[i]).collect())
         });
         match claimed {
             Some(claim) => {
                 let which = claim.ids().to_vec();
                 let graph = match scope {
                     MergeScope::Graphless => Graph::Later,
-                    MergeScope::All => {
+                    MergeScope::All | MergeScope::Consolidate => {
                         crate::failpoint::gate("background.build");
                         Graph::Now
                     }

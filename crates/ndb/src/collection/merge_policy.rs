@@ -51,6 +51,28 @@ pub(crate) fn plan(segments: &[SegmentMeta]) -> Option<Vec<usize>> {
         .map(|members| members.into_iter().take(FANOUT).collect())
 }
 
+/// A consolidation is skipped while the smaller graph segments hold less than
+/// `1 / CONSOLIDATE_MIN_SHARE` of the largest one's rows: rewriting the largest segment for them
+/// would cost more I/O than their extra graph searches are worth.
+pub(crate) const CONSOLIDATE_MIN_SHARE: u64 = 16;
+
+/// Positions of the segments with graphs to merge into one when the collection goes quiet (a
+/// user `flush`, an open), or `None`. The largest must have no deletions, so that its graph
+/// seeds the merged one and only the other segments' rows are inserted.
+pub(crate) fn consolidation(with_graphs: &[SegmentMeta]) -> Option<Vec<usize>> {
+    if with_graphs.len() < 2 {
+        return None;
+    }
+    let largest = with_graphs.iter().max_by_key(|s| s.rows)?;
+    let all: u64 = with_graphs
+        .iter()
+        .map(|s| s.rows - s.deleted.min(s.rows))
+        .sum();
+    let others = all - largest.rows;
+    let worth_it = others.saturating_mul(CONSOLIDATE_MIN_SHARE) >= largest.rows;
+    (largest.deleted == 0 && worth_it).then(|| (0..with_graphs.len()).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -78,6 +100,27 @@ mod tests {
             Some(vec![1])
         );
         assert_eq!(plan(&[]), None);
+    }
+
+    #[test]
+    fn consolidates_graph_segments_seeded_by_a_clean_largest_one() {
+        assert_eq!(consolidation(&[meta(21_000)]), None);
+        assert_eq!(
+            consolidation(&[meta(21_000), meta(22_000), meta(17_000)]),
+            Some(vec![0, 1, 2])
+        );
+        // Too little beside the largest to be worth rewriting it.
+        assert_eq!(consolidation(&[meta(1_000_000), meta(50_000)]), None);
+        assert_eq!(
+            consolidation(&[meta(1_000_000), meta(70_000)]),
+            Some(vec![0, 1])
+        );
+        // No seed: the largest has deletions (the deleted-fraction rule handles those).
+        let dirty = SegmentMeta {
+            rows: 30_000,
+            deleted: 10,
+        };
+        assert_eq!(consolidation(&[dirty, meta(20_000)]), None);
     }
 
     proptest! {
