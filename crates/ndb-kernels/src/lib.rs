@@ -280,14 +280,17 @@ fn check_planes(code: &[u64], planes: &[u64]) -> usize {
         );
         return 0;
     }
-    let count = planes.len() / code.len();
-    assert!(
-        planes.len().is_multiple_of(code.len()) && (1..=BIT_PLANES_MAX).contains(&count),
-        "ndb-kernels: planes.len() = {} is not 1..={BIT_PLANES_MAX} planes of code.len() = {} words",
-        planes.len(),
-        code.len(),
-    );
-    count
+    // No division: this runs once per estimate, and a 64-bit division costs more than the
+    // whole check.
+    let count = (1..=BIT_PLANES_MAX).find(|&count| count * code.len() == planes.len());
+    match count {
+        Some(count) => count,
+        None => panic!(
+            "ndb-kernels: planes.len() = {} is not 1..={BIT_PLANES_MAX} planes of code.len() = {} words",
+            planes.len(),
+            code.len(),
+        ),
+    }
 }
 
 /// The table for `isa`, or `None` if the running CPU (or the target architecture) lacks it.

@@ -19,11 +19,12 @@ use std::arch::x86_64::{
     _mm512_dpbusd_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
     _mm512_maskz_loadu_epi64, _mm512_maskz_loadu_epi8, _mm512_maskz_loadu_ps, _mm512_popcnt_epi64,
     _mm512_reduce_add_epi32, _mm512_reduce_add_epi64, _mm512_reduce_add_ps, _mm512_setzero_ps,
-    _mm512_setzero_si512, _mm512_sll_epi64, _mm512_sub_ps, _mm512_xor_si512, _mm_cvtsi64_si128,
+    _mm512_setzero_si512, _mm512_sub_ps, _mm512_xor_si512,
 };
 
 use crate::{
     check_batch, check_pair, check_planes, scalar, BitsFn, DotU8I8Fn, Isa, Kernels, QuantIsa,
+    BIT_PLANES_MAX,
 };
 
 /// `f32` lanes per register.
@@ -308,20 +309,32 @@ fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
     let count = check_planes(code, planes);
     // SAFETY: AVX-512F and VPOPCNTDQ were detected (see `hamming`); `planes` holds `count`
     // planes of `code.len()` words, as just checked.
-    unsafe { dot_bit_planes_vpopcnt(code, planes, count) }
+    unsafe {
+        match count {
+            // The 4-bit queries of RaBitQ: the planes' loop unrolled.
+            4 => dot_bit_planes_vpopcnt::<4>(code, planes, 4),
+            _ => dot_bit_planes_vpopcnt::<0>(code, planes, count),
+        }
+    }
 }
 
 /// `Σ_j 2^j Σ_i popcount(code_i & plane_j[i])`: eight code words at a time (masked loads at
-/// the end), weighed against the same words of each plane, counts shifted left by `j` into one
-/// accumulator.
+/// the end), weighed against the same words of each plane in one accumulator per plane; the
+/// accumulators are weighed by `2^j` at the end. `PLANES` is `count` if known at compile time
+/// (the loop over planes then unrolls), else 0.
 ///
 /// # Safety
-/// The CPU must support AVX-512F and AVX-512 VPOPCNTDQ, and `planes` must hold `count` planes
-/// of `code.len()` words.
+/// The CPU must support AVX-512F and AVX-512 VPOPCNTDQ, `count <= BIT_PLANES_MAX`, and
+/// `planes` must hold `count` planes of `code.len()` words.
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
-unsafe fn dot_bit_planes_vpopcnt(code: &[u64], planes: &[u64], count: usize) -> u32 {
+unsafe fn dot_bit_planes_vpopcnt<const PLANES: usize>(
+    code: &[u64],
+    planes: &[u64],
+    count: usize,
+) -> u32 {
+    let count = if PLANES > 0 { PLANES } else { count };
     let w = code.len();
-    let mut acc = _mm512_setzero_si512();
+    let mut acc = [_mm512_setzero_si512(); BIT_PLANES_MAX];
     let mut i = 0;
     while i < w {
         let rest = w - i;
@@ -333,18 +346,21 @@ unsafe fn dot_bit_planes_vpopcnt(code: &[u64], planes: &[u64], count: usize) -> 
         // SAFETY: `i < w` and the mask selects words `i..min(i + WORDS, w)` of the code;
         // masked-off words are not accessed (no fault) and read as 0.
         let c = unsafe { _mm512_maskz_loadu_epi64(mask, code.as_ptr().add(i).cast()) };
-        for j in 0..count {
+        for (j, acc_j) in acc.iter_mut().enumerate().take(count) {
             // SAFETY: plane `j` is words `j·w..(j+1)·w` of `planes` (`j < count`), and the
             // mask selects its words `i..min(i + WORDS, w)` as for the code.
             let p =
                 unsafe { _mm512_maskz_loadu_epi64(mask, planes.as_ptr().add(j * w + i).cast()) };
-            let bits = _mm512_popcnt_epi64(_mm512_and_si512(c, p));
-            acc = _mm512_add_epi64(acc, _mm512_sll_epi64(bits, _mm_cvtsi64_si128(j as i64)));
+            *acc_j = _mm512_add_epi64(*acc_j, _mm512_popcnt_epi64(_mm512_and_si512(c, p)));
         }
         i += WORDS;
     }
-    // Truncation to `u32` wraps like the scalar reference's wrapping sum.
-    _mm512_reduce_add_epi64(acc) as u32
+    let mut sum = 0u32;
+    for (j, acc_j) in acc.iter().enumerate().take(count) {
+        // Truncation to `u32` wraps like the scalar reference's wrapping sum.
+        sum = sum.wrapping_add((_mm512_reduce_add_epi64(*acc_j) as u32) << j);
+    }
+    sum
 }
 
 /// Words per register.

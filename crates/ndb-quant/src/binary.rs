@@ -442,12 +442,8 @@ impl BinaryQuantizer {
             let mut part = quantize(&x, self.rotation.dither(), words, planes, start, epsilon);
             let abs_sign = match metric {
                 Metric::Dot => {
-                    let qc: f64 = query
-                        .iter()
-                        .zip(centroid)
-                        .map(|(&q, &c)| f64::from(q) * f64::from(c))
-                        .sum();
-                    part.constant = qc as f32;
+                    let qc = ndb_kernels::dot(query, centroid);
+                    part.constant = qc;
                     part.sign = 1.0;
                     part.residual_weight = 0.0;
                     part.centroid_dot_weight = 1.0;
@@ -546,33 +542,27 @@ fn quantize(
     start: usize,
     epsilon: f64,
 ) -> QueryPart {
-    let x_norm_squared: f64 = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum();
-    let (lo, hi) = x
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let lo = if lo.is_finite() { lo } else { 0.0 };
+    let x_norm_squared = ndb_kernels::norm_squared(x);
+    let (lo, hi) = min_max(x);
     let delta = (f64::from(hi) - f64::from(lo)).max(0.0) / f64::from(QUERY_LEVELS);
+    let inv_delta = if delta > 0.0 {
+        (1.0 / delta) as f32
+    } else {
+        0.0
+    };
     let mut value_sum = 0u64;
-    for (chunk, (values, offsets)) in x.chunks(64).zip(dither.chunks(64)).enumerate() {
-        let mut bits = [0u64; QUERY_BITS];
-        for (i, (&v, &offset)) in values.iter().zip(offsets).enumerate() {
-            let u = if delta > 0.0 {
-                ((f64::from(v) - f64::from(lo)) / delta + f64::from(offset))
-                    .floor()
-                    .clamp(0.0, f64::from(QUERY_LEVELS)) as u64
-            } else {
-                0
-            };
-            value_sum += u;
-            for (j, plane_bits) in bits.iter_mut().enumerate() {
-                *plane_bits |= ((u >> j) & 1) << i;
-            }
+    let mut values = [0u8; 64];
+    for (chunk, (xs, offsets)) in x.chunks(64).zip(dither.chunks(64)).enumerate() {
+        // A short last chunk: values past the vector stay 0 and add nothing.
+        values.fill(0);
+        for (u, (&v, &offset)) in values.iter_mut().zip(xs.iter().zip(offsets)) {
+            // `(v − lo)/Δ + δ ≥ 0` (and NaN-free for finite input), so truncation floors it.
+            *u = ((v - lo) * inv_delta + offset).clamp(0.0, QUERY_LEVELS) as u8;
         }
-        for (j, &plane_bits) in bits.iter().enumerate() {
+        value_sum += values.iter().map(|&u| u64::from(u)).sum::<u64>();
+        for j in 0..QUERY_BITS {
             if let Some(word) = planes.get_mut(j * words + chunk) {
-                *word = plane_bits;
+                *word = bit_plane(&values, j);
             }
         }
     }
@@ -582,10 +572,46 @@ fn quantize(
         a: (2.0 * delta / sqrt_d) as f32,
         c: (-delta / sqrt_d * value_sum as f64) as f32,
         lo,
-        x_norm_squared: x_norm_squared as f32,
+        x_norm_squared,
         error_rounding: (epsilon * delta / 2.0) as f32,
         ..QueryPart::default()
     }
+}
+
+/// The smallest and largest of `x` (0 and 0 if it is empty), in eight independent lanes.
+fn min_max(x: &[f32]) -> (f32, f32) {
+    let mut lo = [f32::INFINITY; 8];
+    let mut hi = [f32::NEG_INFINITY; 8];
+    let (blocks, tail) = x.as_chunks::<8>();
+    for block in blocks {
+        for ((l, h), &v) in lo.iter_mut().zip(hi.iter_mut()).zip(block) {
+            *l = l.min(v);
+            *h = h.max(v);
+        }
+    }
+    for &v in tail {
+        lo[0] = lo[0].min(v);
+        hi[0] = hi[0].max(v);
+    }
+    let lo = lo.iter().fold(f32::INFINITY, |a, &b| a.min(b));
+    let hi = hi.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    if lo.is_finite() && hi.is_finite() {
+        (lo, hi)
+    } else {
+        (0.0, 0.0)
+    }
+}
+
+/// Bit `j` of each of the 64 `values` (each `< 16`), value `i` at bit `i`: eight values at a
+/// time, their bits `j` isolated in the low bit of each byte and gathered into one byte by a
+/// multiplication (`0x0102040810204080` moves byte `i`'s low bit to bit `56 + i`, and no two
+/// partial products meet in bits 56..63).
+fn bit_plane(values: &[u8; 64], j: usize) -> u64 {
+    let (groups, _) = values.as_chunks::<8>();
+    groups.iter().enumerate().fold(0u64, |word, (g, group)| {
+        let bits = (u64::from_le_bytes(*group) >> j) & 0x0101_0101_0101_0101;
+        word | ((bits.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * g))
+    })
 }
 
 /// The constants of a prepared query for the vectors of one centroid.
@@ -669,5 +695,39 @@ impl BinaryQuery {
                     .get(part.planes_start..part.planes_start + QUERY_BITS * self.words)
             })
             .unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, reason = "test code indexes what it built")]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_plane_gathers_bit_j_of_every_value() {
+        let mut values = [0u8; 64];
+        let mut state = 12345u64;
+        for v in values.iter_mut() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            *v = (state >> 60) as u8;
+        }
+        for j in 0..QUERY_BITS {
+            let naive = (0..64).fold(0u64, |w, i| w | (u64::from((values[i] >> j) & 1) << i));
+            assert_eq!(bit_plane(&values, j), naive, "plane {j}");
+        }
+        assert_eq!(bit_plane(&[15; 64], 3), u64::MAX);
+        assert_eq!(bit_plane(&[0; 64], 0), 0);
+    }
+
+    #[test]
+    fn min_max_of_any_length() {
+        assert_eq!(min_max(&[]), (0.0, 0.0));
+        assert_eq!(min_max(&[3.0]), (3.0, 3.0));
+        let x: Vec<f32> = (0..77).map(|i| ((i * 37) % 101) as f32 - 50.0).collect();
+        let lo = x.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        assert_eq!(min_max(&x), (lo, hi));
     }
 }

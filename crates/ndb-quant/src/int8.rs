@@ -156,8 +156,9 @@ impl Int8Quantizer {
             codes.iter_mut().zip(vector).zip(&self.low).zip(&self.step)
         {
             *code = if step > 0.0 {
-                // NaN cannot occur (finite inputs, positive step); `as` saturates.
-                ((x - lo) / step).round().clamp(0.0, CODE_MAX) as u8
+                // Rounds half up without a libm call; `as` saturates below 0 and above 255 (and
+                // maps NaN, which finite inputs cannot give, to 0).
+                ((x - lo) / step + 0.5) as u8
             } else {
                 0
             };
@@ -197,29 +198,35 @@ impl Int8Quantizer {
     ) -> Result<()> {
         check_len("query", self.dim(), query.len())?;
         check_finite(query, "the query")?;
-        let mut max_weighted = 0.0f64;
-        let mut low_dot = 0.0f64;
-        for ((&q, &lo), &step) in query.iter().zip(&self.low).zip(&self.step) {
-            max_weighted = max_weighted.max((f64::from(q) * f64::from(step)).abs());
-            low_dot += f64::from(q) * f64::from(lo);
+        // max |qᵢ·stepᵢ| in eight independent lanes.
+        let mut lanes = [0.0f32; 8];
+        let (q_blocks, q_tail) = query.as_chunks::<8>();
+        let (step_blocks, step_tail) = self.step.as_chunks::<8>();
+        for (q, step) in q_blocks.iter().zip(step_blocks) {
+            for ((m, &qi), &si) in lanes.iter_mut().zip(q).zip(step) {
+                *m = m.max((qi * si).abs());
+            }
         }
-        let s = max_weighted / f64::from(QUERY_MAX);
+        for (&qi, &si) in q_tail.iter().zip(step_tail) {
+            lanes[0] = lanes[0].max((qi * si).abs());
+        }
+        let max_weighted = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
+        let low_dot = f64::from(ndb_kernels::dot(query, &self.low));
+        let s = f64::from(max_weighted) / f64::from(QUERY_MAX);
+        let inv_s = if s > 0.0 { (1.0 / s) as f32 } else { 0.0 };
         prepared.codes.clear();
         prepared
             .codes
             .extend(query.iter().zip(&self.step).map(|(&q, &step)| {
-                if s > 0.0 {
-                    // In [-64, 64] by the choice of `s`; the clamp guards the last rounding.
-                    ((f64::from(q) * f64::from(step) / s).round() as f32)
-                        .clamp(-QUERY_MAX, QUERY_MAX) as i8
-                } else {
-                    0
-                }
+                // `q·step/s ∈ [-64, 64]` by the choice of `s`: shifted by 64.5, truncation
+                // rounds half up without a libm call; the clamp guards the last rounding.
+                let shifted = (q * step * inv_s + (QUERY_MAX + 0.5)).clamp(0.0, 2.0 * QUERY_MAX);
+                (shifted as i32 - 64) as i8
             }));
         let (constant, scale, weight) = match metric {
             Metric::Dot => (low_dot, s, 0.0),
             Metric::L2Squared => {
-                let norm: f64 = query.iter().map(|&q| f64::from(q) * f64::from(q)).sum();
+                let norm = f64::from(ndb_kernels::norm_squared(query));
                 (norm - 2.0 * low_dot, -2.0 * s, 1.0)
             }
         };
