@@ -74,7 +74,12 @@ fn check(config: &CollectionConfig, doc: &Document) -> Result<Vec<u8>> {
             "document {id:?}: a zero vector has no direction, so it cannot be stored in a cosine collection"
         )));
     }
-    let payload_json = match &doc.payload {
+    encode_payload(id, doc.payload.as_ref())
+}
+
+/// The stored form of document `id`'s payload (empty for none), checked against the limits.
+pub(crate) fn encode_payload(id: &str, payload: Option<&Value>) -> Result<Vec<u8>> {
+    let payload_json = match payload {
         None | Some(Value::Null) => Vec::new(),
         Some(v @ Value::Object(_)) if nesting_depth(v) > PAYLOAD_DEPTH_MAX => {
             return Err(Error::invalid(format!(
@@ -97,6 +102,45 @@ fn check(config: &CollectionConfig, doc: &Document) -> Result<Vec<u8>> {
         )));
     }
     Ok(payload_json)
+}
+
+/// Apply the JSON merge patch `patch` (RFC 7396) to `target`: an object patch merges key by
+/// key, a `null` member removes the key, anything else replaces the target. The caller bounds
+/// the patch's depth (the recursion follows it).
+pub(crate) fn merge_patch(target: &mut Value, patch: &Value) {
+    let Value::Object(members) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(serde_json::Map::new());
+    }
+    if let Value::Object(fields) = target {
+        for (key, value) in members {
+            if value.is_null() {
+                fields.remove(key);
+            } else {
+                merge_patch(fields.entry(key.clone()).or_insert(Value::Null), value);
+            }
+        }
+    }
+}
+
+/// Check a merge patch for a payload: an object (a patch that is not one would replace the
+/// whole payload with a non-object), nested no deeper than a payload may be.
+pub(crate) fn check_patch(id: &str, patch: &Value) -> Result<()> {
+    if !patch.is_object() {
+        return Err(Error::invalid(format!(
+            "document {id:?}: a payload patch must be a JSON object, got {}",
+            json_kind(patch)
+        )));
+    }
+    if nesting_depth(patch) > PAYLOAD_DEPTH_MAX {
+        return Err(Error::invalid(format!(
+            "document {id:?}: payload patch is nested more than {PAYLOAD_DEPTH_MAX} levels deep"
+        )));
+    }
+    Ok(())
 }
 
 impl CollectionConfig {

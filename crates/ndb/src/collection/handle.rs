@@ -97,6 +97,59 @@ impl Collection {
         }
     }
 
+    /// Replace the payload of the document `id` (`None` removes it), keeping its vector;
+    /// returns whether the document exists (nothing is written if not). The WAL record holds
+    /// the id and the new payload only, and the update is durable, searchable and filterable
+    /// like an insert (the collection's [`Durability`](crate::Durability) applies).
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document, Filter, Search};
+    /// use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert(Document::new("a", vec![1.0, 0.0]).with_payload(json!({"lang": "en"})))?;
+    /// assert!(c.set_payload("a", Some(json!({"lang": "de"})))?);
+    /// let hits = c.search(Search::new(&[1.0, 0.0]).filter(Filter::eq("lang", "de")))?;
+    /// assert_eq!(hits[0].id, "a");
+    /// assert!(!c.set_payload("missing", None)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn set_payload(&self, id: &str, payload: Option<serde_json::Value>) -> Result<bool> {
+        self.inner.writer()?;
+        // Checked before the WAL lock is taken, so a bad payload never waits for it.
+        crate::document::encode_payload(id, payload.as_ref())?;
+        self.inner.update_payload(id, |_| Ok(payload))
+    }
+
+    /// Apply a JSON merge patch (RFC 7396) to the payload of the document `id`: each member
+    /// of `patch` replaces the field of that name (objects merge recursively), a `null` member
+    /// removes it. Returns whether the document exists. Otherwise like
+    /// [`Collection::set_payload`].
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// let payload = json!({"lang": "en", "meta": {"year": 2020, "draft": true}});
+    /// c.insert(Document::new("a", vec![1.0, 0.0]).with_payload(payload))?;
+    /// c.patch_payload("a", json!({"meta": {"year": 2024, "draft": null}}))?;
+    /// let doc = c.get("a")?.unwrap();
+    /// assert_eq!(doc.payload, Some(json!({"lang": "en", "meta": {"year": 2024}})));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn patch_payload(&self, id: &str, patch: serde_json::Value) -> Result<bool> {
+        self.inner.writer()?;
+        crate::document::check_patch(id, &patch)?;
+        self.inner.update_payload(id, |current| {
+            let mut payload = current.unwrap_or(serde_json::Value::Null);
+            crate::document::merge_patch(&mut payload, &patch);
+            Ok(Some(payload))
+        })
+    }
+
     /// Delete a document; returns whether it was present.
     pub fn delete(&self, id: &str) -> Result<bool> {
         self.inner.delete(id)

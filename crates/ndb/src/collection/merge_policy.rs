@@ -5,6 +5,9 @@
 //! `FANOUT` segments, they are merged into one of the next tier. The segment count therefore
 //! stays about `FANOUT - 1` per tier, logarithmic in the data size. A segment whose deleted
 //! fraction passes [`DELETED_FRACTION_MAX`] is rewritten on its own to reclaim the space.
+//!
+//! Consolidation (when the collection goes quiet): the segments with graphs become one, so
+//! that a search walks one graph instead of one per segment (see [`consolidation`]).
 
 /// Segments per tier before they are merged.
 pub(crate) const FANOUT: usize = 4;

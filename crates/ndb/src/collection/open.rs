@@ -13,6 +13,7 @@ use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, Segment};
 use crate::wal::{self, wal_file_name, WalOp, WalWriter};
+use crate::document::PreparedDoc;
 use crate::{Error, Result};
 use ndb_storage::{LockGuard, OpenMode as FileMode, Vfs};
 use std::collections::HashSet;
@@ -368,6 +369,24 @@ fn replay(state: &mut State, op: WalOp) -> Result<()> {
         WalOp::Delete(ids) => {
             let shadows = state.shadows(ids.iter().map(String::as_str))?;
             state.apply_delete(&ids, &shadows);
+        }
+        WalOp::SetPayload(entries) => {
+            for (id, payload_json) in entries {
+                // The document existed when the record was written, and replay rebuilds the
+                // same state; a missing one means damage elsewhere, already reported.
+                let Some(found) = state.find(&id)? else {
+                    log::warn!("WAL payload update for {id:?}, which is not there: skipped");
+                    continue;
+                };
+                let vector = found.vector()?;
+                let shadows = state.shadows(std::iter::once(id.as_str()))?;
+                let doc = PreparedDoc {
+                    id,
+                    vector,
+                    payload_json,
+                };
+                state.apply_put(vec![doc], &shadows);
+            }
         }
     }
     Ok(())

@@ -49,6 +49,23 @@ pub(crate) enum Found<'a> {
 }
 
 impl Found<'_> {
+    /// The stored vector (checked against its row's checksum for a segment row).
+    pub fn vector(&self) -> Result<Vec<f32>> {
+        match *self {
+            Found::Memtable(m, row) => Ok(m.vector(row).to_vec()),
+            Found::Segment(s, row) => Ok(s.checked_vector(row)?.to_vec()),
+        }
+    }
+
+    /// The payload as JSON (`None` for none), checked for a segment row.
+    pub fn payload(&self) -> Result<Option<serde_json::Value>> {
+        match *self {
+            Found::Memtable(m, row) => decode_payload(m.payload(row))
+                .map_err(|e| Error::internal(format!("memtable payload: {e}"))),
+            Found::Segment(s, row) => s.payload_value(row),
+        }
+    }
+
     pub fn to_document(&self) -> Result<Document> {
         match *self {
             Found::Memtable(m, row) => Ok(Document {

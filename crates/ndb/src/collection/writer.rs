@@ -6,9 +6,10 @@ use super::locks::{Mutex, Rank};
 use super::state::{self, State};
 use super::CollectionInner;
 use crate::config::Durability;
-use crate::document::{validate_id, PreparedDoc};
+use crate::document::{encode_payload, validate_id, PreparedDoc};
 use crate::wal::{AppendError, EncodedRecord, WalWriter};
 use crate::{Error, Result};
+use serde_json::Value;
 
 /// What only a writable collection has, and what stops it writing.
 pub(crate) struct Writer {
@@ -82,9 +83,23 @@ impl CollectionInner {
     /// not fail. Returns the record's sequence number, or `None` if nothing was written.
     fn write_record<T>(
         &self,
-        mut rec: EncodedRecord,
+        rec: EncodedRecord,
         op: T,
         shadows_of: impl FnOnce(&State, &T) -> Result<Option<Vec<state::Shadow>>>,
+        apply: impl FnOnce(&mut State, T, &[state::Shadow]),
+    ) -> Result<Option<u64>> {
+        self.write_record_with(
+            |st| Ok(shadows_of(st, &op)?.map(|shadows| (rec, op, shadows))),
+            apply,
+        )
+    }
+
+    /// [`CollectionInner::write_record`] for a record that depends on the state it applies to
+    /// (`prepare` sees the state under the WAL lock and returns the record, what to apply and
+    /// the shadows, or `None` to write nothing).
+    fn write_record_with<T>(
+        &self,
+        prepare: impl FnOnce(&State) -> Result<Option<(EncodedRecord, T, Vec<state::Shadow>)>>,
         apply: impl FnOnce(&mut State, T, &[state::Shadow]),
     ) -> Result<Option<u64>> {
         let wal_lock = self.writer()?;
@@ -93,7 +108,7 @@ impl CollectionInner {
         if let Some(err) = self.poisoned() {
             return Err(err);
         }
-        let Some(shadows) = shadows_of(&self.state.read(), &op)? else {
+        let Some((mut rec, op, shadows)) = prepare(&self.state.read())? else {
             return Ok(None);
         };
         let seq = match wal.append(&mut rec) {
@@ -193,6 +208,44 @@ impl CollectionInner {
                 }
             },
             |st, ids, shadows| st.apply_delete(&ids, shadows),
+        )?;
+        match seq {
+            Some(seq) => {
+                self.after_write(seq)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Replace the payload of document `id` with what `update` makes of the current one
+    /// (`None` for no payload), keeping its vector: the WAL record carries the id and the new
+    /// payload only. Returns whether the document exists (nothing is written if not).
+    pub(super) fn update_payload(
+        &self,
+        id: &str,
+        update: impl FnOnce(Option<Value>) -> Result<Option<Value>>,
+    ) -> Result<bool> {
+        validate_id(id)?;
+        let seq = self.write_record_with(
+            |st| {
+                let Some(found) = st.find(id)? else {
+                    return Ok(None);
+                };
+                let payload = update(found.payload()?)?;
+                let payload_json = encode_payload(id, payload.as_ref())?;
+                let entry = [(id.to_string(), payload_json)];
+                let rec = EncodedRecord::set_payload(&entry).map_err(Error::InvalidArgument)?;
+                let [(id, payload_json)] = entry;
+                let doc = PreparedDoc {
+                    vector: found.vector()?,
+                    id,
+                    payload_json,
+                };
+                let shadows = st.shadows(std::iter::once(doc.id.as_str()))?;
+                Ok(Some((rec, vec![doc], shadows)))
+            },
+            |st, docs, shadows| st.apply_put(docs, shadows),
         )?;
         match seq {
             Some(seq) => {

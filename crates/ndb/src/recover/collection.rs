@@ -42,6 +42,9 @@ pub(super) struct Salvaged {
     pub wal_docs: Vec<PreparedDoc>,
     /// The newest readable version of every live document.
     pub winners: HashMap<String, Winner>,
+    /// Payloads (stored form) that WAL payload updates gave documents whose newest version is
+    /// a segment row.
+    pub payloads: HashMap<String, Vec<u8>>,
 }
 
 /// A WAL file read into memory.
@@ -96,12 +99,18 @@ pub(super) fn salvage(vfs: &dyn Vfs, db: &Path, name: &str) -> Result<Salvaged> 
             segments,
             wal_docs: Vec::new(),
             winners: HashMap::new(),
+            payloads: HashMap::new(),
         });
     };
     let mut winners = HashMap::new();
     segments::read_rows(&segments, &mut winners, &mut report);
     let flushed = manifest.as_ref().map(|m| m.flushed_seq);
-    let wal_docs = apply_wal(&wal_files, dim, flushed, &mut winners, &mut report);
+    let mut payloads = HashMap::new();
+    let newest = Newest {
+        winners: &mut winners,
+        payloads: &mut payloads,
+    };
+    let wal_docs = apply_wal(&wal_files, dim, flushed, newest, &mut report);
     let settings = match manifest {
         Some(m) => Settings {
             config: m.config,
@@ -117,7 +126,55 @@ pub(super) fn salvage(vfs: &dyn Vfs, db: &Path, name: &str) -> Result<Salvaged> 
         segments,
         wal_docs,
         winners,
+        payloads,
     })
+}
+
+/// What the WAL replay updates: the newest version of each document, and payload updates of
+/// segment rows.
+struct Newest<'a> {
+    winners: &'a mut HashMap<String, Winner>,
+    payloads: &'a mut HashMap<String, Vec<u8>>,
+}
+
+impl Newest<'_> {
+    fn apply(&mut self, op: WalOp, docs: &mut Vec<PreparedDoc>) {
+        match op {
+            WalOp::Put(batch) => {
+                for doc in batch {
+                    self.payloads.remove(&doc.id);
+                    self.winners.insert(doc.id.clone(), Winner::Wal(docs.len()));
+                    docs.push(doc);
+                }
+            }
+            WalOp::Delete(ids) => {
+                for id in ids {
+                    self.payloads.remove(&id);
+                    self.winners.remove(&id);
+                }
+            }
+            WalOp::SetPayload(entries) => {
+                for (id, payload_json) in entries {
+                    match self.winners.get(&id) {
+                        Some(&Winner::Wal(i)) => {
+                            let Some(doc) = docs.get(i) else { continue };
+                            let doc = PreparedDoc {
+                                payload_json,
+                                ..doc.clone()
+                            };
+                            self.winners.insert(id, Winner::Wal(docs.len()));
+                            docs.push(doc);
+                        }
+                        Some(Winner::Row { .. }) => {
+                            self.payloads.insert(id, payload_json);
+                        }
+                        // Its version was lost: the update has nothing to apply to.
+                        None => {}
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The collection manifest, if it can be read and holds a valid configuration.
@@ -373,7 +430,7 @@ fn apply_wal(
     files: &[WalFile],
     dim: usize,
     flushed: Option<u64>,
-    winners: &mut HashMap<String, Winner>,
+    mut newest: Newest<'_>,
     report: &mut CollectionRecovery,
 ) -> Vec<PreparedDoc> {
     let mut docs = Vec::new();
@@ -421,19 +478,7 @@ fn apply_wal(
             }
             open = None;
             last = Some(seq);
-            match op {
-                WalOp::Put(batch) => {
-                    for doc in batch {
-                        winners.insert(doc.id.clone(), Winner::Wal(docs.len()));
-                        docs.push(doc);
-                    }
-                }
-                WalOp::Delete(ids) => {
-                    for id in ids {
-                        winners.remove(&id);
-                    }
-                }
-            }
+            newest.apply(op, &mut docs);
         }
     }
     for w in files {

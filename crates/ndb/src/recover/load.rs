@@ -48,7 +48,21 @@ impl Salvaged {
             rows.sort_unstable();
             for &row in rows.iter() {
                 match segments::read_row(&seg.opened.segment, row) {
-                    Ok((doc, payload_bytes)) => loader.push(doc, payload_bytes, report)?,
+                    Ok((mut doc, mut payload_bytes)) => {
+                        // A WAL payload update is the newest version: if it does not decode,
+                        // the document is lost, never given its older payload.
+                        if let Some(updated) = self.payloads.remove(&doc.id) {
+                            payload_bytes = updated.len();
+                            match decode_payload(&updated) {
+                                Ok(payload) => doc.payload = payload,
+                                Err(e) => {
+                                    refuse(report, &doc.id, &format!("payload update: {e}"));
+                                    continue;
+                                }
+                            }
+                        }
+                        loader.push(doc, payload_bytes, report)?
+                    }
                     // It read intact a moment ago: the file changed under us.
                     Err(e) => {
                         let file = &mut report.files[seg.file];

@@ -14,12 +14,16 @@ pub(crate) const RECORD_HEADER_LEN: usize = 16;
 pub(crate) const OP_PUT: u8 = 1;
 /// Delete a batch of ids.
 pub(crate) const OP_DELETE: u8 = 2;
+/// Replace the payloads of existing documents, keeping their vectors.
+pub(crate) const OP_SET_PAYLOAD: u8 = 3;
 
 /// The operation a record carries.
 #[derive(Clone, Debug)]
 pub(crate) enum WalOp {
     Put(Vec<PreparedDoc>),
     Delete(Vec<String>),
+    /// (id, stored payload: serialized JSON object, empty for none).
+    SetPayload(Vec<(String, Vec<u8>)>),
 }
 
 /// An encoded record whose sequence number and checksum are filled in at append time.
@@ -81,6 +85,23 @@ impl EncodedRecord {
             rec.bytes
                 .extend_from_slice(&(id.len() as u16).to_le_bytes());
             rec.bytes.extend_from_slice(id.as_bytes());
+        }
+        rec.seal_body()
+    }
+
+    /// Encode new payloads (stored form) for existing documents; no vector is carried.
+    pub fn set_payload(entries: &[(String, Vec<u8>)]) -> Result<Self, String> {
+        let hint: usize = entries.iter().map(|(id, p)| 6 + id.len() + p.len()).sum();
+        let mut rec = Self::new(OP_SET_PAYLOAD, 4 + hint);
+        let count = u32::try_from(entries.len()).map_err(|_| "too many payloads in one batch")?;
+        rec.bytes.extend_from_slice(&count.to_le_bytes());
+        for (id, payload) in entries {
+            rec.bytes
+                .extend_from_slice(&(id.len() as u16).to_le_bytes());
+            rec.bytes.extend_from_slice(id.as_bytes());
+            rec.bytes
+                .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            rec.bytes.extend_from_slice(payload);
         }
         rec.seal_body()
     }
@@ -152,6 +173,7 @@ pub(crate) fn min_entry_len(op: u8, dim: usize) -> usize {
     match op {
         OP_PUT => (2 + 1 + 4usize).saturating_add(dim.saturating_mul(4)),
         OP_DELETE => 2 + 1,
+        OP_SET_PAYLOAD => 2 + 1 + 4,
         _ => 1,
     }
 }
@@ -175,11 +197,7 @@ fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
             let mut docs = Vec::with_capacity(count.min(PREALLOCATE_MAX));
             for _ in 0..count {
                 let id = read_id(&mut r)?;
-                let plen = r.u32().ok_or("truncated payload length")? as usize;
-                if plen > PAYLOAD_BYTES_MAX {
-                    return Err(format!("payload length {plen} over the limit"));
-                }
-                let payload_json = r.take(plen).ok_or("truncated payload")?.to_vec();
+                let payload_json = read_payload(&mut r)?;
                 let vbytes = dim
                     .checked_mul(4)
                     .and_then(|n| r.take(n))
@@ -199,12 +217,29 @@ fn decode_body(body: &[u8], dim: usize) -> Result<WalOp, String> {
             }
             WalOp::Delete(ids)
         }
+        OP_SET_PAYLOAD => {
+            let mut entries = Vec::with_capacity(count.min(PREALLOCATE_MAX));
+            for _ in 0..count {
+                let id = read_id(&mut r)?;
+                entries.push((id, read_payload(&mut r)?));
+            }
+            WalOp::SetPayload(entries)
+        }
         other => return Err(format!("unknown op {other}")),
     };
     if r.remaining() != 0 {
         return Err(format!("{} trailing bytes", r.remaining()));
     }
     Ok(out)
+}
+
+#[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
+fn read_payload(r: &mut Reader<'_>) -> Result<Vec<u8>, String> {
+    let plen = r.u32().ok_or("truncated payload length")? as usize;
+    if plen > PAYLOAD_BYTES_MAX {
+        return Err(format!("payload length {plen} over the limit"));
+    }
+    Ok(r.take(plen).ok_or("truncated payload")?.to_vec())
 }
 
 #[deny(clippy::indexing_slicing, clippy::arithmetic_side_effects)] // decodes bytes from disk
@@ -234,6 +269,7 @@ mod tests {
         let mut rec = match &op {
             WalOp::Put(d) => EncodedRecord::put(d).unwrap(),
             WalOp::Delete(ids) => EncodedRecord::delete(ids).unwrap(),
+            WalOp::SetPayload(entries) => EncodedRecord::set_payload(entries).unwrap(),
         };
         let bytes = rec.finish(seq).to_vec();
         match decode(&bytes, dim) {
@@ -267,11 +303,28 @@ mod tests {
         roundtrip(WalOp::Delete(vec!["a".into(), "ü".into()]), 3, u64::MAX);
     }
 
+    #[test]
+    fn payload_updates_round_trip_without_vectors() {
+        let entries = vec![
+            ("a".to_string(), b"{\"x\":1}".to_vec()),
+            ("b".to_string(), Vec::new()),
+        ];
+        roundtrip(WalOp::SetPayload(entries.clone()), 768, 3);
+        let mut rec = EncodedRecord::set_payload(&entries).unwrap();
+        // Header, op, count, then per entry: id length, id, payload length, payload.
+        assert_eq!(rec.finish(3).len(), 16 + 1 + 4 + (2 + 1 + 4 + 7) + (2 + 1 + 4));
+    }
+
     /// A record whose checksum is valid but whose count no body could hold is damage, found
     /// before any allocation by count (it asked for tens of GiB).
     #[test]
     fn a_crafted_count_under_a_valid_checksum_is_refused_without_allocating() {
-        for (op, dim) in [(OP_PUT, 1usize), (OP_PUT, 768), (OP_DELETE, 4)] {
+        for (op, dim) in [
+            (OP_PUT, 1usize),
+            (OP_PUT, 768),
+            (OP_DELETE, 4),
+            (OP_SET_PAYLOAD, 4),
+        ] {
             let mut body = vec![op];
             body.extend_from_slice(&u32::MAX.to_le_bytes());
             body.extend_from_slice(&[0u8; 64]);
@@ -308,7 +361,9 @@ mod tests {
         fn round_trip_any(ids in proptest::collection::vec("[a-zA-Z0-9é]{1,20}", 0..8), dim in 1usize..16, seq: u64) {
             let docs: Vec<_> = ids.iter().map(|id| doc(id, dim, "{\"k\":[1,2]}")).collect();
             roundtrip(WalOp::Put(docs), dim, seq);
+            let entries = ids.iter().map(|id| (id.clone(), b"{\"k\":2}".to_vec())).collect();
             roundtrip(WalOp::Delete(ids), dim, seq);
+            roundtrip(WalOp::SetPayload(entries), dim, seq);
         }
 
         #[test]

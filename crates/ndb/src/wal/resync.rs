@@ -9,7 +9,9 @@
 //! computed from CRC-32C checkpoints of the searched bytes in `O(STRIDE + log n)`: CRC-32C is
 //! linear, so the checksum of any range follows from the checksums of two prefixes.
 
-use super::record::{decode, min_entry_len, Decoded, OP_DELETE, OP_PUT, RECORD_HEADER_LEN};
+use super::record::{
+    decode, min_entry_len, Decoded, OP_DELETE, OP_PUT, OP_SET_PAYLOAD, RECORD_HEADER_LEN,
+};
 use crate::codec::{u32_at, u64_at};
 use crate::limits::WAL_RECORD_BYTES_MAX;
 
@@ -69,7 +71,7 @@ fn plausible_header(
     }
     let op = *region.get(at(RECORD_HEADER_LEN)?)?;
     let count = u32_at(region, at(RECORD_HEADER_LEN + 1)?)? as usize;
-    if op != OP_PUT && op != OP_DELETE {
+    if ![OP_PUT, OP_DELETE, OP_SET_PAYLOAD].contains(&op) {
         return None;
     }
     let room = len.checked_sub(5)?;
