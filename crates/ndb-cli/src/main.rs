@@ -208,6 +208,35 @@ Examples:
         /// Document id.
         id: String,
     },
+    /// Replace (--payload) or merge-patch (--patch, RFC 7396) one document's payload, keeping its
+    /// vector (exit 1 if there is no document with that id).
+    ///
+    /// --payload takes a JSON object, or null to remove the payload. --patch takes a JSON
+    /// object whose members replace the fields of those names (objects merge recursively) and
+    /// whose null members remove them.
+    #[command(after_help = "\
+Examples:
+  ndb update data/ docs doc-42 --payload '{\"lang\": \"en\", \"year\": 2024}'
+  ndb update data/ docs doc-42 --patch '{\"year\": 2025, \"draft\": null}'")]
+    Update {
+        /// Database directory.
+        db: PathBuf,
+        /// Collection.
+        collection: String,
+        /// Document id.
+        id: String,
+        /// The new payload: a JSON object, or null.
+        #[arg(
+            long,
+            value_name = "JSON",
+            conflicts_with = "patch",
+            required_unless_present = "patch"
+        )]
+        payload: Option<String>,
+        /// A JSON merge patch (an object) to apply to the payload.
+        #[arg(long, value_name = "JSON")]
+        patch: Option<String>,
+    },
     /// Write every document to JSON Lines (default), or the vectors to .fvecs or .npy.
     ///
     /// JSON Lines output has the import format, one {"id", "vector", "payload"} object per line,
@@ -617,6 +646,20 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
         }
         Cmd::Get { db, collection, id } => commands::get(ctx, &db, &collection, &id),
         Cmd::Delete { db, collection, id } => commands::delete(ctx, &db, &collection, &id),
+        Cmd::Update {
+            db,
+            collection,
+            id,
+            payload,
+            patch,
+        } => {
+            let change = match (payload, patch) {
+                (Some(json), _) => commands::PayloadChange::Set(json),
+                (None, Some(json)) => commands::PayloadChange::Patch(json),
+                (None, None) => unreachable!("clap requires --payload or --patch"),
+            };
+            commands::update(ctx, &db, &collection, &id, change)
+        }
         Cmd::Export {
             db,
             collection,

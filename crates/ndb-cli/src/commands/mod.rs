@@ -13,7 +13,7 @@ pub use collections::{create, drop, list, stats};
 pub use export::export;
 pub use maintain::{compact, index};
 pub use recover::recover;
-pub use search::{delete, get, parse_vector, search, Query, SearchArgs};
+pub use search::{delete, get, parse_vector, search, update, PayloadChange, Query, SearchArgs};
 pub use verify::verify;
 
 use crate::error::{CliError, CliResult};

@@ -182,6 +182,45 @@ pub fn delete(ctx: &mut Ctx, db: &Path, name: &str, id: &str) -> CliResult<()> {
     }
 }
 
+/// What `ndb update` does to a payload (the JSON text as given).
+pub enum PayloadChange {
+    Set(String),
+    Patch(String),
+}
+
+pub fn update(
+    ctx: &mut Ctx,
+    db: &Path,
+    name: &str,
+    id: &str,
+    change: PayloadChange,
+) -> CliResult<()> {
+    let parse = |flag: &str, text: &str| {
+        serde_json::from_str::<serde_json::Value>(text)
+            .map_err(|e| CliError::usage(format!("{flag}: not valid JSON: {e}")))
+    };
+    let database = open_write(db)?;
+    let coll = database.get_collection(name)?;
+    let present = match change {
+        PayloadChange::Set(text) => {
+            let value = parse("--payload", &text)?;
+            coll.set_payload(id, (!value.is_null()).then_some(value))?
+        }
+        PayloadChange::Patch(text) => coll.patch_payload(id, parse("--patch", &text)?)?,
+    };
+    if !present {
+        return Err(no_doc(name, id));
+    }
+    coll.sync()?;
+    let payload = coll.get(id)?.and_then(|d| d.payload);
+    if ctx.json {
+        ctx.print_json(&json!({"updated": id, "payload": payload}))
+    } else {
+        let shown = payload.map_or_else(|| "no payload".to_string(), |p| p.to_string());
+        ctx.println(&format!("updated {id:?} in {name:?}: {shown}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
