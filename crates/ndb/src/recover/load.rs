@@ -44,39 +44,8 @@ impl Salvaged {
             batch_bytes: 0,
         };
         let report = &mut self.report;
-        for (seg, rows) in self.segments.iter().zip(&mut rows) {
-            rows.sort_unstable();
-            for &row in rows.iter() {
-                match segments::read_row(&seg.opened.segment, row) {
-                    Ok((mut doc, mut payload_bytes)) => {
-                        // A WAL payload update is the newest version: if it does not decode,
-                        // the document is lost, never given its older payload.
-                        if let Some(updated) = self.payloads.remove(&doc.id) {
-                            payload_bytes = updated.len();
-                            match decode_payload(&updated) {
-                                Ok(payload) => doc.payload = payload,
-                                Err(e) => {
-                                    refuse(report, &doc.id, &format!("payload update: {e}"));
-                                    continue;
-                                }
-                            }
-                        }
-                        loader.push(doc, payload_bytes, report)?
-                    }
-                    // It read intact a moment ago: the file changed under us.
-                    Err(e) => {
-                        let file = &mut report.files[seg.file];
-                        file.rows_lost += 1;
-                        let mut d = Damage::new(
-                            seg.opened.segment.vector_bytes_range(row..row + 1),
-                            format!("{} (on the second read)", reason_of(&e)),
-                        );
-                        d.rows = Some(u64::from(row)..u64::from(row) + 1);
-                        file.damage.push(d);
-                    }
-                }
-            }
-        }
+        let payloads = &mut self.payloads;
+        load_rows(&self.segments, payloads, &mut loader, &mut rows, report)?;
         let wal_docs = std::mem::take(&mut self.wal_docs);
         for (doc, newest) in wal_docs.into_iter().zip(from_wal) {
             if !newest {
@@ -99,6 +68,51 @@ impl Salvaged {
         coll.flush()?;
         Ok(self.report)
     }
+}
+
+/// Load the winning rows of each segment (`rows`, by segment), with the payloads WAL payload
+/// updates gave them.
+fn load_rows(
+    opened: &[super::segments::OpenSegment],
+    payloads: &mut std::collections::HashMap<String, Vec<u8>>,
+    loader: &mut Loader<'_>,
+    rows: &mut [Vec<u32>],
+    report: &mut CollectionRecovery,
+) -> Result<()> {
+    for (seg, rows) in opened.iter().zip(rows) {
+        rows.sort_unstable();
+        for &row in rows.iter() {
+            match segments::read_row(&seg.opened.segment, row) {
+                Ok((mut doc, mut payload_bytes)) => {
+                    // A WAL payload update is the newest version: if it does not decode,
+                    // the document is lost, never given its older payload.
+                    if let Some(updated) = payloads.remove(&doc.id) {
+                        payload_bytes = updated.len();
+                        match decode_payload(&updated) {
+                            Ok(payload) => doc.payload = payload,
+                            Err(e) => {
+                                refuse(report, &doc.id, &format!("payload update: {e}"));
+                                continue;
+                            }
+                        }
+                    }
+                    loader.push(doc, payload_bytes, report)?
+                }
+                // It read intact a moment ago: the file changed under us.
+                Err(e) => {
+                    let file = &mut report.files[seg.file];
+                    file.rows_lost += 1;
+                    let mut d = Damage::new(
+                        seg.opened.segment.vector_bytes_range(row..row + 1),
+                        format!("{} (on the second read)", reason_of(&e)),
+                    );
+                    d.rows = Some(u64::from(row)..u64::from(row) + 1);
+                    file.damage.push(d);
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Writes documents into the new collection in batches.
