@@ -8,10 +8,10 @@
 //! Gates are process-wide, so the tests in this file run one at a time.
 
 mod common;
-use common::watchdog;
+use common::{graphs_from, temp_db, wait_until, watchdog};
 
 use ndb::testing::{close_gate, gate_waiters, open_gate};
-use ndb::{Collection, CollectionConfig, Database, Distance, Document, IndexConfig, Search};
+use ndb::{Collection, Database, Document, Search};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -35,14 +35,6 @@ fn doc(i: u64, version: u64) -> Document {
     Document::new(format!("doc-{i}"), vector(i, version))
 }
 
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 /// Every live document, by id: `iter` must not yield an id twice.
 fn contents(c: &Collection) -> HashMap<String, Vec<f32>> {
     let mut out = HashMap::new();
@@ -64,15 +56,8 @@ fn writers_never_wait_for_graph_builds() {
         Duration::from_secs(120),
         "a writer waited for background work?",
     );
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
-    let config = CollectionConfig::new(DIM)
-        .with_distance(Distance::Euclidean)
-        .with_flush_threshold_bytes(32 << 10)
-        .with_index(IndexConfig {
-            min_rows: 300,
-            ..IndexConfig::default()
-        });
+    let (dir, db) = temp_db();
+    let config = graphs_from(DIM, 300).with_flush_threshold_bytes(32 << 10);
     let c = db.create_collection("c", config).unwrap();
 
     // Hold every background graph build (of merges and of flushed segments) at its start.
@@ -147,13 +132,7 @@ fn compaction_while_a_memtable_is_frozen_keeps_replaced_rows_deleted() {
     );
     let dir = tempfile::tempdir().unwrap();
     let threshold = 16 << 10;
-    let config = CollectionConfig::new(DIM)
-        .with_distance(Distance::Euclidean)
-        .with_flush_threshold_bytes(threshold)
-        .with_index(IndexConfig {
-            min_rows: 1_000_000,
-            ..IndexConfig::default()
-        });
+    let config = graphs_from(DIM, 1_000_000).with_flush_threshold_bytes(threshold);
     let mut expected: HashMap<String, Vec<f32>> = HashMap::new();
     {
         let db = Database::open(dir.path()).unwrap();

@@ -1,8 +1,11 @@
 //! Compaction: drops deleted and replaced rows, keeps every live document and payload, shrinks
 //! the files, and is crash-safe at every sync.
 
+mod common;
+use common::{graphs_from, temp_db};
+
 use ndb::testing::{CrashMode, Fault, SimVfs};
-use ndb::{CollectionConfig, Database, DatabaseOptions, Distance, Document, IndexConfig, Search};
+use ndb::{CollectionConfig, Database, DatabaseOptions, Document, Search};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,12 +21,7 @@ fn vector(i: usize, version: usize) -> Vec<f32> {
 }
 
 fn config() -> CollectionConfig {
-    CollectionConfig::new(16)
-        .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows: 500,
-            ..IndexConfig::default()
-        })
+    graphs_from(16, 500)
 }
 
 /// 2,000 documents in 4 segments; every other one deleted, every fifth replaced; a few writes
@@ -160,8 +158,7 @@ fn compaction_is_crash_safe_at_every_sync() {
 /// `compact()`, which reclaims their space and reports the live count.
 #[test]
 fn compaction_applies_deletes_not_yet_flushed() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (dir, db) = temp_db();
     let c = db.create_collection("c", CollectionConfig::new(8)).unwrap();
     let docs: Vec<Document> = (0..20_000)
         .map(|i| Document::new(format!("d{i}"), vector(i, 0)[..8].to_vec()))

@@ -18,6 +18,11 @@
 //!   newer version under a valid checksum is `UnsupportedFormat` (tests/version_flips.rs covers
 //!   every file kind).
 
+mod common;
+use common::segment_file::{sections, u32_at, ID_BYTES, ID_OFFSETS, ID_SORTED};
+use common::segment_file::{PAYLOAD_BYTES, PAYLOAD_OFFSETS, ROW_CHECKSUMS};
+use common::segment_file::{VECTORS, VECTOR_BLOCK_CHECKSUMS};
+
 use ndb::testing::SimVfs;
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, Error};
 use rand::rngs::StdRng;
@@ -30,16 +35,6 @@ use std::sync::Arc;
 
 const DIM: usize = 4;
 const DB: &str = "/db";
-
-// Segment section kinds (docs/FORMAT.md, "Segment files").
-const VECTORS: u32 = 1;
-const ID_OFFSETS: u32 = 2;
-const ID_BYTES: u32 = 3;
-const ID_SORTED: u32 = 4;
-const PAYLOAD_OFFSETS: u32 = 5;
-const PAYLOAD_BYTES: u32 = 6;
-const ROW_CHECKSUMS: u32 = 7;
-const VECTOR_BLOCK_CHECKSUMS: u32 = 8;
 
 fn section_name(kind: u32) -> &'static str {
     match kind {
@@ -112,14 +107,6 @@ fn patch(vfs: &SimVfs, path: &Path, offset: usize, new: &[u8]) {
             vfs.corrupt(path, (offset + i) as u64, mask).unwrap();
         }
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
 }
 
 #[track_caller]
@@ -440,20 +427,6 @@ struct SegFixture {
     docs: Vec<Document>,
 }
 
-fn parse_sections(bytes: &[u8]) -> Vec<(u32, Range<usize>)> {
-    assert_eq!(&bytes[0..8], b"NDBSEG\0\0");
-    let count = u32_at(bytes, 48) as usize;
-    (0..count)
-        .map(|i| {
-            let at = 56 + 32 * i;
-            let kind = u32_at(bytes, at);
-            let offset = u64_at(bytes, at + 8) as usize;
-            let len = u64_at(bytes, at + 16) as usize;
-            (kind, offset..offset + len)
-        })
-        .collect()
-}
-
 fn seg_fixture() -> SegFixture {
     let vfs = SimVfs::new(11);
     let docs: Vec<Document> = (0..SEG_DOCS + 2).map(doc).collect();
@@ -467,7 +440,7 @@ fn seg_fixture() -> SegFixture {
     }
     let path = seg_path(Path::new(DB), 1);
     let bytes = vfs.volatile_contents(&path).unwrap();
-    let sections = parse_sections(&bytes);
+    let sections = sections(&bytes);
     assert_eq!(sections.len(), 8);
     for (kind, range) in &sections {
         assert!(!range.is_empty(), "section {kind} is empty");
@@ -692,7 +665,7 @@ fn segment_random_flips_on_real_files() {
     let f = SegFixture {
         vfs: SimVfs::new(0), // unused
         path: path.clone(),
-        sections: parse_sections(&original),
+        sections: sections(&original),
         bytes: original.clone(),
         docs,
     };
@@ -723,7 +696,7 @@ fn truncated_or_extended_segment_is_corruption_at_open() {
     let path = seg_path(&db_path, 1);
     let original = std::fs::read(&path).unwrap();
     let len = original.len() as u64;
-    let sections = parse_sections(&original);
+    let sections = sections(&original);
     let mut lengths = vec![0, 1, 8, 100, 511, 512, 513, len / 2, len - 64, len - 1];
     lengths.extend(sections.iter().map(|(_, r)| r.start as u64));
     lengths.extend([len + 1, len + 4096]);

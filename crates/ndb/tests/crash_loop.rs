@@ -27,15 +27,18 @@
 //! Under SIGKILL the page cache survives, so both durability modes must keep every acknowledged
 //! operation: `Buffered` appends reach the kernel before the write is acknowledged.
 
+mod common;
+use common::child::{child_test, read_stderr, said, say};
+use common::data::splitmix64;
+use common::workload::Op;
+
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, Durability, Search};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{mpsc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, Instant};
 
@@ -60,8 +63,6 @@ const MAX_SEGMENTS: usize = 192;
 
 const CHILD_TEST: &str = "crash_child";
 const ENV_DIR: &str = "NDB_CRASH_CHILD_DIR";
-/// Starts every line the child reports.
-const MARK: &str = "@ndb@ ";
 const ENV_SEED: &str = "NDB_CRASH_CHILD_SEED";
 const ENV_ITER: &str = "NDB_CRASH_CHILD_ITER";
 const ENV_THREADS: &str = "NDB_CRASH_CHILD_THREADS";
@@ -91,16 +92,6 @@ fn parse_durability(s: &str) -> Durability {
 
 fn id_name(n: u64) -> String {
     format!("d{n}")
-}
-
-#[derive(Clone, Debug)]
-enum Op {
-    Batch(Vec<Document>),
-    Insert(Document),
-    Delete(String),
-    Flush,
-    Compact,
-    Sync,
 }
 
 /// Where a document version came from, decoded from its vector.
@@ -147,7 +138,7 @@ struct OpGen {
 impl OpGen {
     fn new(seed: u64, iter: u64, thread: u64) -> Self {
         Self {
-            rng: StdRng::seed_from_u64(splitmix(seed.wrapping_add(thread))),
+            rng: StdRng::seed_from_u64(splitmix64(seed.wrapping_add(thread))),
             iter,
             next: 0,
             ids: thread * ID_SPACE,
@@ -227,20 +218,6 @@ fn execute(c: &Collection, op: Op) -> ndb::Result<()> {
 // ---------------------------------------------------------------------------------------------
 // The child.
 // ---------------------------------------------------------------------------------------------
-
-fn say(line: &str) {
-    // Straight to the file descriptor (not through the test harness's capture); a line this
-    // short is one atomic `write` to the pipe. The harness prints "test crash_child ... "
-    // without a newline before the test runs, hence the marker. If the parent is gone, stop.
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(format!("{MARK}{line}\n").as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        std::process::exit(3);
-    }
-}
 
 /// Runs only as the child of [`crash_loop_ci`] / [`crash_loop_long`] (when `NDB_CRASH_CHILD_DIR`
 /// is set); a no-op in a normal test run.
@@ -332,52 +309,30 @@ fn run_child(
     durability: Durability,
     kill: Kill,
 ) -> ChildRun {
-    let exe = std::env::current_exe().unwrap();
     let guard = spawning();
-    let mut child = Command::new(exe)
-        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads=1"])
+    let mut child = child_test(CHILD_TEST)
         .env(ENV_DIR, dir)
         .env(ENV_SEED, seed.to_string())
         .env(ENV_ITER, iter.to_string())
         .env(ENV_THREADS, threads.to_string())
         .env(ENV_DURABILITY, durability_name(durability))
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn the child test process");
     drop(guard);
     let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
+    let err_reader = read_stderr(child.stderr.take().unwrap());
     let (opened_tx, opened_rx) = mpsc::channel::<()>();
     let reader = std::thread::spawn(move || {
-        let mut r = BufReader::new(stdout);
         let mut acks: Vec<Vec<u64>> = vec![Vec::new(); threads as usize];
-        let mut line = String::new();
-        loop {
-            line.clear();
-            match r.read_line(&mut line) {
-                Ok(0) | Err(_) => break,
-                Ok(_) if !line.ends_with('\n') => break, // cut short by the kill
-                Ok(_) => {
-                    let Some(at) = line.find(MARK) else { continue };
-                    let l = line[at + MARK.len()..].trim_end();
-                    if l == "OPENED" {
-                        let _ = opened_tx.send(());
-                    } else if let Some(rest) = l.strip_prefix("ACK ") {
-                        let (t, k) = rest.split_once(' ').unwrap();
-                        acks[t.parse::<usize>().unwrap()].push(k.parse::<u64>().unwrap());
-                    }
-                }
+        for l in said(stdout) {
+            if l == "OPENED" {
+                let _ = opened_tx.send(());
+            } else if let Some(rest) = l.strip_prefix("ACK ") {
+                let (t, k) = rest.split_once(' ').unwrap();
+                acks[t.parse::<usize>().unwrap()].push(k.parse::<u64>().unwrap());
             }
         }
         acks
-    });
-    let err_reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
     });
 
     let mut failure = None;
@@ -638,13 +593,6 @@ struct Totals {
     two_thread_runs: u64,
 }
 
-fn splitmix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
 fn crash_loop(durability: Durability, iterations: u64, base_seed: u64) -> Totals {
     let started = Instant::now();
     let tmp = tempfile::Builder::new()
@@ -656,12 +604,12 @@ fn crash_loop(durability: Durability, iterations: u64, base_seed: u64) -> Totals
         let _locks = holding_locks();
         drop(Database::open(&dir).unwrap()); // the database exists; the child creates "c"
     }
-    let mode_seed = splitmix(base_seed ^ (durability as u64 + 1));
-    let mut timing = StdRng::seed_from_u64(splitmix(mode_seed));
+    let mode_seed = splitmix64(base_seed ^ (durability as u64 + 1));
+    let mut timing = StdRng::seed_from_u64(splitmix64(mode_seed));
     let mut base = Model::new();
     let mut totals = Totals::default();
     for iter in 0..iterations {
-        let seed = splitmix(mode_seed.wrapping_add(iter));
+        let seed = splitmix64(mode_seed.wrapping_add(iter));
         let kill = if timing.gen_ratio(1, 8) {
             totals.early_kills += 1;
             Kill::Early(Duration::from_micros(timing.gen_range(0..40_000)))

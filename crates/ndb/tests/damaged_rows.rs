@@ -6,12 +6,13 @@
 //! fails the open; payloads and vectors are checked per row (a row checksum over id, payload
 //! and vector) and per block of vectors (exact scans, graph traversals) when read.
 
-use ndb::{
-    CollectionConfig, Database, DatabaseOptions, Distance, Document, Error, Filter, IndexConfig,
-    Search,
-};
+mod common;
+use common::segment_file::{row_start, section, ID_BYTES, ID_OFFSETS, PAYLOAD_BYTES};
+use common::segment_file::{PAYLOAD_OFFSETS, VECTORS};
+use common::{quiet, small_graphs};
+
+use ndb::{Database, Document, Error, Filter, Search};
 use serde_json::json;
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 const DIM: usize = 8;
@@ -26,53 +27,19 @@ fn doc(i: usize) -> Document {
 
 /// One flushed segment of `DOCS` documents with an HNSW graph.
 fn build(dir: &Path) -> PathBuf {
-    let db = Database::open_with_options(
-        dir,
-        DatabaseOptions::default().with_background_maintenance(false),
-    )
-    .unwrap();
-    let config = CollectionConfig::new(DIM)
-        .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows: 10,
-            m: 8,
-            ef_construction: 40,
-            ef_search: 40,
-        });
-    let c = db.create_collection("c", config).unwrap();
+    let db = Database::open_with_options(dir, quiet()).unwrap();
+    let c = db.create_collection("c", small_graphs(DIM, 8, 40)).unwrap();
     c.insert_batch((0..DOCS).map(doc)).unwrap();
     c.flush().unwrap();
     assert!(c.has_index());
     dir.join("c/segments/000001.ndb")
 }
 
-/// Byte range of section `kind` (docs/FORMAT.md, "Segment files").
-fn section(bytes: &[u8], kind: u32) -> Range<usize> {
-    let count = u32::from_le_bytes(bytes[48..52].try_into().unwrap()) as usize;
-    (0..count)
-        .map(|i| 56 + 32 * i)
-        .find(|&at| u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) == kind)
-        .map(|at| {
-            let off = u64::from_le_bytes(bytes[at + 8..at + 16].try_into().unwrap()) as usize;
-            let len = u64::from_le_bytes(bytes[at + 16..at + 24].try_into().unwrap()) as usize;
-            off..off + len
-        })
-        .unwrap()
-}
-
-/// Start of row `row`'s bytes in an offsets-indexed section (`offsets_kind` / `bytes_kind`).
-fn row_start(bytes: &[u8], offsets_kind: u32, bytes_kind: u32, row: usize) -> usize {
-    let offsets = section(bytes, offsets_kind);
-    let at = offsets.start + row * 8;
-    let rel = u64::from_le_bytes(bytes[at..at + 8].try_into().unwrap()) as usize;
-    section(bytes, bytes_kind).start + rel
-}
-
 /// The row that holds `id` (ids are written in insertion order by a single flush).
 fn row_of(bytes: &[u8], id: &str) -> usize {
     (0..DOCS)
         .find(|&r| {
-            let start = row_start(bytes, 2, 3, r);
+            let start = row_start(bytes, ID_OFFSETS, ID_BYTES, r);
             bytes[start..].starts_with(id.as_bytes())
         })
         .unwrap()
@@ -97,6 +64,15 @@ fn assert_row_corruption(r: ndb::Result<impl std::fmt::Debug>, file: &Path, what
     }
 }
 
+/// A new temporary directory holding the database of [`build`], its segment file and that
+/// file's bytes.
+fn built() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
+    let dir = tempfile::tempdir().unwrap();
+    let seg = build(dir.path());
+    let bytes = std::fs::read(&seg).unwrap();
+    (dir, seg, bytes)
+}
+
 fn open(dir: &Path) -> (Database, ndb::Collection) {
     let db = Database::open(dir).unwrap();
     let c = db.get_collection("c").unwrap();
@@ -115,13 +91,11 @@ fn assert_others_intact(c: &ndb::Collection, damaged: &str) {
 
 #[test]
 fn a_flipped_payload_byte_is_corruption_for_get_iter_search_and_filters() {
-    let dir = tempfile::tempdir().unwrap();
-    let seg = build(dir.path());
-    let mut bytes = std::fs::read(&seg).unwrap();
+    let (dir, seg, mut bytes) = built();
     let victim = doc(123);
     let row = row_of(&bytes, &victim.id);
     // `"i":123` -> `"i":124`: still valid JSON, a different answer if it were returned.
-    let at = row_start(&bytes, 5, 6, row) + 5;
+    let at = row_start(&bytes, PAYLOAD_OFFSETS, PAYLOAD_BYTES, row) + 5;
     assert_eq!(bytes[at..at + 3].to_vec(), b"123".to_vec());
     bytes[at + 2] = b'4';
     std::fs::write(&seg, &bytes).unwrap();
@@ -148,12 +122,10 @@ fn a_flipped_payload_byte_is_corruption_for_get_iter_search_and_filters() {
 
 #[test]
 fn a_flipped_vector_byte_is_corruption_for_get_iter_and_search() {
-    let dir = tempfile::tempdir().unwrap();
-    let seg = build(dir.path());
-    let mut bytes = std::fs::read(&seg).unwrap();
+    let (dir, seg, mut bytes) = built();
     let victim = doc(200);
     let row = row_of(&bytes, &victim.id);
-    let at = section(&bytes, 1).start + row * DIM * 4 + 2;
+    let at = section(&bytes, VECTORS).start + row * DIM * 4 + 2;
     bytes[at] ^= 0x40;
     std::fs::write(&seg, &bytes).unwrap();
 
@@ -173,10 +145,8 @@ fn a_flipped_vector_byte_is_corruption_for_get_iter_and_search() {
 
 #[test]
 fn a_flipped_id_byte_fails_the_open_naming_the_segment() {
-    let dir = tempfile::tempdir().unwrap();
-    let seg = build(dir.path());
-    let mut bytes = std::fs::read(&seg).unwrap();
-    let at = row_start(&bytes, 2, 3, 42) + 5;
+    let (dir, seg, mut bytes) = built();
+    let at = row_start(&bytes, ID_OFFSETS, ID_BYTES, 42) + 5;
     bytes[at] ^= 0x01;
     std::fs::write(&seg, &bytes).unwrap();
     let db = Database::open(dir.path()).unwrap();

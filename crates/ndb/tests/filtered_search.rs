@@ -1,47 +1,25 @@
 //! Filtered search keeps recall at every selectivity and returns `min(k, matches)` results,
 //! with and without payload indexes, through the HNSW graph and exactly.
 
-use ndb::{
-    CollectionConfig, Database, Distance, Document, Filter, IndexConfig, PayloadIndexKind, Search,
-};
+mod common;
+use common::data::clustered;
+use common::graphs_from;
+
+use ndb::{Database, Document, Filter, PayloadIndexKind, Search};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use serde_json::json;
 use std::collections::HashSet;
 
 const N: usize = 12_000;
 const DIM: usize = 24;
 
-fn clustered(n: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
-    let centers: Vec<Vec<f32>> = (0..30)
-        .map(|_| (0..DIM).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
-        .collect();
-    (0..n)
-        .map(|_| {
-            let c = &centers[rng.gen_range(0..centers.len())];
-            c.iter()
-                .map(|x| x + rng.gen_range(-0.35f32..0.35))
-                .collect()
-        })
-        .collect()
-}
-
 fn build(dir: &std::path::Path, payload_indexes: bool) -> (ndb::Collection, Vec<Vec<f32>>) {
     let mut rng = StdRng::seed_from_u64(11);
-    let data = clustered(N, &mut rng);
-    let queries = clustered(40, &mut rng);
+    let data = clustered(N, DIM, 30, 0.35, &mut rng);
+    let queries = clustered(40, DIM, 30, 0.35, &mut rng);
     let db = Database::open(dir).unwrap();
-    let c = db
-        .create_collection(
-            "c",
-            CollectionConfig::new(DIM)
-                .with_distance(Distance::Euclidean)
-                .with_index(IndexConfig {
-                    min_rows: 1000,
-                    ..IndexConfig::default()
-                }),
-        )
-        .unwrap();
+    let c = db.create_collection("c", graphs_from(DIM, 1000)).unwrap();
     if payload_indexes {
         c.create_payload_index("category", PayloadIndexKind::Integer)
             .unwrap();

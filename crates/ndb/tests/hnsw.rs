@@ -1,23 +1,14 @@
 //! Approximate search through per-segment HNSW indexes: recall, deletes, reopen, damage
 //! fallback, rebuild and delete.
 
+mod common;
+use common::data::clustered;
+use common::quiet;
+
 use ndb::{CollectionConfig, Database, Distance, Document, IndexConfig, Search};
 use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use rand::SeedableRng;
 use std::collections::HashSet;
-
-/// Clustered data (like real embeddings, unlike uniform noise).
-fn clustered(n: usize, dim: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
-    let centers: Vec<Vec<f32>> = (0..40)
-        .map(|_| (0..dim).map(|_| rng.gen_range(-1.0f32..1.0)).collect())
-        .collect();
-    (0..n)
-        .map(|_| {
-            let c = &centers[rng.gen_range(0..centers.len())];
-            c.iter().map(|x| x + rng.gen_range(-0.3f32..0.3)).collect()
-        })
-        .collect()
-}
 
 fn config(distance: Distance) -> CollectionConfig {
     CollectionConfig::new(32)
@@ -49,8 +40,8 @@ fn indexed_search_has_high_recall_and_survives_reopen() {
     for distance in [Distance::Euclidean, Distance::Cosine] {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = StdRng::seed_from_u64(5);
-        let data = clustered(6000, 32, &mut rng);
-        let queries = clustered(50, 32, &mut rng);
+        let data = clustered(6000, 32, 40, 0.3, &mut rng);
+        let queries = clustered(50, 32, 40, 0.3, &mut rng);
         let results;
         {
             let db = Database::open(dir.path()).unwrap();
@@ -86,12 +77,9 @@ fn indexed_search_has_high_recall_and_survives_reopen() {
     }
 }
 
-#[test]
-fn deleted_and_replaced_rows_are_never_returned() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut rng = StdRng::seed_from_u64(6);
-    let data = clustered(4000, 32, &mut rng);
-    let db = Database::open(dir.path()).unwrap();
+/// Collection `c` (Euclidean) holding `data` (document `i` has the id `"{i}"`) in one
+/// flushed segment.
+fn one_segment(db: &Database, data: &[Vec<f32>]) -> ndb::Collection {
     let c = db
         .create_collection("c", config(Distance::Euclidean))
         .unwrap();
@@ -102,6 +90,16 @@ fn deleted_and_replaced_rows_are_never_returned() {
     )
     .unwrap();
     c.flush().unwrap();
+    c
+}
+
+#[test]
+fn deleted_and_replaced_rows_are_never_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(6);
+    let data = clustered(4000, 32, 40, 0.3, &mut rng);
+    let db = Database::open(dir.path()).unwrap();
+    let c = one_segment(&db, &data);
     // Delete every third document; replace every fifth with a far-away vector.
     for i in (0..4000).step_by(3) {
         c.delete(&format!("{i}")).unwrap();
@@ -130,20 +128,11 @@ fn deleted_and_replaced_rows_are_never_returned() {
 fn damaged_index_falls_back_to_exact_and_rebuild_and_delete_work() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(7);
-    let data = clustered(3000, 32, &mut rng);
+    let data = clustered(3000, 32, 40, 0.3, &mut rng);
     let q = data[17].clone();
     {
         let db = Database::open(dir.path()).unwrap();
-        let c = db
-            .create_collection("c", config(Distance::Euclidean))
-            .unwrap();
-        c.insert_batch(
-            data.iter()
-                .enumerate()
-                .map(|(i, v)| Document::new(format!("{i}"), v.clone())),
-        )
-        .unwrap();
-        c.flush().unwrap();
+        let c = one_segment(&db, &data);
         assert!(c.has_index());
     }
     let seg_dir = dir.path().join("c").join("segments");
@@ -202,13 +191,9 @@ fn merged_graphs_keep_recall_whether_started_from_the_largest_or_rebuilt() {
     for delete_from_largest in [false, true] {
         let dir = tempfile::tempdir().unwrap();
         let mut rng = StdRng::seed_from_u64(9);
-        let data = clustered(7000, 32, &mut rng);
-        let queries = clustered(50, 32, &mut rng);
-        let db = Database::open_with_options(
-            dir.path(),
-            ndb::DatabaseOptions::default().with_background_maintenance(false),
-        )
-        .unwrap();
+        let data = clustered(7000, 32, 40, 0.3, &mut rng);
+        let queries = clustered(50, 32, 40, 0.3, &mut rng);
+        let db = Database::open_with_options(dir.path(), quiet()).unwrap();
         let c = db
             .create_collection("c", config(Distance::Euclidean))
             .unwrap();

@@ -2,6 +2,9 @@
 //! the stack. Each is refused with a clear error (or handled) and never makes stored data
 //! unreadable.
 
+mod common;
+use common::temp_db;
+
 use ndb::limits::PAYLOAD_DEPTH_MAX;
 use ndb::{CollectionConfig, Database, Document, Error, Filter, Search};
 use serde_json::{json, Value};
@@ -26,8 +29,7 @@ fn nested_arrays(levels: usize) -> Value {
 
 #[test]
 fn payloads_nested_past_the_limit_are_refused_and_the_limit_reads_back_everywhere() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (dir, db) = temp_db();
     let c = db.create_collection("c", CollectionConfig::new(2)).unwrap();
     for deep in [
         nested_object(PAYLOAD_DEPTH_MAX + 1),
@@ -92,8 +94,7 @@ fn deep_filter(levels: usize) -> Filter {
 
 #[test]
 fn filters_nested_past_the_limit_are_refused_without_overflowing_the_stack() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let c = db.create_collection("c", CollectionConfig::new(2)).unwrap();
     c.insert(Document::new("a", vec![1.0, 0.0]).with_payload(json!({"a": 1})))
         .unwrap();
@@ -130,8 +131,7 @@ fn filters_nested_past_the_limit_are_refused_without_overflowing_the_stack() {
 /// model; `ef` is bounded like `top_k`, with a typed error naming the limit.
 #[test]
 fn ef_is_bounded_and_never_overflows_the_planner() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let config = CollectionConfig::new(2).with_index(ndb::IndexConfig {
         min_rows: 10,
         ..ndb::IndexConfig::default()

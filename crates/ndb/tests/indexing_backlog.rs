@@ -6,7 +6,8 @@
 //! Gates are process-wide, so the tests that use them run one at a time.
 
 mod common;
-use common::watchdog;
+use common::data::xorshift_noise;
+use common::{graphs_from, temp_db, wait_until, watchdog};
 
 use ndb::testing::{close_gate, gate_waiters, open_gate};
 use ndb::{CollectionConfig, Database, Distance, Document, IndexConfig, Search};
@@ -20,26 +21,12 @@ fn vector(i: u64, dim: usize) -> Vec<f32> {
     let mut x = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
     let centre = (i % 37) as f32;
     (0..dim)
-        .map(|j| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let noise = (x >> 40) as f32 / (1u64 << 24) as f32 - 0.5;
-            (centre * (j as f32 + 1.0)).sin() + noise
-        })
+        .map(|j| (centre * (j as f32 + 1.0)).sin() + xorshift_noise(&mut x))
         .collect()
 }
 
 fn doc(i: u64, dim: usize) -> Document {
     Document::new(format!("d{i}"), vector(i, dim))
-}
-
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !cond() {
-        assert!(started.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 #[test]
@@ -48,13 +35,7 @@ fn after_an_ingest_and_a_flush_every_segment_has_its_graph_and_recall_holds() {
     let done = watchdog(Duration::from_secs(240), "ingest, flush, reopen");
     let dim = 32;
     let dir = tempfile::tempdir().unwrap();
-    let config = CollectionConfig::new(dim)
-        .with_distance(Distance::Euclidean)
-        .with_flush_threshold_bytes(256 << 10)
-        .with_index(IndexConfig {
-            min_rows: 500,
-            ..IndexConfig::default()
-        });
+    let config = graphs_from(dim, 500).with_flush_threshold_bytes(256 << 10);
     let n = 12_000u64;
     {
         let db = Database::open(dir.path()).unwrap();
@@ -107,15 +88,8 @@ fn the_backlog_is_reported_and_wait_for_index_works_it_off() {
     let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let done = watchdog(Duration::from_secs(120), "wait_for_index");
     let dim = 16;
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
-    let config = CollectionConfig::new(dim)
-        .with_distance(Distance::Euclidean)
-        .with_flush_threshold_bytes(64 << 10)
-        .with_index(IndexConfig {
-            min_rows: 300,
-            ..IndexConfig::default()
-        });
+    let (dir, db) = temp_db();
+    let config = graphs_from(dim, 300).with_flush_threshold_bytes(64 << 10);
     let c = db.create_collection("c", config).unwrap();
     close_gate("background.build");
     for start in (0..6000u64).step_by(200) {
@@ -204,8 +178,7 @@ fn closing_with_a_graph_build_in_flight_returns_at_once_and_the_work_resumes() {
 
 #[test]
 fn search_batch_answers_as_one_by_one() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let dim = 24;
     let config = CollectionConfig::new(dim).with_index(IndexConfig {
         min_rows: 100,

@@ -5,6 +5,9 @@
 //! `NDB_KILL_POINT_RUNS=50 cargo test --release -p ndb --test kill_points -- --ignored`, 50 times
 //! each.
 
+mod common;
+use common::env_number;
+
 use ndb::{CollectionConfig, Database, Document, Durability, IndexConfig};
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -140,9 +143,6 @@ fn every_kill_point_ci() {
 #[test]
 #[ignore = "long: NDB_KILL_POINT_RUNS (default 50) per point"]
 fn every_kill_point_long() {
-    let runs = std::env::var("NDB_KILL_POINT_RUNS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(50);
+    let runs = env_number("NDB_KILL_POINT_RUNS").unwrap_or(50);
     check_points(runs);
 }

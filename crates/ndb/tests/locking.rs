@@ -5,13 +5,15 @@
 //! The other processes are this test binary, re-executed to run one of the `child_*` tests
 //! below (which do nothing in a normal test run, when `NDB_LOCK_CHILD_DIR` is unset).
 
-use ndb::{CollectionConfig, Database, Distance, Document, Durability, Error};
+mod common;
+use common::child::{child_test, read_stderr, said, say};
+
+use ndb::{Collection, CollectionConfig, Database, Distance, Document, Durability, Error};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -21,8 +23,6 @@ const DIM: usize = 8;
 const COLL: &str = "c";
 const BATCH: u64 = 10;
 const ENV_DIR: &str = "NDB_LOCK_CHILD_DIR";
-/// Starts every line a child reports (the harness prints "test child_x ... " before it).
-const MARK: &str = "@ndb@ ";
 
 fn vector(batch: u64, i: u64) -> Vec<f32> {
     let mut v = vec![batch as f32, i as f32];
@@ -60,17 +60,6 @@ fn is_locked(r: ndb::Result<Database>, dir: &Path) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Children.
 // ---------------------------------------------------------------------------------------------
-
-fn say(line: &str) {
-    let mut out = std::io::stdout().lock();
-    if out
-        .write_all(format!("{MARK}{line}\n").as_bytes())
-        .and_then(|()| out.flush())
-        .is_err()
-    {
-        std::process::exit(3); // the parent is gone
-    }
-}
 
 fn child_dir() -> Option<PathBuf> {
     std::env::var_os(ENV_DIR).map(PathBuf::from)
@@ -125,49 +114,25 @@ struct Spawned {
 
 /// Start `test` in a child process on `dir` and wait for its "ready".
 fn spawn_child(test: &str, dir: &Path) -> Spawned {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(ENV_DIR, dir)
-        .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = child_test(test).env(ENV_DIR, dir).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
-    let mut err = child.stderr.take().unwrap();
     let acked = Arc::new(AtomicU64::new(0));
     let (ready_tx, ready_rx) = mpsc::channel();
     let reader = {
         let acked = Arc::clone(&acked);
         std::thread::spawn(move || {
-            let mut r = BufReader::new(stdout);
-            let mut line = String::new();
-            loop {
-                line.clear();
-                match r.read_line(&mut line) {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) if !line.ends_with('\n') => break,
-                    Ok(_) => {
-                        let Some(at) = line.find(MARK) else { continue };
-                        let l = line[at + MARK.len()..].trim_end();
-                        if l == "ready" {
-                            let _ = ready_tx.send(());
-                        } else if let Some(n) = l.strip_prefix("ACK ") {
-                            let n: u64 = n.parse().unwrap();
-                            assert_eq!(n, acked.load(Ordering::Relaxed), "acks in order");
-                            acked.store(n + 1, Ordering::Release);
-                        }
-                    }
+            for l in said(stdout) {
+                if l == "ready" {
+                    let _ = ready_tx.send(());
+                } else if let Some(n) = l.strip_prefix("ACK ") {
+                    let n: u64 = n.parse().unwrap();
+                    assert_eq!(n, acked.load(Ordering::Relaxed), "acks in order");
+                    acked.store(n + 1, Ordering::Release);
                 }
             }
         })
     };
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = err.read_to_string(&mut s);
-        s
-    });
+    let stderr = read_stderr(child.stderr.take().unwrap());
     let mut spawned = Spawned {
         child,
         acked,
@@ -217,14 +182,21 @@ fn serial() -> MutexGuard<'static, ()> {
 
 /// A second writer in the same process is refused until the first `Database` and every
 /// `Collection` handle from it are gone: a collection handle keeps the database locked.
-#[test]
-fn second_open_in_the_same_process_is_locked() {
-    let _serial = serial();
+/// A database `db` in a new temporary directory, open for writing, with collection `COLL`
+/// holding batch 0 (in its WAL).
+fn one_batch() -> (tempfile::TempDir, PathBuf, Database, Collection) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("db");
     let db = Database::open(&dir).unwrap();
     let c = db.create_collection(COLL, config(64 << 20)).unwrap();
     c.insert_batch(batch_docs(0)).unwrap();
+    (tmp, dir, db, c)
+}
+
+#[test]
+fn second_open_in_the_same_process_is_locked() {
+    let _serial = serial();
+    let (_tmp, dir, db, c) = one_batch();
 
     assert!(is_locked(Database::open(&dir), &dir));
     // A clone is the same writer, not a second one.
@@ -274,13 +246,8 @@ fn second_open_in_the_same_process_is_locked() {
 #[test]
 fn read_only_handles_refuse_writes() {
     let _serial = serial();
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("db");
-    {
-        let db = Database::open(&dir).unwrap();
-        let c = db.create_collection(COLL, config(64 << 20)).unwrap();
-        c.insert_batch(batch_docs(0)).unwrap();
-    }
+    let (_tmp, dir, db, c) = one_batch();
+    drop((c, db));
     let ro = Database::open_read_only(&dir).unwrap();
     let c = ro.get_collection(COLL).unwrap();
     let ro_err = |r: ndb::Result<()>, what: &str| match r {

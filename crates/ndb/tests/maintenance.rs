@@ -3,9 +3,9 @@
 //! state (whole batches, a prefix of them), with no deadlock.
 
 mod common;
-use common::watchdog;
+use common::{graphs_from, temp_db, watchdog};
 
-use ndb::{CollectionConfig, Database, Distance, Document, Filter, IndexConfig, Search};
+use ndb::{CollectionConfig, Database, Document, Filter, Search};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -24,20 +24,13 @@ fn vector(batch: u64, i: usize) -> Vec<f32> {
 }
 
 fn config() -> CollectionConfig {
-    CollectionConfig::new(4)
-        .with_distance(Distance::Euclidean)
-        .with_flush_threshold_bytes(8 << 10)
-        .with_index(IndexConfig {
-            min_rows: 2000,
-            ..IndexConfig::default()
-        })
+    graphs_from(4, 2000).with_flush_threshold_bytes(8 << 10)
 }
 
 #[test]
 fn background_merges_keep_the_segment_count_logarithmic() {
     let done = watchdog(Duration::from_secs(120), "deadlock?");
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (dir, db) = temp_db();
     let c = db.create_collection("c", config()).unwrap();
     let batches = 1500u64;
     for b in 0..batches {
@@ -87,8 +80,7 @@ fn background_merges_keep_the_segment_count_logarithmic() {
 #[test]
 fn readers_see_committed_states_during_ingest_flushes_and_merges() {
     let done = watchdog(Duration::from_secs(120), "deadlock?");
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let c = db.create_collection("c", config()).unwrap();
     let acked = Arc::new(AtomicU64::new(0)); // batches 0..acked are acknowledged
     let stop = Arc::new(AtomicBool::new(false));

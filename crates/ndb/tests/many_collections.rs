@@ -1,7 +1,10 @@
 //! A process may open many collections: background work runs on the process-wide pools (no
 //! thread per collection) and each open writable collection holds one file descriptor (its WAL).
 
-use ndb::{CollectionConfig, Database, Distance, Document};
+mod common;
+use common::{env_number, temp_db};
+
+use ndb::{CollectionConfig, Distance, Document};
 use std::time::{Duration, Instant};
 
 fn threads() -> usize {
@@ -17,8 +20,7 @@ fn many_open_collections_cost_no_threads_and_one_descriptor_each() {
     if !std::path::Path::new("/proc/self/task").exists() {
         return; // the counts below need Linux's /proc
     }
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     // Warm the pools up, so that their threads are counted in the baseline.
     let warm = db
         .create_collection(
@@ -37,10 +39,7 @@ fn many_open_collections_cost_no_threads_and_one_descriptor_each() {
     let (threads_before, fds_before) = (threads(), fds());
     let started = Instant::now();
     // `NDB_COLLECTIONS=N` to try another count (each create syncs a few times).
-    let n: usize = std::env::var("NDB_COLLECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let n: usize = env_number("NDB_COLLECTIONS").unwrap_or(1000);
     let colls: Vec<_> = (0..n)
         .map(|i| {
             let c = db

@@ -10,6 +10,9 @@
 //! CI runs a fixed seed and a short budget. For a longer run:
 //! `NDB_MODEL_CASES=5000 NDB_MODEL_SEED=123 cargo test -p ndb --test model -- --ignored`.
 
+mod common;
+use common::env_number;
+
 use ndb::testing::{CrashMode, SimVfs};
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, Durability, Error};
 use proptest::prelude::*;
@@ -257,13 +260,9 @@ fn run_case(case: &Case, backend: &Backend) {
     check_all(c.as_ref().unwrap(), &model, "end, reopened");
 }
 
-fn env_u64(name: &str) -> Option<u64> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
-}
-
 fn run_model(default_cases: u32, max_ops: usize, os_files: bool) {
-    let cases = env_u64("NDB_MODEL_CASES").map_or(default_cases, |n| n as u32);
-    let seed = env_u64("NDB_MODEL_SEED").unwrap_or(0x006e_4442);
+    let cases = env_number::<u64>("NDB_MODEL_CASES").map_or(default_cases, |n| n as u32);
+    let seed = env_number("NDB_MODEL_SEED").unwrap_or(0x006e_4442);
     let mut runner = TestRunner::new(Config {
         cases,
         rng_seed: RngSeed::Fixed(seed),

@@ -19,6 +19,9 @@
 //! --include-ignored <test name>` (every failure message prints this line). Long run:
 //! `NDB_SIM_SEEDS=5000 cargo test -p ndb --test power_loss -- --ignored --nocapture`.
 
+mod common;
+use common::workload::Op;
+
 use ndb::testing::{CrashMode, Fault, SimVfs};
 use ndb::{Collection, CollectionConfig, Database, Distance, Document, Durability, Error};
 use rand::rngs::StdRng;
@@ -39,34 +42,6 @@ const FLUSH_THRESHOLD: usize = 4096;
 
 /// id -> (vector, payload).
 type Model = BTreeMap<String, (Vec<f32>, Option<Value>)>;
-
-#[derive(Clone, Debug)]
-enum Op {
-    Batch(Vec<Document>),
-    Insert(Document),
-    Delete(String),
-    Flush,
-    Sync,
-}
-
-impl Op {
-    fn is_write(&self) -> bool {
-        matches!(self, Op::Batch(_) | Op::Insert(_) | Op::Delete(_))
-    }
-
-    fn short(&self) -> String {
-        match self {
-            Op::Batch(docs) => {
-                let ids: Vec<&str> = docs.iter().map(|d| d.id.as_str()).collect();
-                format!("insert_batch{ids:?}")
-            }
-            Op::Insert(d) => format!("insert({})", d.id),
-            Op::Delete(id) => format!("delete({id})"),
-            Op::Flush => "flush()".into(),
-            Op::Sync => "sync()".into(),
-        }
-    }
-}
 
 fn gen_id(rng: &mut StdRng) -> String {
     format!("k{}", rng.gen_range(0..IDS))
@@ -115,7 +90,7 @@ fn apply(model: &Model, op: &Op) -> Model {
         Op::Delete(id) => {
             next.remove(id);
         }
-        Op::Flush | Op::Sync => {}
+        Op::Flush | Op::Compact | Op::Sync => {}
     }
     next
 }
@@ -312,6 +287,7 @@ impl Run {
                 }
             }),
             Op::Flush => c.flush(),
+            Op::Compact => c.compact().map(|_| ()),
             Op::Sync => c.sync(),
         };
         if op.is_write() {
@@ -604,80 +580,76 @@ fn report(test: &str, seeds: usize, recoveries: u64, started: Instant) {
     );
 }
 
+/// Run the workload `run(seed, durability)`, which returns the recoveries it checked, for each
+/// of `seeds` and each of `modes` in turn; then print the report of `test`.
+fn each_seed(
+    test: &str,
+    seeds: Vec<u64>,
+    modes: &[Durability],
+    run: impl Fn(u64, Durability) -> u64,
+) {
+    let started = Instant::now();
+    let mut recoveries = 0;
+    for &s in &seeds {
+        for &durability in modes {
+            recoveries += run(s, durability);
+        }
+    }
+    report(test, seeds.len() * modes.len(), recoveries, started);
+}
+
+const FDATASYNC: &[Durability] = &[Durability::FdatasyncEachBatch];
+const BUFFERED: &[Durability] = &[Durability::Buffered];
+const BOTH: &[Durability] = &[Durability::FdatasyncEachBatch, Durability::Buffered];
+
 #[test]
 fn random_power_loss_fdatasync_each_batch() {
     let test = "random_power_loss_fdatasync_each_batch";
-    let started = Instant::now();
-    let seeds = seeds(0..200);
-    let recoveries: u64 = seeds
-        .iter()
-        .map(|&s| random_crash_cycles(test, s, Durability::FdatasyncEachBatch))
-        .sum();
-    report(test, seeds.len(), recoveries, started);
+    each_seed(test, seeds(0..200), FDATASYNC, |s, d| {
+        random_crash_cycles(test, s, d)
+    });
 }
 
 #[test]
 fn random_power_loss_buffered() {
     let test = "random_power_loss_buffered";
-    let started = Instant::now();
-    let seeds = seeds(0..200);
-    let recoveries: u64 = seeds
-        .iter()
-        .map(|&s| random_crash_cycles(test, s, Durability::Buffered))
-        .sum();
-    report(test, seeds.len(), recoveries, started);
+    each_seed(test, seeds(0..200), BUFFERED, |s, d| {
+        random_crash_cycles(test, s, d)
+    });
 }
 
 #[test]
 fn crash_at_every_sync_fdatasync_each_batch() {
     let test = "crash_at_every_sync_fdatasync_each_batch";
-    let started = Instant::now();
-    let seeds = seeds(0..8);
-    let recoveries: u64 = seeds
-        .iter()
-        .map(|&s| crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, POWER))
-        .sum();
-    report(test, seeds.len(), recoveries, started);
+    each_seed(test, seeds(0..8), FDATASYNC, |s, d| {
+        crash_at_every_sync(test, s, d, POWER)
+    });
 }
 
 #[test]
 fn crash_at_every_sync_buffered() {
     let test = "crash_at_every_sync_buffered";
-    let started = Instant::now();
-    let seeds = seeds(0..8);
-    let recoveries: u64 = seeds
-        .iter()
-        .map(|&s| crash_at_every_sync(test, s, Durability::Buffered, POWER))
-        .sum();
-    report(test, seeds.len(), recoveries, started);
+    each_seed(test, seeds(0..8), BUFFERED, |s, d| {
+        crash_at_every_sync(test, s, d, POWER)
+    });
 }
 
 #[test]
 #[ignore = "long run: NDB_SIM_SEEDS=<n> (default 3000) seeds per durability mode"]
 fn long_random_power_loss() {
     let test = "long_random_power_loss";
-    let started = Instant::now();
-    let seeds = long_seeds(3000);
-    let mut recoveries = 0;
-    for &s in &seeds {
-        recoveries += random_crash_cycles(test, s, Durability::FdatasyncEachBatch);
-        recoveries += random_crash_cycles(test, s, Durability::Buffered);
-    }
-    report(test, seeds.len() * 2, recoveries, started);
+    each_seed(test, long_seeds(3000), BOTH, |s, d| {
+        random_crash_cycles(test, s, d)
+    });
 }
 
 #[test]
 #[ignore = "long run: NDB_SIM_SEEDS=<n> (default 100) workloads per durability mode"]
 fn long_crash_at_every_sync() {
     let test = "long_crash_at_every_sync";
-    let started = Instant::now();
-    let seeds = long_seeds(100);
-    let mut recoveries = 0;
-    for &s in &seeds {
-        recoveries += crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, POWER);
-        recoveries += crash_at_every_sync(test, s, Durability::Buffered, POWER);
-    }
-    report(test, seeds.len() * 2, recoveries, started);
+    each_seed(test, long_seeds(100), BOTH, |s, d| {
+        crash_at_every_sync(test, s, d, POWER)
+    });
 }
 
 /// Like the crash-at-every-sync tests, but the first crash is sometimes a process kill at the
@@ -686,14 +658,9 @@ fn long_crash_at_every_sync() {
 #[test]
 fn crash_at_every_sync_process_kill_then_power_loss() {
     let test = "crash_at_every_sync_process_kill_then_power_loss";
-    let started = Instant::now();
-    let seeds = seeds(0..4);
-    let mut recoveries = 0;
-    for &s in &seeds {
-        recoveries += crash_at_every_sync(test, s, Durability::FdatasyncEachBatch, ALL_CRASHES);
-        recoveries += crash_at_every_sync(test, s, Durability::Buffered, ALL_CRASHES);
-    }
-    report(test, seeds.len() * 2, recoveries, started);
+    each_seed(test, seeds(0..4), BOTH, |s, d| {
+        crash_at_every_sync(test, s, d, ALL_CRASHES)
+    });
 }
 
 /// The smallest form of the bug above. The process dies at each sync of the first open and

@@ -1,5 +1,8 @@
 //! Round trips through the public API: insert, get, replace, delete, across flush and reopen.
 
+mod common;
+use common::temp_db;
+
 use ndb::{CollectionConfig, Database, Distance, Document, Durability, Error};
 use serde_json::json;
 
@@ -95,8 +98,7 @@ fn insert_get_replace_delete_across_flush_and_reopen() {
 
 #[test]
 fn cosine_vectors_are_stored_normalized() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let c = db.create_collection("c", CollectionConfig::new(2)).unwrap();
     c.insert(Document::new("a", vec![3.0, 4.0])).unwrap();
     assert_eq!(c.get("a").unwrap().unwrap().vector, vec![0.6, 0.8]);
@@ -106,8 +108,7 @@ fn cosine_vectors_are_stored_normalized() {
 
 #[test]
 fn batches_with_duplicate_ids_keep_the_last() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (dir, db) = temp_db();
     let c = db
         .create_collection(
             "c",
@@ -169,8 +170,7 @@ fn automatic_flush_bounds_the_memtable_and_the_wal() {
 
 #[test]
 fn collections_are_independent_and_drop_removes_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (dir, db) = temp_db();
     let a = db.create_collection("a", CollectionConfig::new(2)).unwrap();
     let b = db
         .create_collection("b-2_x", CollectionConfig::new(3))

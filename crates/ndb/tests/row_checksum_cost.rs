@@ -9,7 +9,11 @@
 //! `cargo test --release -p ndb --test row_checksum_cost -- --ignored --nocapture`
 //! (`NDB_COST_DOCS`, default 50,000 documents of dimension 128).
 
-use ndb::{CollectionConfig, Database, DatabaseOptions, Distance, Document, Search};
+mod common;
+use common::data::xorshift_noise;
+use common::{copy_dir, env_number, quiet};
+
+use ndb::{CollectionConfig, Database, Distance, Document, Search};
 use serde_json::json;
 use std::path::Path;
 use std::time::Instant;
@@ -17,18 +21,11 @@ use std::time::Instant;
 const DIM: usize = 128;
 const LANGS: [&str; 3] = ["en", "de", "fr"];
 
-fn rng(state: &mut u64) -> f32 {
-    *state ^= *state << 13;
-    *state ^= *state >> 7;
-    *state ^= *state << 17;
-    (*state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-}
-
 fn docs(n: usize) -> Vec<Document> {
     let mut s = 0x9e37_79b9_7f4a_7c15u64;
     (0..n)
         .map(|i| {
-            let v: Vec<f32> = (0..DIM).map(|_| rng(&mut s)).collect();
+            let v: Vec<f32> = (0..DIM).map(|_| xorshift_noise(&mut s)).collect();
             Document::new(format!("doc-{i:07}"), v).with_payload(
                 json!({"i": i, "lang": LANGS[i % 3], "title": format!("title of document {i}")}),
             )
@@ -51,18 +48,6 @@ fn downgrade(dir: &Path) {
         let crc = crc32c::crc32c(&b[..504]);
         b[504..508].copy_from_slice(&crc.to_le_bytes());
         std::fs::write(&path, &b).unwrap();
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else if e.file_name() != "LOCK" {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
     }
 }
 
@@ -112,19 +97,12 @@ fn measure(dir: &Path, ids: &[String], queries: &[Vec<f32>]) -> Timings {
 #[test]
 #[ignore = "a measurement: run with --release -- --ignored --nocapture"]
 fn row_checksum_cost_on_get_and_search() {
-    let n: usize = std::env::var("NDB_COST_DOCS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(50_000);
+    let n: usize = env_number("NDB_COST_DOCS").unwrap_or(50_000);
     let tmp = tempfile::tempdir().unwrap();
     let (v2, v1) = (tmp.path().join("v2"), tmp.path().join("v1"));
     let all = docs(n);
     {
-        let db = Database::open_with_options(
-            &v2,
-            DatabaseOptions::default().with_background_maintenance(false),
-        )
-        .unwrap();
+        let db = Database::open_with_options(&v2, quiet()).unwrap();
         let c = db
             .create_collection(
                 "c",
@@ -142,13 +120,13 @@ fn row_checksum_cost_on_get_and_search() {
     let mut s = 7u64;
     let ids: Vec<String> = (0..20_000)
         .map(|_| {
-            all[((rng(&mut s) + 0.5) * n as f32) as usize % n]
+            all[((xorshift_noise(&mut s) + 0.5) * n as f32) as usize % n]
                 .id
                 .clone()
         })
         .collect();
     let queries: Vec<Vec<f32>> = (0..500)
-        .map(|_| (0..DIM).map(|_| rng(&mut s)).collect())
+        .map(|_| (0..DIM).map(|_| xorshift_noise(&mut s)).collect())
         .collect();
     println!("{n} documents, dim {DIM}; v1 = no row checks, v2 = row and vector block checksums");
     println!(

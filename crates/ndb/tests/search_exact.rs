@@ -1,6 +1,9 @@
 //! Exact search equals a naive reference (score every live document, sort) on collections that
 //! span the memtable and several segments, with deletes and replacements.
 
+mod common;
+use common::temp_db;
+
 use ndb::{CollectionConfig, Database, Distance, Document, Error, Filter, Search};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -174,8 +177,7 @@ fn exact_search_matches_naive_reference_across_memtable_and_segments() {
 
 #[test]
 fn search_bad_input_and_edge_cases() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let c = db.create_collection("c", CollectionConfig::new(3)).unwrap();
     // Empty collection: no results, not an error.
     assert_eq!(c.search(Search::new(&[1.0, 0.0, 0.0])).unwrap(), vec![]);
@@ -235,8 +237,7 @@ fn search_bad_input_and_edge_cases() {
 
 #[test]
 fn large_collection_uses_threads_with_identical_results() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = Database::open(dir.path()).unwrap();
+    let (_dir, db) = temp_db();
     let dim = 64;
     let c = db
         .create_collection(

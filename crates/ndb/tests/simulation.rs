@@ -9,27 +9,16 @@
 //! --test simulation -- --ignored` runs more; `NDB_SIM_SEED=<n> cargo test -p ndb --test
 //! simulation one_seed -- --ignored --nocapture` replays one.
 
+mod common;
+use common::data::SplitMix;
+use common::env_number;
+
 use ndb::testing::{CrashMode, Fault, SimVfs, Vfs};
 use ndb::{CollectionConfig, Database, Distance, Document, Durability, Search};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 type Model = BTreeMap<String, Vec<f32>>;
-
-/// A tiny deterministic PRNG (splitmix64).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 enum Op {
     Put(Vec<(String, Vec<f32>)>),
@@ -40,9 +29,9 @@ enum Op {
     Reopen,
 }
 
-fn gen_op(rng: &mut Rng, step: u64) -> Op {
-    let id = |rng: &mut Rng| format!("k{}", rng.below(16));
-    let vec = |rng: &mut Rng| {
+fn gen_op(rng: &mut SplitMix, step: u64) -> Op {
+    let id = |rng: &mut SplitMix| format!("k{}", rng.below(16));
+    let vec = |rng: &mut SplitMix| {
         vec![
             step as f32,
             rng.below(100) as f32,
@@ -79,7 +68,7 @@ static CUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Run one seed; returns the number of recoveries checked.
 fn run_seed(seed: u64) -> u64 {
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix(seed);
     let sim = SimVfs::new(seed);
     let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
     let durability = if rng.below(3) == 0 {
@@ -283,10 +272,7 @@ fn simulation_ci_d() {
 #[test]
 #[ignore = "long: NDB_SIM_SEEDS=<n> (default 1,000,000)"]
 fn simulation_long() {
-    let n: u64 = std::env::var("NDB_SIM_SEEDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1_000_000);
+    let n: u64 = env_number("NDB_SIM_SEEDS").unwrap_or(1_000_000);
     let threads = std::thread::available_parallelism().map_or(2, |p| p.get() as u64);
     let handles: Vec<_> = (0..threads)
         .map(|t| {

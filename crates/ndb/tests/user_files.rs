@@ -2,6 +2,9 @@
 //! database directory survive every open, create and drop, and are reported as foreign; what an
 //! unfinished create or drop left is removed.
 
+mod common;
+use common::copy_dir;
+
 use ndb::testing::{CrashMode, Fault, SimVfs, Vfs};
 use ndb::{CollectionConfig, Database, Document, Error};
 use ndb_storage::OpenMode;
@@ -202,19 +205,6 @@ fn an_interrupted_drop_or_create_leaves_no_trace_and_spares_user_files() {
                     break;
                 }
             }
-        }
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for e in fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else if e.file_name() != "LOCK" {
-            fs::copy(e.path(), target).unwrap();
         }
     }
 }

@@ -5,10 +5,10 @@
 //! `Error::Corruption` naming the file; only a newer version under a valid checksum is
 //! `Error::UnsupportedFormat`.
 
-use ndb::{
-    CollectionConfig, Database, DatabaseOptions, Distance, Document, Error, IndexConfig,
-    PayloadIndexKind,
-};
+mod common;
+use common::{quiet, small_graphs};
+
+use ndb::{Database, Document, Error, PayloadIndexKind};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 
@@ -17,20 +17,8 @@ const DIM: usize = 4;
 /// A collection with a segment, its deletion file, HNSW graph and payload index, and two
 /// documents in the WAL.
 fn build(dir: &Path) {
-    let db = Database::open_with_options(
-        dir,
-        DatabaseOptions::default().with_background_maintenance(false),
-    )
-    .unwrap();
-    let config = CollectionConfig::new(DIM)
-        .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows: 10,
-            m: 4,
-            ef_construction: 20,
-            ef_search: 20,
-        });
-    let c = db.create_collection("c", config).unwrap();
+    let db = Database::open_with_options(dir, quiet()).unwrap();
+    let c = db.create_collection("c", small_graphs(DIM, 4, 20)).unwrap();
     c.create_payload_index("k", PayloadIndexKind::Integer)
         .unwrap();
     let doc = |i: usize| {

@@ -1,14 +1,13 @@
 //! WAL damage told apart from a crash wherever the write order allows (issue 12.10), and the
 //! resynchronisation after a damaged record in linear time (issue 12.5).
 
-use ndb::{CollectionConfig, Database, DatabaseOptions, Document, Error};
+mod common;
+use common::quiet;
+
+use ndb::{CollectionConfig, Database, Document, Error};
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-fn quiet() -> DatabaseOptions {
-    DatabaseOptions::default().with_background_maintenance(false)
-}
 
 fn wal(db: &Path, gen: u64) -> PathBuf {
     db.join(format!("c/wal-{gen:06}.log"))
