@@ -137,6 +137,17 @@ def sweep(name, settings, apply, search, queries, judge):
     return points, best
 
 
+def result(n, t_total, note, points, best, t_insert=None, **extra):
+    """An engine's result: its ingest rate (and, where the index is built after the inserts, the
+    time of each), the note on how it ingests, the ef sweep and its best point, then `extra`."""
+    out = {"ingest_docs_per_s": round(n / t_total, 1)}
+    if t_insert is not None:
+        out["insert_s"] = round(t_insert, 3)
+        out["index_build_s"] = round(t_total - t_insert, 3)
+    out.update(ingest_note=note, sweep=points, best=best, **extra)
+    return out
+
+
 def payloads_for(ds, n):
     labels_path = os.path.join(ds, "base.labels")
     words_path = os.path.join(ds, "base.txt")
@@ -179,14 +190,8 @@ def run_ndb(base, queries, payloads, metric, judge, scratch, cpus):
         return [int(m.id) for m in coll.search(q, k=K, ef=ef[0])]
 
     points, best = sweep("ndb", EF_SWEEP, lambda s: ef.__setitem__(0, s), search, queries, judge)
-    out = {
-        "ingest_docs_per_s": round(n / t_total, 1),
-        "insert_s": round(t_insert, 3),
-        "index_build_s": round(t_total - t_insert, 3),
-        "ingest_note": "upsert batches of 1,000 with payloads, then flush (HNSW graph of the one segment, M=16, ef_construction=200)",
-        "sweep": points,
-        "best": best,
-    }
+    note = "upsert batches of 1,000 with payloads, then flush (HNSW graph of the one segment, M=16, ef_construction=200)"
+    out = result(n, t_total, note, points, best, t_insert=t_insert)
     if best is not None:
         e = best["setting"]
         for threads in (1, 2):
@@ -225,12 +230,8 @@ def run_hnswlib(base, queries, payloads, metric, judge, scratch, cpus):
         return labels[0].tolist()
 
     points, best = sweep("hnswlib", EF_SWEEP, index.set_ef, search, queries, judge)
-    out = {
-        "ingest_docs_per_s": round(n / t_total, 1),
-        "ingest_note": "add_items in batches of 1,000, num_threads=1, M=16, ef_construction=200; no payloads (hnswlib has none)",
-        "sweep": points,
-        "best": best,
-    }
+    note = "add_items in batches of 1,000, num_threads=1, M=16, ef_construction=200; no payloads (hnswlib has none)"
+    out = result(n, t_total, note, points, best)
     if best is not None:
         index.set_ef(best["setting"])
         os.sched_setaffinity(0, set(cpus[:2]))
@@ -268,13 +269,8 @@ def run_chroma(base, queries, payloads, metric, judge, scratch, cpus):
         return [int(i) for i in r["ids"][0]]
 
     points, best = sweep("chroma", EF_SWEEP, apply, search, queries, judge)
-    return {
-        "ingest_docs_per_s": round(n / t_total, 1),
-        "ingest_note": "PersistentClient, add() in batches of 1,000 with metadata; HNSW max_neighbors=16, ef_construction=200",
-        "sweep": points,
-        "best": best,
-        "version": chromadb.__version__,
-    }
+    note = "PersistentClient, add() in batches of 1,000 with metadata; HNSW max_neighbors=16, ef_construction=200"
+    return result(n, t_total, note, points, best, version=chromadb.__version__)
 
 
 def run_lancedb(base, queries, payloads, metric, judge, scratch, cpus):
@@ -316,15 +312,8 @@ def run_lancedb(base, queries, payloads, metric, judge, scratch, cpus):
 
     settings = [(p, e) for p in (10, 20, 40) for e in (16, 32, 64, 128, 256)]
     points, best = sweep("lancedb", settings, lambda s: setting.__setitem__(0, s), search, queries, judge)
-    return {
-        "ingest_docs_per_s": round(n / t_total, 1),
-        "insert_s": round(t_insert, 3),
-        "index_build_s": round(t_total - t_insert, 3),
-        "ingest_note": "create_table + add() in Arrow batches of 1,000 with payload columns, then create_index IVF_HNSW_SQ (defaults)",
-        "sweep": points,
-        "best": best,
-        "version": lancedb.__version__,
-    }
+    note = "create_table + add() in Arrow batches of 1,000 with payload columns, then create_index IVF_HNSW_SQ (defaults)"
+    return result(n, t_total, note, points, best, t_insert=t_insert, version=lancedb.__version__)
 
 
 ENGINES = {"ndb": run_ndb, "hnswlib": run_hnswlib, "chroma": run_chroma, "lancedb": run_lancedb}
