@@ -109,11 +109,16 @@ async function ticksDuring(work) {
   return { ticks, longestGap: Math.max(longestGap, performance.now() - last), ms: performance.now() - start }
 }
 
+/** Collection `c` (Euclidean, dimension `dim`, graphs for segments of `minRows` rows or more)
+ * of a new database without background maintenance, closed at the end of the test. */
+function quietCollection(t, dim, minRows) {
+  const db = closeAtEnd(t, new Database(tempDir(t), { backgroundMaintenance: false }))
+  return db.createCollection('c', dim, { distance: 'euclidean', index: { minRows } })
+}
+
 test('the event loop keeps ticking during a large compaction', async (t) => {
-  const dir = tempDir(t)
-  const db = closeAtEnd(t, new Database(dir, { backgroundMaintenance: false }))
   const dim = 64
-  const coll = db.createCollection('c', dim, { distance: 'euclidean', index: { minRows: 1000 } })
+  const coll = quietCollection(t, dim, 1000)
   const vectors = randomVectors(15000, dim, 31)
   for (let s = 0; s < 3; s++) {
     const part = vectors.slice(s * 5000, (s + 1) * 5000)
@@ -141,11 +146,9 @@ test('the event loop keeps ticking during a large compaction', async (t) => {
 })
 
 test('the event loop keeps ticking during a batch of 256 concurrent searches', async (t) => {
-  const dir = tempDir(t)
-  const db = closeAtEnd(t, new Database(dir, { backgroundMaintenance: false }))
   const dim = 128
   // 40k x 128 floats (20 MB) without an index: each exact search scans them all.
-  const coll = db.createCollection('c', dim, { distance: 'euclidean', index: { minRows: 1e9 } })
+  const coll = quietCollection(t, dim, 1e9)
   const vectors = randomVectors(40000, dim, 41)
   for (let s = 0; s < vectors.length; s += 10000) {
     await coll.insertBatch(vectors.slice(s, s + 10000).map((v, i) => ({ id: `d${s + i}`, vector: v })))
