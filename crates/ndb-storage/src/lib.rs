@@ -127,6 +127,15 @@ pub trait Vfs: Send + Sync + Debug + 'static {
     /// Take an exclusive, non-blocking lock on `path` (created if missing). `Ok(None)` if another
     /// holder has it, including another handle in this process.
     fn try_lock(&self, path: &Path) -> io::Result<Option<Box<dyn LockGuard>>>;
+    /// Make `to` a new name of the file `from` (a hard link). File systems (and `Vfs`
+    /// implementations) without hard links return `ErrorKind::Unsupported`; callers copy then.
+    fn hard_link(&self, from: &Path, to: &Path) -> io::Result<()> {
+        let _ = (from, to);
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "hard links are not supported here",
+        ))
+    }
 }
 
 /// Write `bytes` to `path` atomically and durably: write a temporary sibling, fsync it, rename

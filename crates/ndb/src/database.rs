@@ -203,6 +203,11 @@ impl Database {
         }
     }
 
+    /// The file layer the database works through.
+    pub(crate) fn vfs(&self) -> &Arc<dyn Vfs> {
+        &self.inner.vfs
+    }
+
     /// The database directory.
     pub fn path(&self) -> &Path {
         &self.inner.path

@@ -26,6 +26,8 @@ pub const POINTS: &[&str] = &[
     "index.manifest.before",
     "index.manifest.after",
     "open.unlink.before",
+    "backup.files.copied",
+    "backup.rename.before",
 ];
 
 #[cfg(feature = "testing")]

@@ -27,6 +27,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod background;
+mod backup;
 mod codec;
 mod collection;
 mod config;
@@ -46,6 +47,7 @@ mod segment;
 mod sidecar;
 mod wal;
 
+pub use backup::BackupStats;
 pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter, SegmentStats};
 pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
 pub use database::{Database, DatabaseOptions};

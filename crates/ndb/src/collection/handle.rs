@@ -57,6 +57,12 @@ impl Drop for Owner {
 }
 
 impl Collection {
+    /// A point-in-time copy of the collection in the new directory `dest` (see
+    /// [`Database::backup`](crate::Database::backup)).
+    pub(crate) fn backup_into(&self, dest: &std::path::Path) -> Result<super::Copied> {
+        self.inner.backup_into(dest)
+    }
+
     /// The collection's name.
     pub fn name(&self) -> &str {
         &self.inner.name

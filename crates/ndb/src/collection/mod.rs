@@ -7,6 +7,7 @@
 //! may be taken is stated and checked in one place, [`locks`].
 
 mod backlog;
+mod backup;
 mod catalog;
 mod commit;
 mod compact;
@@ -24,6 +25,7 @@ pub(crate) mod state;
 mod stats;
 mod writer;
 
+pub(crate) use backup::Copied;
 pub use compact::CompactionStats;
 pub use handle::Collection;
 pub(crate) use handle::Owner;

@@ -39,6 +39,15 @@ impl Writer {
         self.wal.as_ref().map(|w| w.lock().bytes())
     }
 
+    /// The WAL generation being written and its length, read under the WAL lock (so at a
+    /// record boundary); `None` when read-only.
+    pub(crate) fn wal_position(&self) -> Option<(u64, u64)> {
+        self.wal.as_ref().map(|w| {
+            let w = w.lock();
+            (w.generation(), w.bytes())
+        })
+    }
+
     pub(crate) fn sync_calls(&self) -> u64 {
         self.commit.sync_calls()
     }
