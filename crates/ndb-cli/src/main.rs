@@ -271,6 +271,24 @@ Examples:
         /// Only this collection [default: all].
         collection: Option<String>,
     },
+    /// Copy the database, consistently, into a new directory while it is in use.
+    ///
+    /// Each collection is copied as of one moment: every write acknowledged before the
+    /// command started is in the copy, nothing half-written is. Segment files are hard-linked
+    /// where the file system allows (so the copy takes little space until the source is
+    /// compacted), copied otherwise. DEST must not exist or be an empty directory; it appears
+    /// only when the copy is complete and durable. Needs the write lock: run it from the
+    /// process that writes, or while none does.
+    #[command(after_help = "\
+Examples:
+  ndb backup data/ backups/data-2026-12-02
+  ndb verify backups/data-2026-12-02")]
+    Backup {
+        /// Database directory.
+        db: PathBuf,
+        /// The new directory.
+        dest: PathBuf,
+    },
     /// Copy every document that can still be read from a damaged database into a new one.
     ///
     /// DB is only read (files opened read-only, no lock taken): segments row by row past
@@ -668,6 +686,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
         } => commands::export(ctx, &db, &collection, file.as_deref(), format),
         Cmd::Verify { db, collection } => commands::verify(ctx, &db, collection.as_deref()),
         Cmd::Recover { db, dest } => commands::recover(ctx, &db, &dest),
+        Cmd::Backup { db, dest } => commands::backup(ctx, &db, &dest),
         Cmd::Compact { db, collection } => commands::compact(ctx, &db, &collection),
         Cmd::Index {
             db,

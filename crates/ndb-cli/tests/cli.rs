@@ -581,7 +581,9 @@ fn compact_drops_deleted_rows() {
     let r = json_of(&["compact", p(&db), "docs"]);
     assert_eq!(r["segments_after"], 1);
     assert_eq!(r["docs_after"], 4);
-    assert!(r["docs_before"].as_u64().unwrap() > 4, "{r}");
+    // Background maintenance may already have rewritten the mostly deleted segment after the
+    // flush that `compact` starts with; either way no deleted row is left.
+    assert!(r["docs_before"].as_u64().unwrap() >= 4, "{r}");
     assert_eq!(dump(&db, "docs"), before);
     let s = json_of(&["stats", p(&db), "docs"]);
     assert_eq!(s["segment_count"], 1);

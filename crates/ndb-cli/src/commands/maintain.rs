@@ -1,4 +1,4 @@
-//! `compact` and `index`.
+//! `compact`, `index` and `backup`.
 
 use super::{open_write, spinner};
 use crate::error::CliResult;
@@ -83,6 +83,36 @@ pub fn index(ctx: &mut Ctx, db: &Path, name: &str, rebuild: bool) -> CliResult<(
     } else {
         ctx.println(&format!(
             "index of {name:?} deleted; searches are exact until `ndb index --rebuild`"
+        ))
+    }
+}
+
+pub fn backup(ctx: &mut Ctx, db: &Path, dest: &Path) -> CliResult<()> {
+    let database = open_write(db)?;
+    let spin = spinner(ctx, "backing up");
+    let result = database.backup(dest);
+    if let Some(s) = spin {
+        s.finish_and_clear();
+    }
+    let b = result?;
+    if ctx.json {
+        ctx.print_json(&json!({
+            "dest": b.dest.display().to_string(),
+            "collections": b.collections,
+            "files_linked": b.files_linked,
+            "files_copied": b.files_copied,
+            "bytes_copied": b.bytes_copied,
+            "seconds": b.duration.as_secs_f64(),
+        }))
+    } else {
+        ctx.println(&format!(
+            "backed up {} to {} in {}: {} linked, {} copied ({})",
+            fmt::plural(b.collections as u64, "collection"),
+            b.dest.display(),
+            fmt::duration(b.duration),
+            fmt::plural(b.files_linked, "file"),
+            fmt::plural(b.files_copied, "file"),
+            fmt::bytes(b.bytes_copied),
         ))
     }
 }

@@ -11,7 +11,7 @@ mod verify;
 pub use bench::bench;
 pub use collections::{create, drop, list, stats};
 pub use export::export;
-pub use maintain::{compact, index};
+pub use maintain::{backup, compact, index};
 pub use recover::recover;
 pub use search::{delete, get, parse_vector, search, update, PayloadChange, Query, SearchArgs};
 pub use verify::verify;
