@@ -159,6 +159,14 @@ impl CollectionInner {
         Ok(())
     }
 
+    /// [`CollectionInner::after_write`] if a record was written; whether one was.
+    fn after_write_if(&self, seq: Option<u64>) -> Result<bool> {
+        match seq {
+            Some(seq) => self.after_write(seq).map(|()| true),
+            None => Ok(false),
+        }
+    }
+
     fn wait_durable(&self, seq: u64) -> Result<()> {
         let wal = self.writer()?;
         self.writer.commit.wait(
@@ -196,10 +204,7 @@ impl CollectionInner {
             |st, docs| st.shadows(docs.iter().map(|d| d.id.as_str())).map(Some),
             |st, docs, shadows| st.apply_put(docs, shadows),
         )?;
-        match seq {
-            Some(seq) => self.after_write(seq),
-            None => Ok(()),
-        }
+        self.after_write_if(seq).map(|_| ())
     }
 
     pub(super) fn delete(&self, id: &str) -> Result<bool> {
@@ -218,13 +223,7 @@ impl CollectionInner {
             },
             |st, ids, shadows| st.apply_delete(&ids, shadows),
         )?;
-        match seq {
-            Some(seq) => {
-                self.after_write(seq)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.after_write_if(seq)
     }
 
     /// Replace the payload of document `id` with what `update` makes of the current one
@@ -256,13 +255,7 @@ impl CollectionInner {
             },
             |st, docs, shadows| st.apply_put(docs, shadows),
         )?;
-        match seq {
-            Some(seq) => {
-                self.after_write(seq)?;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        self.after_write_if(seq)
     }
 
     /// Make every acknowledged write durable now.
