@@ -110,34 +110,7 @@ Examples:
   ndb import data/ images train.fvecs --create --distance euclidean
   ndb import data/ emb vectors.npy --payloads meta.jsonl --create --dim 768 --batch 5000
   ndb import data/ docs messy.jsonl --skip-invalid")]
-    Import {
-        /// Database directory.
-        db: PathBuf,
-        /// Collection to import into.
-        collection: String,
-        /// Input file.
-        file: PathBuf,
-        /// Input format [default: from the file extension: .jsonl/.ndjson/.json, .fvecs, .npy].
-        #[arg(long, value_enum)]
-        format: Option<source::Format>,
-        /// JSON Lines file of payloads for .fvecs/.npy input: line i is row i's payload.
-        #[arg(long, value_name = "FILE.jsonl")]
-        payloads: Option<PathBuf>,
-        /// Documents per write (one WAL record each).
-        #[arg(long, default_value_t = 1000)]
-        batch: usize,
-        /// Skip invalid rows (reporting how many) instead of refusing the file.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Create the collection if it does not exist (with --dim, or the file's dimension).
-        #[arg(long)]
-        create: bool,
-        /// With --create: vector dimension [default: from the file].
-        #[arg(long, requires = "create")]
-        dim: Option<usize>,
-        #[command(flatten)]
-        config: ConfigOpts,
-    },
+    Import(import::ImportArgs),
     /// Find the documents nearest to a query vector.
     ///
     /// Scores are "higher is better": cosine similarity, dot product, or the negated Euclidean
@@ -575,40 +548,7 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
         Cmd::List { db } => commands::list(ctx, &db),
         Cmd::Drop { db, collection } => commands::drop(ctx, &db, &collection),
         Cmd::Stats { db, collection } => commands::stats(ctx, &db, &collection),
-        Cmd::Import {
-            db,
-            collection,
-            file,
-            format,
-            payloads,
-            batch,
-            skip_invalid,
-            create,
-            dim,
-            config,
-        } => {
-            if !create && config.any_set() {
-                return Err(CliError::usage(
-                    "collection settings (--distance, --durability, --m, --ef-*, --index-min-rows, \
-                     --flush-threshold) apply only with --create",
-                ));
-            }
-            let dim = dim.map(check_dim).transpose()?;
-            let create = create.then(|| (dim, config.config(dim.unwrap_or(1))));
-            import::run(
-                ctx,
-                import::ImportArgs {
-                    db,
-                    collection,
-                    file,
-                    format,
-                    payloads,
-                    batch,
-                    skip_invalid,
-                    create,
-                },
-            )
-        }
+        Cmd::Import(args) => import::run(ctx, args),
         Cmd::Search {
             db,
             collection,

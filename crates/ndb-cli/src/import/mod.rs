@@ -9,7 +9,8 @@ mod graphs;
 
 use crate::error::{CliError, CliResult};
 use crate::source::{self, check_doc, Format};
-use crate::Ctx;
+use crate::{ConfigOpts, Ctx};
+use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use ndb::{Collection, CollectionConfig, Database, Distance, Document};
 use serde_json::json;
@@ -21,17 +22,60 @@ const BATCH_BYTES_MAX: usize = 64 << 20;
 /// How many skipped rows are described one by one.
 const SKIP_REPORT_MAX: u64 = 10;
 
+/// `ndb import`'s arguments, flattened into the command line.
+#[derive(Args)]
 pub struct ImportArgs {
-    pub db: PathBuf,
-    pub collection: String,
-    pub file: PathBuf,
-    pub format: Option<Format>,
-    pub payloads: Option<PathBuf>,
-    pub batch: usize,
-    pub skip_invalid: bool,
-    /// `Some` with `--create`: the configuration to create the collection with if it is
-    /// missing; its dimension is `None` to take it from the file.
-    pub create: Option<(Option<usize>, CollectionConfig)>,
+    /// Database directory.
+    db: PathBuf,
+    /// Collection to import into.
+    collection: String,
+    /// Input file.
+    file: PathBuf,
+    /// Input format [default: from the file extension: .jsonl/.ndjson/.json, .fvecs, .npy].
+    #[arg(long, value_enum)]
+    format: Option<Format>,
+    /// JSON Lines file of payloads for .fvecs/.npy input: line i is row i's payload.
+    #[arg(long, value_name = "FILE.jsonl")]
+    payloads: Option<PathBuf>,
+    /// Documents per write (one WAL record each).
+    #[arg(long, default_value_t = 1000)]
+    batch: usize,
+    /// Skip invalid rows (reporting how many) instead of refusing the file.
+    #[arg(long)]
+    skip_invalid: bool,
+    /// Create the collection if it does not exist (with --dim, or the file's dimension).
+    #[arg(long)]
+    create: bool,
+    /// With --create: vector dimension [default: from the file].
+    #[arg(long, requires = "create")]
+    dim: Option<usize>,
+    #[command(flatten)]
+    config: ConfigOpts,
+}
+
+/// With `--create`: the collection to create if it is missing, its dimension `None` to take
+/// it from the file.
+struct Creation {
+    dim: Option<usize>,
+    template: CollectionConfig,
+}
+
+impl ImportArgs {
+    /// What `--create`, `--dim` and the collection settings ask for; the settings without
+    /// `--create` are a usage error.
+    fn creation(&self) -> CliResult<Option<Creation>> {
+        if !self.create && self.config.any_set() {
+            return Err(CliError::usage(
+                "collection settings (--distance, --durability, --m, --ef-*, --index-min-rows, \
+                 --flush-threshold) apply only with --create",
+            ));
+        }
+        let dim = self.dim.map(crate::check_dim).transpose()?;
+        Ok(self.create.then(|| Creation {
+            dim,
+            template: self.config.config(dim.unwrap_or(1)),
+        }))
+    }
 }
 
 /// What the collection will be: an existing one, or one to create after validation.
@@ -59,6 +103,7 @@ impl Target {
 }
 
 pub fn run(ctx: &mut Ctx, a: ImportArgs) -> CliResult<()> {
+    let create = a.creation()?;
     if a.batch == 0 {
         return Err(CliError::usage("--batch must be at least 1"));
     }
@@ -66,7 +111,7 @@ pub fn run(ctx: &mut Ctx, a: ImportArgs) -> CliResult<()> {
         Some(f) => f,
         None => Format::from_path(&a.file)?,
     };
-    if a.create.is_none() {
+    if create.is_none() {
         crate::require_db(&a.db)?;
     }
     // Check the input can be opened before taking the lock or creating anything.
@@ -75,7 +120,7 @@ pub fn run(ctx: &mut Ctx, a: ImportArgs) -> CliResult<()> {
     let fresh = cleanup::FreshDir::note(&a.db);
     let db = Database::open(&a.db).map_err(|e| fresh.undo(e.into()))?;
     let mut created = None;
-    let mut done = match import(ctx, &a, format, &db, &mut created) {
+    let mut done = match import(ctx, &a, create, format, &db, &mut created) {
         Ok(done) => done,
         Err(e) => return Err(cleanup::undo(e, db, &a.collection, created, &fresh)),
     };
@@ -110,18 +155,15 @@ struct Imported {
 }
 
 /// The collection as it will be: an existing one, or one to create after validation.
-fn open_target(db: &Database, a: &ImportArgs) -> CliResult<Target> {
+fn open_target(db: &Database, a: &ImportArgs, create: Option<Creation>) -> CliResult<Target> {
     if !db.has_collection(&a.collection)? {
-        return match &a.create {
+        return match create {
             None => Err(ndb::Error::CollectionNotFound(a.collection.clone()).into()),
-            Some((dim, template)) => Ok(Target::ToCreate {
-                dim: *dim,
-                template: template.clone(),
-            }),
+            Some(Creation { dim, template }) => Ok(Target::ToCreate { dim, template }),
         };
     }
     let coll = db.get_collection(&a.collection)?;
-    if let Some((Some(dim), _)) = &a.create {
+    if let Some(Creation { dim: Some(dim), .. }) = &create {
         if *dim != coll.config().dim() {
             return Err(CliError::usage(format!(
                 "--dim {dim} differs from the dimension {} of the existing collection {:?}",
@@ -138,11 +180,12 @@ fn open_target(db: &Database, a: &ImportArgs) -> CliResult<Target> {
 fn import(
     ctx: &Ctx,
     a: &ImportArgs,
+    create: Option<Creation>,
     format: Format,
     db: &Database,
     created: &mut Option<Collection>,
 ) -> CliResult<Imported> {
-    let mut target = open_target(db, a)?;
+    let mut target = open_target(db, a, create)?;
     let (segments_before, had_index) = match &target {
         Target::Existing(c) => (
             c.stats()?.segments.iter().map(|s| s.id).collect(),
