@@ -23,17 +23,43 @@ pub struct DatabaseOptions {
     /// Run a background thread per collection that flushes full memtables (so writers do not
     /// wait for segment writes) and merges segments by a tiered policy. Default `true`.
     pub background_maintenance: bool,
+    /// For read-only handles: before a search, move to the writer's newest committed state if
+    /// it changed, looking at most this often (see [`Collection::refresh`]). Default `None`
+    /// (a reader keeps the state it opened, or last refreshed, until `refresh()`).
+    pub refresh_readers_every: Option<std::time::Duration>,
 }
 
 impl Default for DatabaseOptions {
     fn default() -> Self {
         Self {
             background_maintenance: true,
+            refresh_readers_every: None,
         }
     }
 }
 
 impl DatabaseOptions {
+    /// Make read-only handles follow the writer by themselves: before a search, refresh if the
+    /// last look is older than `every` (`Duration::ZERO`: before every search).
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, DatabaseOptions, Document, Search};
+    /// use std::time::Duration;
+    /// # let dir = tempfile::tempdir()?;
+    /// let writer = Database::open(dir.path())?;
+    /// let w = writer.create_collection("c", CollectionConfig::new(2))?;
+    /// let following = DatabaseOptions::default().with_reader_refresh(Duration::ZERO);
+    /// let reader = Database::open_read_only_with_options(dir.path(), following)?;
+    /// let r = reader.get_collection("c")?;
+    /// w.insert(Document::new("a", vec![1.0, 0.0]))?;
+    /// assert_eq!(r.search(Search::new(&[1.0, 0.0]))?[0].id, "a");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_reader_refresh(mut self, every: std::time::Duration) -> Self {
+        self.refresh_readers_every = Some(every);
+        self
+    }
+
     /// Enable or disable background maintenance.
     pub fn with_background_maintenance(mut self, on: bool) -> Self {
         self.background_maintenance = on;
@@ -119,15 +145,19 @@ impl Database {
 
     /// Open the database in `path` read-only: no lock is taken, nothing on disk is changed,
     /// and each collection shows a consistent snapshot (its segments plus a valid prefix of its
-    /// WAL) taken when it is first opened through this handle. Writes fail with
-    /// [`Error::ReadOnly`].
+    /// WAL) taken when it is first opened through this handle, until
+    /// [`Collection::refresh`] moves it on. Writes fail with [`Error::ReadOnly`].
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open_with(
-            path.as_ref(),
-            Arc::new(OsVfs),
-            true,
-            DatabaseOptions::default(),
-        )
+        Self::open_read_only_with_options(path, DatabaseOptions::default())
+    }
+
+    /// [`Database::open_read_only`] with options (e.g.
+    /// [`DatabaseOptions::with_reader_refresh`]).
+    pub fn open_read_only_with_options(
+        path: impl AsRef<Path>,
+        options: DatabaseOptions,
+    ) -> Result<Self> {
+        Self::open_with(path.as_ref(), Arc::new(OsVfs), true, options)
     }
 
     pub(crate) fn open_with(
@@ -294,7 +324,9 @@ impl Database {
                 db_lock: Arc::clone(lock),
                 maintenance: self.inner.options.background_maintenance,
             },
-            None => CollectionOpenMode::ReadOnly,
+            None => CollectionOpenMode::ReadOnly {
+                refresh_every: self.inner.options.refresh_readers_every,
+            },
         };
         let inner = open_collection(
             Arc::clone(&self.inner.vfs),

@@ -200,7 +200,33 @@ impl Collection {
     /// The nearest documents to a query (see [`Search`](crate::Search)).
     pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
         self.inner.check_alive()?;
+        self.inner.refresh_if_due()?;
         self.run_search(&search)
+    }
+
+    /// On a handle from [`Database::open_read_only`](crate::Database::open_read_only): move to
+    /// the newest state the writer has committed (new segments, merges, writes in its log)
+    /// without reopening; `true` if anything changed. When nothing did, it costs a manifest
+    /// read and a directory listing. Searches see the old state or the new one, never a mix,
+    /// and searches running meanwhile finish on the old one. On a writer's handle it does
+    /// nothing (`false`): that one is always current.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document};
+    /// # let dir = tempfile::tempdir()?;
+    /// let writer = Database::open(dir.path())?;
+    /// let w = writer.create_collection("c", CollectionConfig::new(2))?;
+    /// let reader = Database::open_read_only(dir.path())?;
+    /// let r = reader.get_collection("c")?;
+    /// assert!(!r.refresh()?);
+    /// w.insert(Document::new("a", vec![1.0, 0.0]))?;
+    /// assert!(r.get("a")?.is_none());
+    /// assert!(r.refresh()?);
+    /// assert!(r.get("a")?.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn refresh(&self) -> Result<bool> {
+        self.inner.refresh()
     }
 
     /// Run many searches in parallel on the shared worker pool (one thread per core); the
@@ -223,6 +249,7 @@ impl Collection {
     pub fn search_batch(&self, searches: &[crate::Search<'_>]) -> Result<Vec<Vec<crate::Match>>> {
         use rayon::prelude::*;
         self.inner.check_alive()?;
+        self.inner.refresh_if_due()?;
         searches.par_iter().map(|s| self.run_search(s)).collect()
     }
 

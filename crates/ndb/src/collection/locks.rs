@@ -5,11 +5,12 @@
 //! | 1    | `Jobs::merge`               | merges, index rebuilds, payload-index changes (long)    |
 //! | 2    | `Jobs::flush`               | writing the frozen memtable; index configuration        |
 //! | 3    | `Busy` (maintenance claims) | which segments a merge or a graph build works on        |
-//! | 4    | `Catalog::manifest`         | the committed manifest: reservations and swaps (brief)  |
-//! | 5    | `Writer::wal`               | WAL appends; memtable order is WAL order                |
-//! | 6    | `CollectionInner::state`    | memtables and the live segment list (brief)             |
-//! | 7    | `Catalog::payload_defs`     | the copy of the declared payload indexes                |
-//! | 8    | `Writer::poison`            | the reason the collection refuses writes                |
+//! | 4    | `Follow::state`             | a reader's refresh: what it last saw on disk            |
+//! | 5    | `Catalog::manifest`         | the committed manifest: reservations and swaps (brief)  |
+//! | 6    | `Writer::wal`               | WAL appends; memtable order is WAL order                |
+//! | 7    | `CollectionInner::state`    | memtables and the live segment list (brief)             |
+//! | 8    | `Catalog::payload_defs`     | the copy of the declared payload indexes                |
+//! | 9    | `Writer::poison`            | the reason the collection refuses writes                |
 //!
 //! A thread holding a lock takes only locks of a higher rank. Long work (segment writes, graph
 //! and payload-index builds) runs under ranks 1–2 at most, never under the manifest, WAL or
@@ -29,11 +30,12 @@ pub(crate) enum Rank {
     Merge = 1,
     Flush = 2,
     Busy = 3,
-    Manifest = 4,
-    Wal = 5,
-    State = 6,
-    PayloadDefs = 7,
-    Poison = 8,
+    Refresh = 4,
+    Manifest = 5,
+    Wal = 6,
+    State = 7,
+    PayloadDefs = 8,
+    Poison = 9,
 }
 
 #[cfg(debug_assertions)]
@@ -220,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "lock order violated: taking Manifest while holding [6]")]
+    #[should_panic(expected = "lock order violated: taking Manifest while holding [7]")]
     fn taking_a_lower_rank_panics() {
         let (a, b) = (Mutex::new(Rank::Manifest, 1), RwLock::new(Rank::State, 2));
         let _b = b.write();

@@ -21,6 +21,7 @@ mod merge_policy;
 mod new_segment;
 mod open;
 mod payload_indexes;
+mod refresh;
 pub(crate) mod state;
 mod stats;
 mod writer;
@@ -63,6 +64,8 @@ pub(crate) struct CollectionInner {
     jobs: Jobs,
     counters: Counters,
     open_report: OpenReport,
+    /// What a read-only handle last saw on disk.
+    follow: refresh::Follow,
     dropped: AtomicBool,
 }
 
@@ -111,6 +114,7 @@ impl CollectionInner {
             jobs: Jobs::new(maintenance),
             counters: Counters::default(),
             open_report: rec.report,
+            follow: refresh::Follow::default(),
             dropped: AtomicBool::new(false),
         }
     }

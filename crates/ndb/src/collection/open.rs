@@ -4,6 +4,7 @@ use super::state::{LiveSegment, State};
 use super::stats::OpenReport;
 use super::writer::Writer;
 use super::CollectionInner;
+use crate::document::PreparedDoc;
 use crate::error::IoContext;
 use crate::limits::READ_ONLY_OPEN_RETRIES;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
@@ -13,7 +14,6 @@ use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, Segment};
 use crate::wal::{self, wal_file_name, WalOp, WalWriter};
-use crate::document::PreparedDoc;
 use crate::{Error, Result};
 use ndb_storage::{LockGuard, OpenMode as FileMode, Vfs};
 use std::collections::HashSet;
@@ -32,8 +32,9 @@ pub(crate) enum OpenMode {
         /// Start a background maintenance thread.
         maintenance: bool,
     },
-    /// A snapshot reader: no locks, nothing on disk changes.
-    ReadOnly,
+    /// A snapshot reader: no locks, nothing on disk changes. With `refresh_every`, searches
+    /// first move to the newest committed state when it changed, checking at most that often.
+    ReadOnly { refresh_every: Option<Duration> },
 }
 
 /// Everything recovered from disk.
@@ -80,26 +81,30 @@ pub(crate) fn open_collection(
             super::maintenance::Maintenance::start(&inner);
             Ok(inner)
         }
-        OpenMode::ReadOnly => {
-            // A writer may replace the manifest and remove files between our reads: start over
-            // from the newer manifest (bounded).
-            let mut attempt = 0;
-            loop {
-                match recover(&*vfs, &dir) {
-                    Ok(mut rec) => {
-                        rec.report.open_duration = started.elapsed();
-                        return Ok(assemble(vfs, dir, name, Vec::new(), None, rec, false));
-                    }
-                    Err(e) if attempt + 1 < READ_ONLY_OPEN_RETRIES && may_be_a_race(&e) => {
-                        attempt += 1;
-                        log::debug!(
-                            "read-only open of {name:?} raced with a writer ({e}); retrying"
-                        );
-                        std::thread::sleep(Duration::from_millis(attempt as u64));
-                    }
-                    Err(e) => return Err(e),
-                }
+        OpenMode::ReadOnly { refresh_every } => {
+            let seen = super::refresh::Fingerprint::take(&*vfs, &dir)?;
+            let mut rec = recover_read_only(&*vfs, &dir, &name)?;
+            rec.report.open_duration = started.elapsed();
+            let inner = assemble(vfs, dir, name, Vec::new(), None, rec, false);
+            inner.follow.start(seen, refresh_every);
+            Ok(inner)
+        }
+    }
+}
+
+/// Recover what a reader sees. A writer may replace the manifest and remove files between our
+/// reads: start over from the newer manifest (bounded).
+pub(super) fn recover_read_only(vfs: &dyn Vfs, dir: &Path, name: &str) -> Result<Recovered> {
+    let mut attempt = 0;
+    loop {
+        match recover(vfs, dir) {
+            Ok(rec) => return Ok(rec),
+            Err(e) if attempt + 1 < READ_ONLY_OPEN_RETRIES && may_be_a_race(&e) => {
+                attempt += 1;
+                log::debug!("read-only open of {name:?} raced with a writer ({e}); retrying");
+                std::thread::sleep(Duration::from_millis(attempt as u64));
             }
+            Err(e) => return Err(e),
         }
     }
 }
