@@ -120,7 +120,8 @@ pub fn open(path: &Path, format: Format, payloads: Option<&Path>) -> CliResult<B
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonDoc {
-    id: Value,
+    #[serde(deserialize_with = "id_string")]
+    id: String,
     vector: Vec<f32>,
     #[serde(default)]
     payload: Option<Value>,
@@ -182,32 +183,33 @@ fn json_error(e: &serde_json::Error) -> String {
 
 fn parse_json_doc(line: &[u8]) -> Result<Document, String> {
     let d: JsonDoc = serde_json::from_slice(line).map_err(|e| json_error(&e))?;
-    let id = match d.id {
-        Value::String(s) => s,
-        Value::Number(n) if n.is_u64() || n.is_i64() => n.to_string(),
-        other => {
-            return Err(format!(
-                "\"id\" must be a string or an integer, got {}",
-                json_kind(&other)
-            ))
-        }
-    };
     Ok(Document {
-        id,
+        id: d.id,
         vector: d.vector,
         payload: d.payload,
     })
 }
 
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+/// An `"id"`: a string, or an integer written in decimal; anything else is refused as serde
+/// refuses the other fields' wrong types ("invalid type: ..., expected ...").
+fn id_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    struct Id;
+    impl serde::de::Visitor<'_> for Id {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("an id (a string or an integer)")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
+            Ok(s.to_owned())
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
+            Ok(n.to_string())
+        }
     }
+    d.deserialize_any(Id)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -567,6 +569,26 @@ mod tests {
         assert!(e.starts_with("invalid JSON (column"), "{e}");
         let e = parse_json_doc(br#"{"id": true, "vector": [1]}"#).unwrap_err();
         assert!(e.contains("string or an integer"), "{e}");
+    }
+
+    #[test]
+    fn ids_are_strings_or_integers() {
+        for (id, want) in [
+            (r#""a\u00e9""#, "a\u{e9}"),
+            ("-7", "-7"),
+            ("18446744073709551615", "18446744073709551615"),
+        ] {
+            let line = format!(r#"{{"id": {id}, "vector": [1]}}"#);
+            assert_eq!(parse_json_doc(line.as_bytes()).unwrap().id, want);
+        }
+        for id in ["1.5", "null", "[1]", "{}", "18446744073709551616"] {
+            let line = format!(r#"{{"id": {id}, "vector": [1]}}"#);
+            let e = parse_json_doc(line.as_bytes()).unwrap_err();
+            assert!(
+                e.contains("expected an id (a string or an integer)"),
+                "{id}: {e}"
+            );
+        }
     }
 
     #[test]
