@@ -212,6 +212,34 @@ impl Collection {
         }
     }
 
+    /// Replace the payload of the document ``id`` (``None`` removes it), keeping its vector;
+    /// returns whether the document exists (nothing is written if not). Only the id and the
+    /// new payload are written; searches and filters see the new payload at once, and the
+    /// update is as durable as an insert.
+    #[pyo3(signature = (id, payload))]
+    fn set_payload(
+        &self,
+        py: Python<'_>,
+        id: &str,
+        payload: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<bool> {
+        let coll = self.handle()?;
+        let payload = match payload.filter(|p| !p.is_none()) {
+            None => None,
+            Some(p) => Some(convert::to_json(p)?),
+        };
+        py.detach(|| coll.set_payload(id, payload)).py_err()
+    }
+
+    /// Apply a JSON merge patch (RFC 7396) to the payload of the document ``id``: each key of
+    /// ``patch`` (a dict) replaces the field of that name, nested dicts merge, a ``None`` value
+    /// removes the field. Returns whether the document exists; otherwise like ``set_payload``.
+    fn patch_payload(&self, py: Python<'_>, id: &str, patch: &Bound<'_, PyAny>) -> PyResult<bool> {
+        let coll = self.handle()?;
+        let patch = convert::to_json(patch)?;
+        py.detach(|| coll.patch_payload(id, patch)).py_err()
+    }
+
     /// Delete a document; returns whether it was present.
     fn delete(&self, py: Python<'_>, id: &str) -> PyResult<bool> {
         let coll = self.handle()?;

@@ -4,6 +4,7 @@ use crate::collection::{Collection, Slot};
 use crate::errors::{closed, invalid_argument, IntoPyResult};
 use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 
@@ -195,6 +196,28 @@ impl Database {
     fn drop_collection(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
         let db = self.shared.db()?;
         py.detach(|| db.drop_collection(name)).py_err()
+    }
+
+    /// Write a consistent, point-in-time copy of every collection into ``dest``, a new (or
+    /// empty) directory, while other threads go on reading and writing. Every write
+    /// acknowledged before the call began is in the copy; immutable files are hard-linked
+    /// where the file system allows. The copy is durable when this returns and opens as an
+    /// ordinary database. Returns a dict: dest (a ``pathlib.Path``), collections,
+    /// files_linked, files_copied, bytes_copied, duration_s.
+    ///
+    /// Raises ``DestinationNotEmptyError`` if ``dest`` holds anything, ``InvalidArgumentError``
+    /// if it lies inside the database, ``ReadOnlyError`` on a read-only handle.
+    fn backup<'py>(&self, py: Python<'py>, dest: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let db = self.shared.db()?;
+        let s = py.detach(|| db.backup(&dest)).py_err()?;
+        let d = PyDict::new(py);
+        d.set_item("dest", &s.dest)?;
+        d.set_item("collections", s.collections)?;
+        d.set_item("files_linked", s.files_linked)?;
+        d.set_item("files_copied", s.files_copied)?;
+        d.set_item("bytes_copied", s.bytes_copied)?;
+        d.set_item("duration_s", s.duration.as_secs_f64())?;
+        Ok(d)
     }
 
     fn __contains__(&self, name: &str) -> PyResult<bool> {

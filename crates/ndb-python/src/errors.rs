@@ -50,6 +50,8 @@ pub(crate) fn to_py(e: ndb::Error) -> PyErr {
         ndb::Error::UnsupportedFormat { .. } => "UnsupportedFormatError",
         ndb::Error::NotADatabase { .. } => "NotADatabaseError",
         ndb::Error::Poisoned { .. } => "PoisonedError",
+        ndb::Error::DestinationNotEmpty { .. } => "DestinationNotEmptyError",
+        ndb::Error::Internal(_) => "InternalError",
         _ => "Error",
     };
     raise(class, e.to_string())

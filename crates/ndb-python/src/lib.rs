@@ -7,12 +7,14 @@
 //! checks what the crate cannot see: Python types and array shapes.
 //!
 //! Layout: `errors.rs` maps errors; `convert.rs` converts vectors and JSON; `types.rs` holds the
-//! result classes (`Document`, `Match`); `database.rs` and `collection.rs` the handles.
+//! result classes (`Document`, `Match`); `database.rs` and `collection.rs` the handles;
+//! `recover.rs` salvage (`ndb.recover`) and its report.
 
 mod collection;
 mod convert;
 mod database;
 mod errors;
+mod recover;
 mod types;
 
 use pyo3::prelude::*;
@@ -25,6 +27,8 @@ fn _ndb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<collection::DocumentIterator>()?;
     m.add_class::<types::Document>()?;
     m.add_class::<types::Match>()?;
+    m.add_class::<recover::RecoverReport>()?;
+    m.add_function(wrap_pyfunction!(recover::recover, m)?)?;
     m.add("TOP_K_MAX", ndb::TOP_K_MAX)?;
     m.add("DIM_MAX", ndb::limits::DIM_MAX)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -23,6 +23,8 @@ def test_hierarchy():
         ndb.UnsupportedFormatError,
         ndb.NotADatabaseError,
         ndb.PoisonedError,
+        ndb.DestinationNotEmptyError,
+        ndb.InternalError,
         ndb.ClosedError,
     ):
         assert issubclass(cls, ndb.Error) and cls.__module__ == "ndb"
@@ -31,6 +33,7 @@ def test_hierarchy():
     assert issubclass(ndb.InvalidArgumentError, ValueError)
     assert issubclass(ndb.CollectionNotFoundError, KeyError)
     assert issubclass(ndb.IoError, OSError)
+    assert issubclass(ndb.DestinationNotEmptyError, FileExistsError)
 
 
 def test_second_writer_process_gets_locked_error(db_path):

@@ -24,7 +24,9 @@ from ._ndb import (
     Document,
     DocumentIterator,
     Match,
+    RecoverReport,
     __version__,
+    recover,
 )
 
 __all__ = [
@@ -33,6 +35,8 @@ __all__ = [
     "Document",
     "DocumentIterator",
     "Match",
+    "RecoverReport",
+    "recover",
 ]
 __all__ += _errors.__all__
 __all__ += [

@@ -67,6 +67,10 @@ class Collection:
         """Insert or replace one document."""
     def get(self, id: str) -> Optional[Document]:
         """The document with this id, or None."""
+    def set_payload(self, id: str, payload: Payload) -> bool:
+        """Replace a document's payload (None removes it); whether the document exists."""
+    def patch_payload(self, id: str, patch: dict[str, Any]) -> bool:
+        """Apply an RFC 7396 merge patch to a document's payload; whether it exists."""
     def delete(self, id: str) -> bool:
         """Delete a document; whether it was present."""
     def delete_many(self, ids: Sequence[str]) -> int:
@@ -154,8 +158,35 @@ class Database:
         """Names of all collections, sorted."""
     def drop_collection(self, name: str) -> bool:
         """Delete a collection; whether it existed."""
+    def backup(self, dest: Union[str, os.PathLike[str]]) -> dict[str, Any]:
+        """Write a consistent copy of every collection into a new directory."""
     def close(self) -> None:
         """Close the database, releasing the writer lock."""
     def __contains__(self, name: str) -> bool: ...
     def __enter__(self) -> Database: ...
     def __exit__(self, *args: object) -> bool: ...
+
+class RecoverReport:
+    """What ``ndb.recover`` copied and lost; ``str()`` is the text ``ndb recover`` prints."""
+
+    @property
+    def source(self) -> pathlib.Path: ...
+    @property
+    def dest(self) -> pathlib.Path: ...
+    @property
+    def documents_recovered(self) -> int: ...
+    @property
+    def rows_lost(self) -> int: ...
+    @property
+    def complete(self) -> bool: ...
+    @property
+    def files(self) -> list[dict[str, Any]]: ...
+    @property
+    def collections(self) -> list[dict[str, Any]]: ...
+    @property
+    def notes(self) -> list[str]: ...
+
+def recover(
+    src: Union[str, os.PathLike[str]], dest: Union[str, os.PathLike[str]]
+) -> RecoverReport:
+    """Copy every readable document of a (damaged) database into a new one; report the losses."""

@@ -16,6 +16,8 @@ __all__ = [
     "UnsupportedFormatError",
     "NotADatabaseError",
     "PoisonedError",
+    "DestinationNotEmptyError",
+    "InternalError",
     "ClosedError",
 ]
 
@@ -75,6 +77,16 @@ class NotADatabaseError(Error):
 
 class PoisonedError(Error):
     """An earlier I/O failure left a collection's durable state unknown; reopen the database."""
+
+
+class DestinationNotEmptyError(Error, FileExistsError):
+    """The destination of a copy (``Database.backup``, ``ndb.recover``) exists and is not an
+    empty directory; nothing was written."""
+
+
+class InternalError(Error):
+    """nDB broke one of its own invariants (a bug, not bad input or a damaged file); nothing
+    durable was changed. Please report it with the message."""
 
 
 class ClosedError(Error):
