@@ -7,7 +7,7 @@
 //! and vector) and per block of vectors (exact scans, graph traversals) when read.
 
 mod common;
-use common::segment_file::{row_start, section, ID_BYTES, ID_OFFSETS, PAYLOAD_BYTES};
+use common::segment_file::{row_of, row_start, section, ID_BYTES, ID_OFFSETS, PAYLOAD_BYTES};
 use common::segment_file::{PAYLOAD_OFFSETS, VECTORS};
 use common::{quiet, small_graphs};
 
@@ -33,16 +33,6 @@ fn build(dir: &Path) -> PathBuf {
     c.flush().unwrap();
     assert!(c.has_index());
     dir.join("c/segments/000001.ndb")
-}
-
-/// The row that holds `id` (ids are written in insertion order by a single flush).
-fn row_of(bytes: &[u8], id: &str) -> usize {
-    (0..DOCS)
-        .find(|&r| {
-            let start = row_start(bytes, ID_OFFSETS, ID_BYTES, r);
-            bytes[start..].starts_with(id.as_bytes())
-        })
-        .unwrap()
 }
 
 #[track_caller]

@@ -10,9 +10,13 @@
 //! 315..320, 320..325, then a delete of doc-0020); collection `w` (cosine, dimension 4) with
 //! a WAL only. Damage is made by flipping bytes where docs/FORMAT.md puts them.
 
+mod common;
+use common::segment_file::{row_bytes, row_of, section, u32_at, u64_at};
+use common::segment_file::{ID_BYTES, ID_OFFSETS, PAYLOAD_BYTES, PAYLOAD_OFFSETS, VECTORS};
+use common::{env_number, quiet, small_graphs};
 use ndb::{
-    CollectionConfig, Database, DatabaseOptions, Distance, Document, Error, FileKind, FileRecovery,
-    IndexConfig, PayloadIndexKind, RecoverReport,
+    CollectionConfig, Database, Distance, Document, Error, FileKind, FileRecovery,
+    PayloadIndexKind, RecoverReport,
 };
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -38,23 +42,11 @@ fn wal_doc(i: usize) -> Document {
 /// The documents that should be live in each collection, by id.
 type Model = BTreeMap<String, BTreeMap<String, Document>>;
 
-fn options() -> DatabaseOptions {
-    DatabaseOptions::default().with_background_maintenance(false)
-}
-
 /// Build the source database in `dir/src` (module doc); returns its path and the model.
 fn build(dir: &Path) -> (PathBuf, Model) {
     let src = dir.join("src");
-    let db = Database::open_with_options(&src, options()).unwrap();
-    let config = CollectionConfig::new(DIM)
-        .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows: 10,
-            m: 8,
-            ef_construction: 40,
-            ef_search: 40,
-        });
-    let c = db.create_collection("c", config).unwrap();
+    let db = Database::open_with_options(&src, quiet()).unwrap();
+    let c = db.create_collection("c", small_graphs(DIM, 8, 40)).unwrap();
     c.create_payload_index("tag", PayloadIndexKind::Keyword)
         .unwrap();
     let mut live = BTreeMap::new();
@@ -92,6 +84,51 @@ fn build(dir: &Path) -> (PathBuf, Model) {
     (src, model)
 }
 
+/// A source database (`build`) in a temporary directory, the documents it should give back,
+/// and where a salvage of it goes.
+struct Source {
+    dir: tempfile::TempDir,
+    src: PathBuf,
+    model: Model,
+    dest: PathBuf,
+}
+
+fn source() -> Source {
+    let dir = tempfile::tempdir().unwrap();
+    let (src, model) = build(dir.path());
+    let dest = dir.path().join("dest");
+    Source {
+        dir,
+        src,
+        model,
+        dest,
+    }
+}
+
+impl Source {
+    /// Salvage the source into `dest` (as `recover`).
+    fn salvage(&self) -> RecoverReport {
+        recover(&self.src, &self.dest).unwrap()
+    }
+
+    /// The salvaged database opens, verifies, and holds exactly the model's documents.
+    fn assert_recovered(&self) {
+        assert_same(&recovered(&self.dest), &self.model);
+    }
+
+    /// The WAL file of collection `c` and its bytes.
+    fn wal_of_c(&self) -> (PathBuf, Vec<u8>) {
+        let path = wal_file(&self.src, "c");
+        let bytes = std::fs::read(&path).unwrap();
+        (path, bytes)
+    }
+
+    /// `path` relative to the source, as the report names files.
+    fn rel(&self, path: &Path) -> String {
+        path.strip_prefix(&self.src).unwrap().display().to_string()
+    }
+}
+
 // ---- the files of the source, per docs/FORMAT.md ----
 
 fn seg(src: &Path, id: u64) -> PathBuf {
@@ -123,45 +160,9 @@ fn wal_file(src: &Path, coll: &str) -> PathBuf {
     found.pop().unwrap()
 }
 
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().unwrap())
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().unwrap())
-}
-
-/// Byte range of section `kind` of a segment file.
-fn section(bytes: &[u8], kind: u32) -> Range<usize> {
-    let count = u32_at(bytes, 48) as usize;
-    (0..count)
-        .map(|i| 56 + 32 * i)
-        .find(|&at| u32_at(bytes, at) == kind)
-        .map(|at| {
-            let off = u64_at(bytes, at + 8) as usize;
-            off..off + u64_at(bytes, at + 16) as usize
-        })
-        .unwrap()
-}
-
-/// The bytes of row `row` in the offsets-indexed sections (`offsets`, `data`).
-fn row_bytes(bytes: &[u8], offsets: u32, data: u32, row: usize) -> Range<usize> {
-    let o = section(bytes, offsets).start + row * 8;
-    let base = section(bytes, data).start;
-    base + u64_at(bytes, o) as usize..base + u64_at(bytes, o + 8) as usize
-}
-
-/// The row of `id` in a segment file.
-fn row_of(bytes: &[u8], id: &str) -> usize {
-    let rows = u64_at(bytes, 24) as usize;
-    (0..rows)
-        .find(|&r| &bytes[row_bytes(bytes, 2, 3, r)] == id.as_bytes())
-        .unwrap()
-}
-
 /// The vector bytes of `row` (dimension `DIM`).
 fn vector_bytes(bytes: &[u8], row: usize) -> Range<u64> {
-    let start = (section(bytes, 1).start + row * DIM * 4) as u64;
+    let start = (section(bytes, VECTORS).start + row * DIM * 4) as u64;
     start..start + (DIM * 4) as u64
 }
 
@@ -308,19 +309,17 @@ fn segment_1_id_range() -> String {
 
 #[test]
 fn an_undamaged_database_recovers_completely() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, model) = build(dir.path());
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    let s = source();
+    let report = s.salvage();
     assert!(report.is_complete(), "{report}");
     only_damaged(&report, &[]);
     assert_eq!(report.rows_lost(), 0);
-    let want: u64 = model.values().map(|d| d.len() as u64).sum();
+    let want: u64 = s.model.values().map(|d| d.len() as u64).sum();
     assert_eq!(report.documents_recovered(), want);
     assert!(report.collections.iter().all(|c| c.config_from_manifest));
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
     // The configuration and the payload indexes came over.
-    let db = Database::open(&dest).unwrap();
+    let db = Database::open(&s.dest).unwrap();
     let c = db.get_collection("c").unwrap();
     assert_eq!(c.config().distance(), Distance::Euclidean);
     assert_eq!(c.config().index().m, 8);
@@ -355,9 +354,8 @@ fn an_undamaged_database_recovers_completely() {
 
 #[test]
 fn a_damaged_segment_row_loses_that_row_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let path = seg(&src, 1);
+    let mut s = source();
+    let path = seg(&s.src, 1);
     let bytes = std::fs::read(&path).unwrap();
     // doc-0042: a payload byte; doc-0100 and doc-0101: a vector byte each; doc-0200: an id
     // byte (which fails a normal open of the segment, ids are checked there).
@@ -365,7 +363,14 @@ fn a_damaged_segment_row_loses_that_row_only() {
     for (id, at) in [
         (
             "doc-0042",
-            row_bytes(&bytes, 5, 6, row_of(&bytes, "doc-0042")).start + 3,
+            row_bytes(
+                &bytes,
+                PAYLOAD_OFFSETS,
+                PAYLOAD_BYTES,
+                row_of(&bytes, "doc-0042"),
+            )
+            .start
+                + 3,
         ),
         (
             "doc-0100",
@@ -377,19 +382,18 @@ fn a_damaged_segment_row_loses_that_row_only() {
         ),
         (
             "doc-0200",
-            row_bytes(&bytes, 2, 3, row_of(&bytes, "doc-0200")).start + 6,
+            row_bytes(&bytes, ID_OFFSETS, ID_BYTES, row_of(&bytes, "doc-0200")).start + 6,
         ),
     ] {
         lost.push((id, row_of(&bytes, id)));
         flip(&path, at);
     }
-    let err = Database::open_read_only(&src)
+    let err = Database::open_read_only(&s.src)
         .and_then(|db| db.get_collection("c"))
         .unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
 
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    let report = s.salvage();
     assert!(!report.is_complete());
     only_damaged(&report, &[&segment_1_id_range()]);
     let f = file(&report, "c", "c/segments/000001.ndb");
@@ -397,7 +401,7 @@ fn a_damaged_segment_row_loses_that_row_only() {
     assert_eq!(f.documents_read, 296 - 4);
     // The ids section failed its checksum (one entry, no rows by itself), then one entry per
     // run of lost rows: doc-0042, doc-0100..=0101 (consecutive rows, one entry), doc-0200.
-    let ids_section = section(&bytes, 3);
+    let ids_section = section(&bytes, ID_BYTES);
     assert_eq!(
         f.damage[0].bytes,
         ids_section.start as u64..ids_section.end as u64
@@ -436,23 +440,21 @@ fn a_damaged_segment_row_loses_that_row_only() {
         f.damage[3].reason
     );
     for (id, _) in &lost {
-        model.get_mut("c").unwrap().remove(*id);
+        s.model.get_mut("c").unwrap().remove(*id);
     }
     assert_eq!(report.rows_lost(), 4);
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_segment_that_cannot_be_opened_loses_its_rows_and_no_older_version_comes_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let path = seg(&src, 2);
+    let mut s = source();
+    let path = seg(&s.src, 2);
     let len = std::fs::metadata(&path).unwrap().len();
     let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
     f.set_len(len - 100).unwrap();
     drop(f);
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    let report = s.salvage();
     only_damaged(&report, &["c/segments/000002.ndb"]);
     let f = file(&report, "c", "c/segments/000002.ndb");
     assert_eq!(f.rows_lost, 12);
@@ -462,22 +464,20 @@ fn a_segment_that_cannot_be_opened_loses_its_rows_and_no_older_version_comes_bac
     assert_eq!(report.rows_lost(), 12);
     // Segment 2 held the newest versions of doc-0010 and doc-0011: their older versions in
     // segment 1 are deleted there, and stay lost.
-    let live = model.get_mut("c").unwrap();
+    let live = s.model.get_mut("c").unwrap();
     for i in [10, 11].into_iter().chain(300..310) {
         live.remove(&format!("doc-{i:04}"));
     }
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_damaged_segment_header_costs_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, model) = build(dir.path());
+    let s = source();
     // A reserved header byte (covered by the header checksum) and a section table entry.
-    flip(&seg(&src, 1), 52);
-    flip(&seg(&src, 2), 56 + 32 + 9);
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    flip(&seg(&s.src, 1), 52);
+    flip(&seg(&s.src, 2), 56 + 32 + 9);
+    let report = s.salvage();
     only_damaged(&report, &["c/segments/000001.ndb", "c/segments/000002.ndb"]);
     for id in [1, 2] {
         let f = file(&report, "c", &format!("c/segments/{id:06}.ndb"));
@@ -488,15 +488,13 @@ fn a_damaged_segment_header_costs_nothing() {
         assert!(f.damage[0].reason.contains("where the writer puts them"));
     }
     assert_eq!(report.rows_lost(), 0);
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn damage_in_the_middle_of_the_wal_loses_that_record_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let path = wal_file(&src, "c");
-    let bytes = std::fs::read(&path).unwrap();
+    let mut s = source();
+    let (path, bytes) = s.wal_of_c();
     let records = wal_records(&bytes);
     assert_eq!(
         records.len(),
@@ -507,14 +505,13 @@ fn damage_in_the_middle_of_the_wal_loses_that_record_only() {
     // still applied.
     let (at, len, seq) = records[1];
     flip(&path, at + len / 2);
-    let err = Database::open_read_only(&src)
+    let err = Database::open_read_only(&s.src)
         .and_then(|db| db.get_collection("c"))
         .unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
 
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
-    let name = format!("c/{}", path.file_name().unwrap().to_str().unwrap());
+    let report = s.salvage();
+    let name = s.rel(&path);
     only_damaged(&report, &[&name]);
     let f = file(&report, "c", &name);
     assert_eq!(f.damage.len(), 1);
@@ -527,22 +524,19 @@ fn damage_in_the_middle_of_the_wal_loses_that_record_only() {
     );
     assert_eq!(f.documents_read, 10);
     for i in 315..320 {
-        model.get_mut("c").unwrap().remove(&format!("doc-{i:04}"));
+        s.model.get_mut("c").unwrap().remove(&format!("doc-{i:04}"));
     }
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_torn_wal_tail_is_reported_and_the_records_before_it_recovered() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let path = wal_file(&src, "c");
-    let bytes = std::fs::read(&path).unwrap();
+    let mut s = source();
+    let (path, bytes) = s.wal_of_c();
     let (at, _, _) = *wal_records(&bytes).last().unwrap();
     // Cut into the last record (the delete of doc-0020): the delete is lost, doc-0020 is back.
     std::fs::write(&path, &bytes[..at + 7]).unwrap();
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    let report = s.salvage();
     let f = &report.collections[0]
         .files
         .iter()
@@ -551,22 +545,20 @@ fn a_torn_wal_tail_is_reported_and_the_records_before_it_recovered() {
     assert_eq!(f.damage.len(), 1);
     assert_eq!(f.damage[0].bytes, at as u64..at as u64 + 7);
     assert_eq!(f.damage[0].records, None, "nothing after it says how many");
-    model
+    s.model
         .get_mut("c")
         .unwrap()
         .insert("doc-0020".into(), doc(20, 0));
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_missing_wal_file_is_reported_and_its_writes_and_deletions_are_lost() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let path = wal_file(&src, "c");
+    let mut s = source();
+    let path = wal_file(&s.src, "c");
     std::fs::remove_file(&path).unwrap();
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
-    let name = format!("c/{}", path.file_name().unwrap().to_str().unwrap());
+    let report = s.salvage();
+    let name = s.rel(&path);
     only_damaged(&report, &[&name]);
     let f = file(&report, "c", &name);
     assert_eq!(f.damage[0].bytes, 0..0);
@@ -576,40 +568,36 @@ fn a_missing_wal_file_is_reported_and_its_writes_and_deletions_are_lost() {
         f.damage[0].reason
     );
     assert!(!report.is_complete());
-    let live = model.get_mut("c").unwrap();
+    let live = s.model.get_mut("c").unwrap();
     for i in 310..325 {
         live.remove(&format!("doc-{i:04}"));
     }
     live.insert("doc-0020".into(), doc(20, 0));
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_lost_database_manifest_is_replaced_by_the_collection_directories() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, model) = build(dir.path());
-    std::fs::remove_file(src.join("MANIFEST")).unwrap();
-    std::fs::create_dir(src.join("notes")).unwrap(); // the user's: not a collection
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    let s = source();
+    std::fs::remove_file(s.src.join("MANIFEST")).unwrap();
+    std::fs::create_dir(s.src.join("notes")).unwrap(); // the user's: not a collection
+    let report = s.salvage();
     assert_eq!(report.files.len(), 1);
     assert_eq!(report.files[0].kind, FileKind::DatabaseManifest);
     assert_eq!(report.files[0].damage[0].bytes, 0..0);
     assert!(report.files[0].damage[0].reason.starts_with("missing"));
     only_damaged(&report, &["MANIFEST"]);
     assert!(report.collections.iter().all(|c| c.is_complete()));
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_lost_collection_manifest_is_replaced_by_the_files_and_the_configuration_inferred() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, model) = build(dir.path());
-    std::fs::remove_file(src.join("c/MANIFEST")).unwrap();
+    let s = source();
+    std::fs::remove_file(s.src.join("c/MANIFEST")).unwrap();
     // A damaged manifest is as good as lost.
-    flip(&src.join("w/MANIFEST"), 40);
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
+    flip(&s.src.join("w/MANIFEST"), 40);
+    let report = s.salvage();
     only_damaged(&report, &["c/MANIFEST", "w/MANIFEST"]);
     for c in &report.collections {
         assert!(!c.config_from_manifest);
@@ -619,8 +607,8 @@ fn a_lost_collection_manifest_is_replaced_by_the_files_and_the_configuration_inf
         );
     }
     // Deletions still honoured (segment 1's deletion file), replacements still newest.
-    assert_same(&recovered(&dest), &model);
-    let db = Database::open(&dest).unwrap();
+    s.assert_recovered();
+    let db = Database::open(&s.dest).unwrap();
     let c = db.get_collection("c").unwrap();
     assert_eq!(
         (c.config().dim(), c.config().distance()),
@@ -636,32 +624,28 @@ fn a_lost_collection_manifest_is_replaced_by_the_files_and_the_configuration_inf
 
 #[test]
 fn damaged_graph_and_payload_index_files_lose_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, model) = build(dir.path());
-    let graph = sidecar(&src, 1, "hnsw");
-    let pidx = sidecar(&src, 1, "pidx");
+    let s = source();
+    let graph = sidecar(&s.src, 1, "hnsw");
+    let pidx = sidecar(&s.src, 1, "pidx");
     let graph_len = std::fs::metadata(&graph).unwrap().len() as usize;
     flip(&graph, graph_len - 10);
     flip(&pidx, 50);
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
-    let rel = |p: &Path| p.strip_prefix(&src).unwrap().display().to_string();
-    only_damaged(&report, &[&rel(&graph), &rel(&pidx)]);
-    assert_eq!(file(&report, "c", &rel(&graph)).kind, FileKind::Graph);
-    assert_eq!(file(&report, "c", &rel(&pidx)).kind, FileKind::PayloadIndex);
+    let report = s.salvage();
+    let (graph, pidx) = (s.rel(&graph), s.rel(&pidx));
+    only_damaged(&report, &[&graph, &pidx]);
+    assert_eq!(file(&report, "c", &graph).kind, FileKind::Graph);
+    assert_eq!(file(&report, "c", &pidx).kind, FileKind::PayloadIndex);
     assert!(report.is_complete(), "derived files lose nothing: {report}");
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_damaged_deletion_file_brings_deleted_documents_back_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, mut model) = build(dir.path());
-    let del = sidecar(&src, 1, "del");
+    let mut s = source();
+    let del = sidecar(&s.src, 1, "del");
     flip(&del, 50);
-    let dest = dir.path().join("dest");
-    let report = recover(&src, &dest).unwrap();
-    let rel = del.strip_prefix(&src).unwrap().display().to_string();
+    let report = s.salvage();
+    let rel = s.rel(&del);
     only_damaged(&report, &[&rel]);
     assert!(file(&report, "c", &rel).damage[0]
         .reason
@@ -675,17 +659,15 @@ fn a_damaged_deletion_file_brings_deleted_documents_back_and_says_so() {
     );
     // The deleted documents are back; the replaced ones keep their newer version (segment 2's
     // rows are known live and win over segment 1's, whose state is unknown).
-    let live = model.get_mut("c").unwrap();
+    let live = s.model.get_mut("c").unwrap();
     live.insert("doc-0005".into(), doc(5, 0));
     live.insert("doc-0006".into(), doc(6, 0));
-    assert_same(&recovered(&dest), &model);
+    s.assert_recovered();
 }
 
 #[test]
 fn a_destination_that_is_not_new_and_empty_is_refused_with_nothing_written() {
-    let dir = tempfile::tempdir().unwrap();
-    let (src, _) = build(dir.path());
-    let dest = dir.path().join("dest");
+    let Source { dir, src, dest, .. } = source();
     std::fs::create_dir(&dest).unwrap();
     std::fs::write(dest.join("keep.txt"), "mine").unwrap();
     let before = snapshot(&dest);
@@ -734,8 +716,7 @@ fn a_destination_that_is_not_new_and_empty_is_refused_with_nothing_written() {
 #[test]
 fn random_damage_never_panics_and_never_returns_a_wrong_document() {
     use rand::{Rng, SeedableRng};
-    let dir = tempfile::tempdir().unwrap();
-    let (src, _) = build(dir.path());
+    let Source { dir, src, .. } = source();
     let pristine = snapshot(&src);
     let files: Vec<PathBuf> = pristine
         .iter()
@@ -744,10 +725,7 @@ fn random_damage_never_panics_and_never_returns_a_wrong_document() {
         .collect();
     let mut rng = rand::rngs::StdRng::seed_from_u64(18);
     // NDB_RECOVER_ROUNDS=1000 for a long run.
-    let rounds = std::env::var("NDB_RECOVER_ROUNDS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(24);
+    let rounds = env_number("NDB_RECOVER_ROUNDS").unwrap_or(24);
     for round in 0..rounds {
         for (p, b) in &pristine {
             if !b.is_empty() {

@@ -45,9 +45,27 @@ pub fn section(bytes: &[u8], kind: u32) -> Range<usize> {
         .unwrap()
 }
 
-/// Start of row `row`'s bytes in an offset-indexed section (`offsets_kind` / `bytes_kind`:
-/// `ID_OFFSETS` / `ID_BYTES`, or `PAYLOAD_OFFSETS` / `PAYLOAD_BYTES`).
-pub fn row_start(bytes: &[u8], offsets_kind: u32, bytes_kind: u32, row: usize) -> usize {
+/// Rows in a segment file (the header's `row_count`).
+pub fn row_count(bytes: &[u8]) -> usize {
+    u64_at(bytes, 24) as usize
+}
+
+/// Byte range of row `row`'s bytes in an offset-indexed section (`offsets_kind` /
+/// `bytes_kind`: `ID_OFFSETS` / `ID_BYTES`, or `PAYLOAD_OFFSETS` / `PAYLOAD_BYTES`).
+pub fn row_bytes(bytes: &[u8], offsets_kind: u32, bytes_kind: u32, row: usize) -> Range<usize> {
     let at = section(bytes, offsets_kind).start + row * 8;
-    section(bytes, bytes_kind).start + u64_at(bytes, at) as usize
+    let base = section(bytes, bytes_kind).start;
+    base + u64_at(bytes, at) as usize..base + u64_at(bytes, at + 8) as usize
+}
+
+/// Start of row `row`'s bytes in an offset-indexed section (as `row_bytes`).
+pub fn row_start(bytes: &[u8], offsets_kind: u32, bytes_kind: u32, row: usize) -> usize {
+    row_bytes(bytes, offsets_kind, bytes_kind, row).start
+}
+
+/// The row that holds the document `id`.
+pub fn row_of(bytes: &[u8], id: &str) -> usize {
+    (0..row_count(bytes))
+        .find(|&r| bytes[row_bytes(bytes, ID_OFFSETS, ID_BYTES, r)] == *id.as_bytes())
+        .unwrap()
 }
