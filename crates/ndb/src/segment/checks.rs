@@ -216,11 +216,11 @@ impl ndb_hnsw::Vectors for GraphVectors<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::write_sample;
+    use super::super::tests::{rewrite_as_version_1, write_sample};
     use super::*;
     use crate::config::Distance;
     use crate::Error;
-    use ndb_storage::{OpenMode, SimVfs, Vfs};
+    use ndb_storage::SimVfs;
     use std::path::Path;
 
     const ROWS: u32 = 150;
@@ -290,18 +290,7 @@ mod tests {
     fn version_1_segments_open_and_read_without_row_checksums() {
         let vfs = SimVfs::new(0);
         let path = write_sample(&vfs, ROWS as usize);
-        let mut bytes = vfs.volatile_contents(&path).unwrap();
-        // Drop the two checksum sections from the table (their bytes stay, unreferenced).
-        let count = u32::from_le_bytes(bytes[48..52].try_into().unwrap());
-        assert_eq!(count, 8);
-        bytes[48..52].copy_from_slice(&6u32.to_le_bytes());
-        bytes[56 + 6 * 32..56 + 8 * 32].fill(0);
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let crc = crate::codec::crc32c(&bytes[..504]);
-        bytes[504..508].copy_from_slice(&crc.to_le_bytes());
-        let f = vfs.open(&path, OpenMode::ReadWrite).unwrap();
-        f.write_all_at(&bytes, 0).unwrap();
-        drop(f);
+        rewrite_as_version_1(&vfs, &path, true);
         let seg = open(&vfs, &path).unwrap();
         assert!(!seg.checks.enabled);
         seg.verify().unwrap();
@@ -315,13 +304,8 @@ mod tests {
     fn a_version_1_header_may_not_name_the_checksum_sections() {
         let vfs = SimVfs::new(0);
         let path = write_sample(&vfs, ROWS as usize);
-        let mut bytes = vfs.volatile_contents(&path).unwrap();
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let crc = crate::codec::crc32c(&bytes[..504]);
-        bytes[504..508].copy_from_slice(&crc.to_le_bytes());
-        let f = vfs.open(&path, OpenMode::ReadWrite).unwrap();
-        f.write_all_at(&bytes, 0).unwrap();
-        drop(f);
+        // Version 1 with the checksum sections still in the table.
+        rewrite_as_version_1(&vfs, &path, false);
         let err = open(&vfs, &path).unwrap_err();
         assert!(err.to_string().contains("unknown section kind 7"), "{err}");
     }

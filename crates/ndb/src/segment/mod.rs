@@ -428,6 +428,24 @@ mod tests {
         path
     }
 
+    /// Rewrite the header of the segment file at `path` as format version 1, with its checksum
+    /// made again. With `drop_checksum_sections` the two checksum sections (last in the table)
+    /// leave the table, their bytes staying unreferenced: a true version 1 file.
+    pub(super) fn rewrite_as_version_1(vfs: &SimVfs, path: &Path, drop_checksum_sections: bool) {
+        let mut bytes = vfs.volatile_contents(path).unwrap();
+        if drop_checksum_sections {
+            let count = u32::from_le_bytes(bytes[48..52].try_into().unwrap());
+            assert_eq!(count, 8);
+            bytes[48..52].copy_from_slice(&6u32.to_le_bytes());
+            bytes[56 + 6 * 32..56 + 8 * 32].fill(0);
+        }
+        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crate::codec::crc32c(&bytes[..504]);
+        bytes[504..508].copy_from_slice(&crc.to_le_bytes());
+        let f = vfs.open(path, ndb_storage::OpenMode::ReadWrite).unwrap();
+        f.write_all_at(&bytes, 0).unwrap();
+    }
+
     #[test]
     fn write_open_read_back() {
         let vfs = SimVfs::new(0);

@@ -273,7 +273,7 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::write_sample;
+    use super::super::tests::{rewrite_as_version_1, write_sample};
     use super::*;
     use ndb_storage::SimVfs;
 
@@ -285,6 +285,11 @@ mod tests {
             distance: Distance::Euclidean,
             rows: ROWS as u64,
         }
+    }
+
+    /// The sample segment opened as a collection opens it (not salvaged).
+    fn open_normally(vfs: &SimVfs, path: &Path) -> Result<Segment> {
+        Segment::open(vfs, path, 7, 3, Distance::Euclidean, ROWS as u64)
     }
 
     fn rows_read(s: &SalvagedSegment) -> usize {
@@ -309,9 +314,7 @@ mod tests {
     fn a_damaged_header_is_rebuilt_from_the_writer_layout_with_or_without_a_manifest() {
         let vfs = SimVfs::new(0);
         let path = write_sample(&vfs, ROWS);
-        let intact = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, ROWS as u64).unwrap();
-        let sections = intact.header.sections.clone();
-        drop(intact);
+        let sections = open_normally(&vfs, &path).unwrap().header.sections.clone();
         // Damage a section table entry (and so the header checksum): the table is not used.
         vfs.corrupt(&path, 56 + 8, 0x40).unwrap();
         for expected in [Some(shape()), None] {
@@ -342,11 +345,9 @@ mod tests {
     fn a_damaged_id_section_fails_only_the_rows_it_touches() {
         let vfs = SimVfs::new(0);
         let path = write_sample(&vfs, ROWS);
-        let intact = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, ROWS as u64).unwrap();
-        let ids = intact.id_bytes.clone();
-        drop(intact);
+        let ids = open_normally(&vfs, &path).unwrap().id_bytes.clone();
         vfs.corrupt(&path, ids.start as u64 + 1, 0x01).unwrap();
-        assert!(Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, ROWS as u64).is_err());
+        assert!(open_normally(&vfs, &path).is_err());
         let s = Segment::open_for_salvage(&vfs, &path, 7, Some(shape())).unwrap();
         assert_eq!(s.damage.len(), 1, "{:?}", s.damage);
         assert!(s.damage[0].1.to_string().contains("ids section checksum"));
@@ -359,19 +360,8 @@ mod tests {
     fn a_version_1_segment_is_read_only_when_every_section_checksum_matches() {
         let vfs = SimVfs::new(0);
         let path = write_sample(&vfs, ROWS);
-        let intact = Segment::open(&vfs, &path, 7, 3, Distance::Euclidean, ROWS as u64).unwrap();
-        let vectors = intact.vectors.clone();
-        drop(intact);
-        // Drop the two checksum sections from the table (their bytes stay, unreferenced).
-        let mut bytes = vfs.volatile_contents(&path).unwrap();
-        bytes[48..52].copy_from_slice(&6u32.to_le_bytes());
-        bytes[56 + 6 * 32..56 + 8 * 32].fill(0);
-        bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
-        let crc = crate::codec::crc32c(&bytes[..504]);
-        bytes[504..508].copy_from_slice(&crc.to_le_bytes());
-        let f = vfs.open(&path, OpenMode::ReadWrite).unwrap();
-        f.write_all_at(&bytes, 0).unwrap();
-        drop(f);
+        let vectors = open_normally(&vfs, &path).unwrap().vectors.clone();
+        rewrite_as_version_1(&vfs, &path, true);
         let s = Segment::open_for_salvage(&vfs, &path, 7, Some(shape())).unwrap();
         assert!(s.damage.is_empty());
         assert_eq!(rows_read(&s), ROWS);
