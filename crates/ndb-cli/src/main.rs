@@ -244,6 +244,24 @@ Examples:
         /// Only this collection [default: all].
         collection: Option<String>,
     },
+    /// Show a collection's settings, or change those that may change after creation.
+    ///
+    /// With KEY=VALUE pairs: durability (buffered | fsync), flush_threshold_bytes, ef_search
+    /// (used by the next search), m, ef_construction and min_rows (used by graphs built from
+    /// now on). The change is persisted; dim and distance cannot change.
+    #[command(after_help = "\
+Examples:
+  ndb config data/ docs
+  ndb config data/ docs durability=fsync ef_search=200
+  ndb config data/ docs m=32 ef_construction=400 --json")]
+    Config {
+        /// Database directory.
+        db: PathBuf,
+        /// Collection.
+        collection: String,
+        /// Settings to change, as KEY=VALUE.
+        settings: Vec<String>,
+    },
     /// Copy the database, consistently, into a new directory while it is in use.
     ///
     /// Each collection is copied as of one moment: every write acknowledged before the
@@ -627,6 +645,11 @@ fn run(ctx: &mut Ctx, cmd: Cmd) -> CliResult<()> {
         Cmd::Verify { db, collection } => commands::verify(ctx, &db, collection.as_deref()),
         Cmd::Recover { db, dest } => commands::recover(ctx, &db, &dest),
         Cmd::Backup { db, dest } => commands::backup(ctx, &db, &dest),
+        Cmd::Config {
+            db,
+            collection,
+            settings,
+        } => commands::config(ctx, &db, &collection, &settings),
         Cmd::Compact { db, collection } => commands::compact(ctx, &db, &collection),
         Cmd::Index {
             db,

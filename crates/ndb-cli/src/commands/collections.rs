@@ -1,4 +1,4 @@
-//! `create`, `list`, `drop`, `stats`.
+//! `create`, `list`, `drop`, `stats`, `config`.
 
 use super::{config_json, distance_name, durability_name, open_read, open_write};
 use crate::error::{CliError, CliResult};
@@ -13,7 +13,7 @@ pub fn create(ctx: &mut Ctx, db: &Path, name: &str, config: CollectionConfig) ->
     let coll = database.create_collection(name, config)?;
     let c = coll.config();
     if ctx.json {
-        ctx.print_json(&json!({"collection": name, "config": config_json(c)}))
+        ctx.print_json(&json!({"collection": name, "config": config_json(&c)}))
     } else {
         ctx.println(&format!(
             "created collection {name:?} in {} (dim {}, {}, {} durability)",
@@ -49,7 +49,7 @@ pub fn list(ctx: &mut Ctx, db: &Path) -> CliResult<()> {
             .map(|(name, r)| match r {
                 Ok((c, s)) => json!({
                     "name": name,
-                    "config": config_json(c),
+                    "config": config_json(&c),
                     "docs": s.doc_count,
                     "segments": s.segment_count,
                     "disk_bytes": s.disk_bytes,
@@ -137,7 +137,7 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
     if ctx.json {
         ctx.print_json(&json!({
             "collection": name,
-            "config": config_json(c),
+            "config": config_json(&c),
             "doc_count": s.doc_count,
             "deleted_count": s.deleted_count,
             "segment_count": s.segment_count,
@@ -240,4 +240,37 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
             ],
         )
     }
+}
+
+/// `ndb config`: show a collection's settings, or change them (`KEY=VALUE` pairs).
+pub fn config(ctx: &mut Ctx, db: &Path, name: &str, settings: &[String]) -> CliResult<()> {
+    let c = if settings.is_empty() {
+        open_read(db)?.get_collection(name)?.config()
+    } else {
+        let mut update = ndb::ConfigUpdate::new();
+        for setting in settings {
+            let (key, value) = setting.split_once('=').ok_or_else(|| {
+                CliError::usage(format!("{setting:?}: settings are written KEY=VALUE"))
+            })?;
+            update = update.set(key.trim(), value)?;
+        }
+        let database = open_write(db)?;
+        database.get_collection(name)?.update_config(&update)?
+    };
+    if ctx.json {
+        return ctx.print_json(&json!({"collection": name, "config": config_json(&c)}));
+    }
+    let ix = c.index();
+    ctx.println(&format!(
+        "{name}: dim {}, {}, {} durability, flush threshold {}, m {}, ef_construction {}, \
+         ef_search {}, min_rows {}",
+        c.dim(),
+        distance_name(c.distance()),
+        durability_name(c.durability()),
+        fmt::bytes(c.flush_threshold_bytes() as u64),
+        ix.m,
+        ix.ef_construction,
+        ix.ef_search,
+        ix.min_rows
+    ))
 }

@@ -9,7 +9,7 @@ mod search;
 mod verify;
 
 pub use bench::bench;
-pub use collections::{create, drop, list, stats};
+pub use collections::{config, create, drop, list, stats};
 pub use export::export;
 pub use maintain::{backup, compact, index};
 pub use recover::recover;

@@ -73,7 +73,7 @@ impl CollectionInner {
     pub(crate) fn swap_memtable(&self) -> Result<()> {
         let started = std::time::Instant::now();
         let _flushing = self.jobs.flush.lock();
-        if self.state.read().active.bytes() < 2 * self.config.flush_threshold_bytes() {
+        if self.state.read().active.bytes() < 2 * self.config().flush_threshold_bytes() {
             return Ok(()); // another writer swapped meanwhile
         }
         // The flusher had not started on it yet: write it here (without its graph).
@@ -95,7 +95,7 @@ impl CollectionInner {
             debug_assert!(st.frozen.is_none(), "freeze with a frozen memtable");
             if st.frozen.is_some()
                 || st.active.is_empty()
-                || (!force && st.active.bytes() < self.config.flush_threshold_bytes())
+                || (!force && st.active.bytes() < self.config().flush_threshold_bytes())
             {
                 return Ok(false);
             }
@@ -111,7 +111,7 @@ impl CollectionInner {
         let mut st = self.state.write();
         let memtable = Arc::new(std::mem::replace(
             &mut st.active,
-            Memtable::new(self.config.dim()),
+            Memtable::new(self.config().dim()),
         ));
         let deleted = st
             .segments

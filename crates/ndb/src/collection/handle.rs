@@ -68,15 +68,34 @@ impl Collection {
         &self.inner.name
     }
 
-    /// The collection's configuration.
-    pub fn config(&self) -> &CollectionConfig {
-        &self.inner.config
+    /// The collection's configuration (as of now: see [`Collection::update_config`]).
+    pub fn config(&self) -> CollectionConfig {
+        CollectionConfig::clone(&self.inner.config())
+    }
+
+    /// Change the settings that may change without rewriting data (durability, flush
+    /// threshold, default `ef_search`, and `m`, `ef_construction`, `min_rows` for graphs built
+    /// from now on); they are persisted in the manifest and used at once. Returns the new
+    /// configuration. A refused value (the same checks as at creation) changes nothing.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, ConfigUpdate, Database, Durability};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// let config = c.update_config(&ConfigUpdate::new().durability(Durability::FdatasyncEachBatch))?;
+    /// assert_eq!(config.durability(), Durability::FdatasyncEachBatch);
+    /// assert_eq!(c.config(), config);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn update_config(&self, update: &crate::ConfigUpdate) -> Result<CollectionConfig> {
+        self.inner.update_config(update)
     }
 
     /// Insert a document, or replace the one with the same id.
     pub fn insert(&self, doc: Document) -> Result<()> {
         self.inner.writer()?;
-        let doc = prepare(&self.inner.config, doc)?;
+        let doc = prepare(&self.inner.config(), doc)?;
         self.inner.put(vec![doc])
     }
 
@@ -87,7 +106,7 @@ impl Collection {
         self.inner.writer()?;
         let docs = docs
             .into_iter()
-            .map(|d| prepare(&self.inner.config, d))
+            .map(|d| prepare(&self.inner.config(), d))
             .collect::<Result<Vec<_>>>()?;
         self.inner.put(docs)
     }
@@ -256,8 +275,8 @@ impl Collection {
     fn run_search(&self, search: &crate::Search<'_>) -> Result<Vec<crate::Match>> {
         crate::search::run(
             &self.inner.state,
-            self.inner.config.distance(),
-            self.inner.config.index().ef_search,
+            self.inner.config().distance(),
+            self.inner.config().index().ef_search,
             search,
         )
     }
@@ -383,7 +402,7 @@ impl Collection {
                         &path,
                         id,
                         s.segment.rows(),
-                        crate::segment::index::graph_metric(self.inner.config.distance()),
+                        crate::segment::index::graph_metric(self.inner.config().distance()),
                     )?
                     .verify()?;
                 }

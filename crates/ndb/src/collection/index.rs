@@ -30,7 +30,7 @@ impl CollectionInner {
         let seg_dir = self.dir.join(SEGMENTS_DIR);
         let mut built = Vec::with_capacity(segments.len());
         for s in &segments {
-            let vectors = ndb_hnsw::FlatVectors::new(s.segment.vectors(), self.config.dim());
+            let vectors = ndb_hnsw::FlatVectors::new(s.segment.vectors(), self.config().dim());
             let id = s.segment.id();
             built.push((
                 id,
@@ -90,7 +90,7 @@ impl CollectionInner {
         };
         let id = target.id();
         crate::failpoint::gate("background.build");
-        let vectors = ndb_hnsw::FlatVectors::new(target.vectors(), self.config.dim());
+        let vectors = ndb_hnsw::FlatVectors::new(target.vectors(), self.config().dim());
         let ix = self.write_index(&seg_dir, id, gens.take()?, &vectors, None)?;
         self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
         crate::failpoint::hit("index.graph.written");
@@ -169,7 +169,7 @@ impl CollectionInner {
     /// open). The caller holds the manifest lock, so the segment list does not change.
     fn install_graphs(&self, m: &CollectionManifest) {
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let metric = graph_metric(self.config.distance());
+        let metric = graph_metric(self.config().distance());
         let changed: Vec<(u64, u32, Option<u64>)> = {
             let st = self.state.read();
             st.segments

@@ -11,6 +11,7 @@ mod backup;
 mod catalog;
 mod commit;
 mod compact;
+mod config;
 mod flush;
 mod handle;
 mod index;
@@ -54,7 +55,8 @@ pub(crate) struct CollectionInner {
     name: String,
     dir: PathBuf,
     vfs: Arc<dyn Vfs>,
-    config: CollectionConfig,
+    /// Changes only by `update_config` (dimension and distance never do).
+    config: arc_swap::ArcSwap<CollectionConfig>,
     /// Held for the collection's life by a writer: the database lock.
     _locks: Vec<Arc<dyn LockGuard>>,
     writer: Writer,
@@ -106,7 +108,7 @@ impl CollectionInner {
             name,
             dir,
             vfs,
-            config: rec.manifest.config.clone(),
+            config: arc_swap::ArcSwap::from_pointee(rec.manifest.config.clone()),
             _locks: locks,
             writer,
             catalog: Catalog::new(rec.manifest),
@@ -117,6 +119,11 @@ impl CollectionInner {
             follow: refresh::Follow::default(),
             dropped: AtomicBool::new(false),
         }
+    }
+
+    /// The collection's settings now.
+    fn config(&self) -> arc_swap::Guard<Arc<CollectionConfig>> {
+        self.config.load()
     }
 
     fn check_alive(&self) -> Result<()> {

@@ -51,9 +51,9 @@ impl CollectionInner {
         with_graph: bool,
         start_from: Option<&GraphSeed<'_>>,
     ) -> Result<NewSegment> {
-        let dim = self.config.dim();
+        let dim = self.config().dim();
         let path = seg_dir.join(segment_file_name(id));
-        let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config.distance(), rows)?;
+        let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config().distance(), rows)?;
         let index = if with_graph && self.wants_graph(plan.index_enabled, rows.len() as u64) {
             let gen = gens.take()?;
             Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim }, start_from)?)
@@ -79,7 +79,7 @@ impl CollectionInner {
     /// Whether a segment of `rows` rows should have an HNSW graph, given the manifest's
     /// `index_enabled`.
     pub(crate) fn wants_graph(&self, index_enabled: bool, rows: u64) -> bool {
-        index_enabled && rows >= self.config.index().min_rows as u64
+        index_enabled && rows >= self.config().index().min_rows as u64
     }
 
     /// Map a segment written by [`CollectionInner::write_new_segment`] (after its manifest
@@ -99,8 +99,8 @@ impl CollectionInner {
             vfs,
             &new.path,
             e.id,
-            self.config.dim(),
-            self.config.distance(),
+            self.config().dim(),
+            self.config().distance(),
             e.rows,
         )?;
         let index = e.index.and_then(|ix| {
@@ -110,7 +110,7 @@ impl CollectionInner {
                 &path,
                 e.id,
                 segment.rows(),
-                graph_metric(self.config.distance()),
+                graph_metric(self.config().distance()),
             )
             .map_err(|err| {
                 log::warn!(
@@ -155,8 +155,8 @@ impl CollectionInner {
     ) -> Result<IndexEntry> {
         let graph = index::build_graph(
             vectors,
-            self.config.distance(),
-            self.config.index(),
+            self.config().distance(),
+            self.config().index(),
             id,
             start_from,
             self.cancel_flag(),
@@ -170,7 +170,7 @@ impl CollectionInner {
             &path,
             id,
             vectors.len() as u64,
-            graph_metric(self.config.distance()),
+            graph_metric(self.config().distance()),
             &graph.words,
         )?;
         Ok(IndexEntry { gen, file_bytes })

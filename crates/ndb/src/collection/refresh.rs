@@ -108,6 +108,8 @@ impl CollectionInner {
         {
             let mut manifest = self.catalog.lock();
             *self.state.write() = rec.state;
+            self.config
+                .store(std::sync::Arc::new(rec.manifest.config.clone()));
             self.catalog.publish(&mut manifest, rec.manifest);
         }
         seen.fingerprint = Some(now);

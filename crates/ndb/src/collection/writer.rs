@@ -137,11 +137,11 @@ impl CollectionInner {
 
     /// Durability and flush work after a write was applied.
     fn after_write(&self, seq: u64) -> Result<()> {
-        if self.config.durability() == Durability::FdatasyncEachBatch {
+        if self.config().durability() == Durability::FdatasyncEachBatch {
             self.wait_durable(seq)?;
         }
         let bytes = self.state.read().active.bytes();
-        let threshold = self.config.flush_threshold_bytes();
+        let threshold = self.config().flush_threshold_bytes();
         if bytes >= threshold {
             match &self.jobs.maintenance {
                 // The background flusher freezes and writes the memtable; a writer waits only
