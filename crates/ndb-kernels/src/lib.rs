@@ -48,7 +48,10 @@ use std::sync::OnceLock;
 
 mod scalar;
 
-#[expect(unsafe_code, reason = "the prefetch intrinsic takes a raw pointer")]
+#[cfg_attr(
+    target_arch = "x86_64",
+    expect(unsafe_code, reason = "the prefetch intrinsic takes a raw pointer")
+)]
 mod prefetch;
 pub use prefetch::prefetch;
 

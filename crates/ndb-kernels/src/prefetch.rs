@@ -2,7 +2,9 @@
 //! search reads vectors at unpredictable addresses, which the hardware prefetcher cannot guess).
 
 /// Cache lines of a vector to prefetch (the hardware prefetcher follows on from there).
+#[cfg(target_arch = "x86_64")]
 const LINES: usize = 4;
+#[cfg(target_arch = "x86_64")]
 const LINE_BYTES: usize = 64;
 
 /// Hint that `v` will be read soon. Has no effect on results; a no-op where unsupported.

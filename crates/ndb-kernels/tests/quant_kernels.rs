@@ -298,6 +298,12 @@ fn the_best_quant_implementations_are_used_where_the_cpu_has_them() {
                 assert_eq!(quant.dot_u8_i8 == "avx512vnni", vnni);
                 assert_eq!(quant.popcount == "avx512vpopcntdq", vpopcnt);
             }
+            #[cfg(target_arch = "aarch64")]
+            "neon" => {
+                let dotprod = std::arch::is_aarch64_feature_detected!("dotprod");
+                assert_eq!(quant.dot_u8_i8 == "neon-dotprod", dotprod);
+                assert_eq!(quant.popcount, "neon");
+            }
             _ => {}
         }
     }

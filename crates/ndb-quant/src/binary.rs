@@ -9,8 +9,8 @@
 //! centroid is the sample's mean). Several centroids shorten the residuals of clustered data,
 //! and the error of every estimate is proportional to the residual's length (as in RaBitQ's
 //! IVF setting, where each cluster has its own centroid). A vector `v` has the residual
-//! `r = v − c`, the rotated unit residual `o = P·r / ‖r‖`, and the code `bᵢ = [oᵢ > 0]` (`D` bits in `D/64` words, coordinate
-//! `i` at bit `i % 64` of word `i / 64`). Its quantized direction is `x̄ = (2b − 1)/√D`, and
+//! `r = v − c`, the rotated unit residual `o = P·r / ‖r‖`, and the code `bᵢ = [oᵢ > 0]` (`D`
+//! bits in `D/64` words, coordinate `i` at bit `i % 64` of word `i / 64`). Its quantized direction is `x̄ = (2b − 1)/√D`, and
 //! `⟨x̄, o⟩ = Σ|oᵢ|/√D` (about 0.8 for large `D`).
 //!
 //! # Estimates
@@ -42,7 +42,8 @@
 //! ```
 //!
 //! The 4-bit query adds an error of standard deviation at most `F·Δ/2`, which the reported
-//! bound adds (times ε) to RaBitQ's.
+//! bound adds (times ε) to RaBitQ's: `bound = ε·(E·‖x‖ + F·Δ/2)` for [`Metric::Dot`], twice that
+//! for [`Metric::L2Squared`] (whose estimate holds `−2·⟨x, r⟩`).
 //!
 //! Per vector [`BinaryFactors`] stores the centroid's index, `‖r‖²`, `⟨c, r⟩`, `F`, `G` and
 //! `E = ‖r‖·√(1 − ⟨x̄,o⟩²) / (⟨x̄,o⟩·√(D − 1))`: 24 bytes ([`BinaryFactors::to_le_bytes`]).

@@ -5,7 +5,7 @@
 //! - [`Int8Quantizer`]: one byte per dimension on per-dimension ranges fitted by quantiles
 //!   (4× smaller than `f32`); estimates through [`ndb_kernels::dot_u8_i8`].
 //! - [`BinaryQuantizer`]: RaBitQ, one bit per dimension after a random rotation (32× smaller,
-//!   plus 20 bytes of factors per vector); unbiased estimates with an error bound through
+//!   plus 24 bytes of factors per vector); unbiased estimates with an error bound through
 //!   [`ndb_kernels::dot_bit_planes`].
 //!
 //! Each quantizer is fitted on a sample, encodes vectors into caller-owned buffers (codes plus
@@ -18,7 +18,8 @@
 //! `Euclidean` is [`Metric::L2Squared`] (nDB reports `−‖q − v‖`, a monotone function of it);
 //! `Cosine` is [`Metric::Dot`] on unit vectors (nDB stores cosine collections normalized and
 //! normalizes the query). A cosine search of a collection stored unnormalized divides a
-//! `Metric::Dot` estimate by `‖v‖`, which the int8 correction holds (`‖v‖²`).
+//! `Metric::Dot` estimate by `‖v‖`: the int8 correction is `‖v‖²`; binary factors give
+//! `‖v‖² = ‖c‖² + 2·⟨c, r⟩ + ‖r‖²`.
 //!
 //! # Errors
 //! Every fallible operation returns [`QuantError`]; nothing panics on any input, including

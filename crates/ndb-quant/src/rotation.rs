@@ -15,7 +15,7 @@
 //!
 //! # The transform, exactly (part of the parameter format: changing it needs a new version)
 //! The padded dimension `D` is a multiple of 64; `h` is the largest power of two `≤ D`. The
-//! transform applies, [`ROUNDS`] times: multiply by signs `s₀` (one per coordinate), normalized
+//! transform applies, 3 times (`ROUNDS`): multiply by signs `s₀` (one per coordinate), normalized
 //! Hadamard transform of coordinates `0..h`, multiply by signs `s₁`, normalized Hadamard
 //! transform of coordinates `D−h..D` (when `D` is a power of two both blocks are the whole
 //! vector). The two blocks overlap whenever `D` is not a power of two, so every output depends
@@ -24,7 +24,7 @@
 //!
 //! The signs come from [`SplitMix64`] seeded with the quantizer's seed: for round `0..ROUNDS`,
 //! for block `0..2`, for coordinate `0..D`, one `next_u64()`; the sign is `−1` if its top bit is
-//! set. The query dither ([`Rotation::dither`]) follows in the same stream: for coordinate
+//! set. The query dither follows in the same stream: for coordinate
 //! `0..D`, `(next_u64() >> 40) / 2²⁴`.
 
 /// Rounds of the two `H·D` blocks.

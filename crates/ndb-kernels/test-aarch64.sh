@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs the kernel tests for aarch64 (NEON, with and without the dot-product extension) on an x86_64
+# Debian 12 machine, under qemu-user: CI builds only x86_64, so this is how the NEON code is tested.
+#
+#   bash crates/ndb-kernels/test-aarch64.sh
+#
+# Needs root (apt-get). Installs qemu-user and the aarch64 cross linker and libc, and unpacks (without
+# installing) Debian's rustc-web with its x86_64 and aarch64 standard libraries under
+# target/aarch64-toolchain: rustup's toolchain here has no aarch64 standard library. Builds into
+# target/aarch64 (about 10 minutes on 2 cores the first time), then runs the tests twice: on qemu's `max` CPU (has dotprod: the `sdot` kernel) and
+# on a Cortex-A57 (ARMv8.0, no dotprod: the widening kernel).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+TC=$ROOT/target/aarch64-toolchain
+RUST_VERSION=1.96.0+dfsg1-1~deb12u2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+  qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
+if [ ! -x "$TC/usr/bin/rustc" ]; then
+  mkdir -p "$TC/debs/amd64" "$TC/debs/arm64" "$TC/lists/partial"
+  (cd "$TC/debs/amd64" && apt-get download -qq rustc-web=$RUST_VERSION \
+    libstd-rust-web-1.96=$RUST_VERSION libstd-rust-web-dev=$RUST_VERSION libllvm22)
+  arm64="-oAPT::Architecture=arm64 -oAPT::Architectures=arm64 -oDir::State::Lists=$TC/lists"
+  # shellcheck disable=SC2086
+  apt-get $arm64 update -qq
+  # shellcheck disable=SC2086
+  (cd "$TC/debs/arm64" && apt-get $arm64 download -qq libstd-rust-web-dev=$RUST_VERSION)
+  for deb in "$TC"/debs/*/*.deb; do dpkg -x "$deb" "$TC"; done
+fi
+cat >"$TC/rustc.sh" <<WRAP
+#!/bin/sh
+export LD_LIBRARY_PATH=$TC/usr/lib/x86_64-linux-gnu:$TC/usr/lib/llvm-22/lib
+exec $TC/usr/bin/rustc --sysroot $TC/usr "\$@"
+WRAP
+chmod +x "$TC/rustc.sh"
+export RUSTC=$TC/rustc.sh CARGO_TARGET_DIR=$ROOT/target/aarch64
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
+for cpu in max cortex-a57; do
+  echo "== aarch64, qemu CPU $cpu"
+  CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu $cpu" \
+    cargo test -p ndb-kernels --target aarch64-unknown-linux-gnu \
+      --lib --test isa_parity --test quant_kernels --test reference_and_contract
+done
+# Not run: tests/force_isa_env.rs re-executes its own binary, which without a binfmt_misc entry for
+# qemu cannot start as a child process.
