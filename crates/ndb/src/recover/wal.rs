@@ -170,17 +170,12 @@ fn candidate_dims(body: &[u8]) -> Vec<usize> {
 mod tests {
     use super::*;
     use crate::document::PreparedDoc;
-    use crate::wal::EncodedRecord;
+    use crate::wal::{encode_header, EncodedRecord};
     use std::path::PathBuf;
 
+    /// The header the engine writes for generation `gen`.
     fn header(gen: u64) -> Vec<u8> {
-        let mut h = vec![0u8; 32];
-        h[0..8].copy_from_slice(b"NDBWAL\0\0");
-        h[8..12].copy_from_slice(&1u32.to_le_bytes());
-        h[16..24].copy_from_slice(&gen.to_le_bytes());
-        let crc = crc32c::crc32c(&h[0..28]);
-        h[28..32].copy_from_slice(&crc.to_le_bytes());
-        h
+        encode_header(gen).to_vec()
     }
 
     fn put(seq: u64, ids: &[&str], dim: usize) -> Vec<u8> {

@@ -44,7 +44,8 @@ pub(crate) fn list_generations(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<u64>> {
     Ok(gens)
 }
 
-fn encode_header(gen: u64) -> [u8; WAL_HEADER_LEN as usize] {
+/// The header of generation `gen`'s file (docs/FORMAT.md, "WAL").
+pub(crate) fn encode_header(gen: u64) -> [u8; WAL_HEADER_LEN as usize] {
     let mut h = [0u8; WAL_HEADER_LEN as usize];
     h[0..8].copy_from_slice(&WAL_MAGIC);
     h[8..12].copy_from_slice(&WAL_VERSION.to_le_bytes());

@@ -8,6 +8,8 @@ mod file;
 pub(crate) mod record;
 mod resync;
 
+#[cfg(test)]
+pub(crate) use file::encode_header;
 pub(crate) use file::{
     check_header, list_generations, scan, wal_file_name, AppendError, WalScan, WalWriter,
     WAL_HEADER_LEN,
