@@ -4,7 +4,7 @@
 // types) or dts-header.d.ts, then `npm run build`.
 
 import type { CollectionOptions, DatabaseOptions, Distance, DocumentInput, Payload } from './types'
-import type { PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { FileKind, PayloadIndexKind, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).

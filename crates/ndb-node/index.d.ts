@@ -4,7 +4,7 @@
 // types) or dts-header.d.ts, then `npm run build`.
 
 import type { CollectionOptions, DatabaseOptions, Distance, DocumentInput, Payload } from './types'
-import type { PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { FileKind, PayloadIndexKind, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).
@@ -50,6 +50,20 @@ export declare class Collection {
    * a cosine collection).
    */
   get(id: string): Document | null
+  /**
+   * Replace the payload of the document `id` (`null` removes it), keeping its vector.
+   * Resolves to whether the document exists (nothing is written if not). Only the id and
+   * the new payload are written; searches and filters see the new payload at once, and the
+   * update is as durable as an insert.
+   */
+  setPayload(id: string, payload: Payload | null): Promise<boolean>
+  /**
+   * Apply a JSON merge patch (RFC 7396) to the payload of the document `id`: each property
+   * of `patch` replaces the field of that name, nested objects merge, a `null` property
+   * removes the field. Resolves to whether the document exists; otherwise like
+   * `setPayload`.
+   */
+  patchPayload(id: string, patch: Payload): Promise<boolean>
   /** Delete a document; returns whether it was present. */
   delete(id: string): boolean
   /**
@@ -126,6 +140,15 @@ export declare class Database {
    */
   dropCollection(name: string): boolean
   /**
+   * Write a consistent, point-in-time copy of every collection into `dest`, a new (or
+   * empty) directory, while reads and writes go on: every write acknowledged before the
+   * call is in the copy; immutable files are hard-linked where the file system allows. The
+   * copy is durable when the Promise resolves and opens as an ordinary database. Rejects
+   * with `NDB_DESTINATION_NOT_EMPTY` if `dest` holds anything, `NDB_INVALID_ARGUMENT` if it
+   * lies inside the database, `NDB_READ_ONLY` on a reader. Runs on the libuv thread pool.
+   */
+  backup(dest: string): Promise<BackupStats>
+  /**
    * Release the database: every later call on it or its collections throws `NDB_CLOSED`.
    * The write lock is released as soon as operations already running finish. Calling it
    * twice is harmless.
@@ -137,6 +160,39 @@ export declare class Database {
   get readOnly(): boolean
   /** The directory given to the constructor. */
   get path(): string
+}
+
+/** What `Database.backup` did. */
+export interface BackupStats {
+  /** The new database directory (absolute). */
+  dest: string
+  /** Collections copied. */
+  collections: number
+  /** Immutable files (segments, deletion, graph and payload index files) hard-linked. */
+  filesLinked: number
+  /** Files copied (write-ahead logs, and immutable files where hard links are impossible). */
+  filesCopied: number
+  bytesCopied: number
+  durationMs: number
+}
+
+/** What was recovered of one collection, and what was lost, per file. */
+export interface CollectionRecovery {
+  name: string
+  /** Documents written into the new database. */
+  documentsRecovered: number
+  /** Documents read intact that the new collection refused (the notes say which and why). */
+  documentsRefused: number
+  /**
+   * Whether the configuration came from the collection manifest (else it was inferred from
+   * the data; the notes say how).
+   */
+  configFromManifest: boolean
+  rowsLost: number
+  complete: boolean
+  /** Every file that was read or checked, in the order it was read. */
+  files: Array<FileRecovery>
+  notes: Array<string>
 }
 
 /** Figures about a collection, from `Collection.stats`. */
@@ -186,6 +242,20 @@ export interface CompactionStats {
   durationMs: number
 }
 
+/** One damaged or unreadable part of a file. Ranges are half-open: `{ start, end }`. */
+export interface Damage {
+  /** The bytes of the file that were skipped or failed their check. */
+  bytes: NumberRange
+  /** Segment rows lost, when the damage costs rows. */
+  rows: NumberRange | null
+  /** WAL sequence numbers of the records lost, when the records around the damage tell. */
+  records: NumberRange | null
+  /** Ids of the lost rows as the file stores them, where readable (hints). */
+  ids: Array<string>
+  /** What failed and what it means for the data. */
+  reason: string
+}
+
 /** A stored document, as `Collection.get` returns it. */
 export interface Document {
   id: string
@@ -193,10 +263,66 @@ export interface Document {
   payload: Payload | null
 }
 
+/** One file of the source: what was read from it and what could not be. */
+export interface FileRecovery {
+  /** The path relative to the source database directory. */
+  path: string
+  kind: FileKind
+  /** Documents read intact (segment rows, or the documents of WAL records). */
+  documentsRead: number
+  /** Segment rows that could not be read. */
+  rowsLost: number
+  /** Every damaged or skipped part of the file, in file order; empty if the file was intact. */
+  damage: Array<Damage>
+}
+
+/** A half-open range `start..end` of byte offsets, rows or sequence numbers. */
+export interface NumberRange {
+  start: number
+  end: number
+}
+
 /** A declared payload index. */
 export interface PayloadIndex {
   field: string
   kind: PayloadIndexKind
+}
+
+/**
+ * Copy every document that can still be read from the database at `src`, damaged or not,
+ * into a new database at `dest`, and resolve to a report of what was read and what was lost,
+ * per collection and per file, where and why. Runs on the libuv thread pool.
+ *
+ * The source is never written or locked: run it on a copy, or while no process writes to
+ * it. `dest` must not exist or be an empty directory (`NDB_DESTINATION_NOT_EMPTY` otherwise,
+ * and nothing is written) and must not lie inside `src`. Damage in the source is reported,
+ * not rejected; `NDB_NOT_A_DATABASE` if `src` holds nothing like a database.
+ */
+export declare function recover(src: string, dest: string): Promise<RecoverReport>
+
+/** What `recover` copied into the new database and what it lost. */
+export interface RecoverReport {
+  /** The database that was read (never written). */
+  source: string
+  /** The new database the documents were copied into. */
+  dest: string
+  /** Documents written into the new database, over all collections. */
+  documentsRecovered: number
+  /** Segment rows that could not be read, over all collections. */
+  rowsLost: number
+  /**
+   * Whether no document can have been lost: no damage in any file that holds documents or
+   * deletions (damaged graphs and payload indexes lose nothing), nothing left out.
+   */
+  complete: boolean
+  /** The database's own files (its manifest). */
+  files: Array<FileRecovery>
+  /** One entry per collection found, in name order. */
+  collections: Array<CollectionRecovery>
+  /** Findings about the database as a whole (directories not recovered, and why). */
+  notes: Array<string>
+  /** The report as `ndb recover` prints it. */
+  text: string
 }
 
 /** One segment, in `CollectionStats.segments`. */

@@ -13,6 +13,16 @@ export type Distance = 'cosine' | 'euclidean' | 'dot_product'
  * process crash but not a power loss until the next `sync()`, flush or log rotation. */
 export type Durability = 'sync' | 'buffered'
 
+/** What a file of a database holds (docs/FORMAT.md), in `recover`'s report. */
+export type FileKind =
+  | 'database_manifest'
+  | 'collection_manifest'
+  | 'wal'
+  | 'segment'
+  | 'deletions'
+  | 'graph'
+  | 'payload_index'
+
 /** What a payload index holds. */
 export type PayloadIndexKind = 'keyword' | 'integer' | 'float' | 'bool'
 
@@ -80,6 +90,7 @@ export type ErrorCode =
   | 'NDB_UNSUPPORTED_FORMAT'
   | 'NDB_NOT_A_DATABASE'
   | 'NDB_POISONED'
+  | 'NDB_DESTINATION_NOT_EMPTY'
   | 'NDB_CLOSED'
   | 'NDB_INTERNAL'
 

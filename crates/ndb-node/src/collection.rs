@@ -3,7 +3,7 @@
 use crate::error::{guard, Failure, JsFailure, Result};
 use crate::js::{self, Vector};
 use crate::options::{self, SearchSpec};
-use crate::task::{IntoJs, Job};
+use crate::task::{self, IntoJs, Job};
 use crate::values::{
     compaction_stats, document, raw_hits, stats, CollectionStats, Document, PayloadIndex, RawHits,
 };
@@ -65,19 +65,16 @@ impl Collection {
         self.slot.coll.read().clone().ok_or_else(Failure::closed)
     }
 
-    /// Run `work` with the library handle on the libuv thread pool. A failure to prepare it
-    /// (a bad argument, a closed database) rejects the Promise rather than throwing, as an
-    /// `async` function would.
+    /// Run `work` with the library handle on the libuv thread pool (see [`task::spawn`]).
     fn spawn<T, W>(&self, work: Result<W>) -> AsyncTask<Job<T>>
     where
         T: IntoJs,
         W: FnOnce(ndb::Collection) -> Result<T> + Send + 'static,
     {
-        let job = match work.and_then(|w| Ok((self.handle()?, w))) {
-            Ok((coll, work)) => Job::new(move || work(coll)),
-            Err(failure) => Job::new(move || Err(failure)),
-        };
-        AsyncTask::new(job)
+        task::spawn(
+            work.and_then(|w| Ok((self.handle()?, w)))
+                .map(|(coll, work)| move || work(coll)),
+        )
     }
 
     /// Run `work` with the library handle now, on this thread.
@@ -197,6 +194,37 @@ impl Collection {
     pub fn get(&self, id: Unknown<'_>) -> Result<Option<Document>, JsFailure> {
         let id = js::string(&id, "id")?;
         self.now(|c| Ok(c.get(&id)?.map(document)))
+    }
+
+    /// Replace the payload of the document `id` (`null` removes it), keeping its vector.
+    /// Resolves to whether the document exists (nothing is written if not). Only the id and
+    /// the new payload are written; searches and filters see the new payload at once, and the
+    /// update is as durable as an insert.
+    #[napi(
+        ts_args_type = "id: string, payload: Payload | null",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn set_payload(&self, id: Unknown<'_>, payload: Unknown<'_>) -> AsyncTask<Job<bool>> {
+        let args =
+            js::string(&id, "id").and_then(|id| Ok((id, js::payload(Some(&payload), "payload")?)));
+        self.spawn(
+            args.map(|(id, payload)| move |c: ndb::Collection| Ok(c.set_payload(&id, payload)?)),
+        )
+    }
+
+    /// Apply a JSON merge patch (RFC 7396) to the payload of the document `id`: each property
+    /// of `patch` replaces the field of that name, nested objects merge, a `null` property
+    /// removes the field. Resolves to whether the document exists; otherwise like
+    /// `setPayload`.
+    #[napi(
+        ts_args_type = "id: string, patch: Payload",
+        ts_return_type = "Promise<boolean>"
+    )]
+    pub fn patch_payload(&self, id: Unknown<'_>, patch: Unknown<'_>) -> AsyncTask<Job<bool>> {
+        let args = js::string(&id, "id").and_then(|id| Ok((id, js::json(&patch, "patch")?)));
+        self.spawn(
+            args.map(|(id, patch)| move |c: ndb::Collection| Ok(c.patch_payload(&id, patch)?)),
+        )
     }
 
     /// Delete a document; returns whether it was present.

@@ -4,7 +4,9 @@ use crate::collection::{Collection, Slot};
 use crate::error::{guard, Failure, JsFailure, Result};
 use crate::js;
 use crate::options;
-use napi::bindgen_prelude::Unknown;
+use crate::task::{self, IntoJs, Job};
+use crate::values::backup_stats;
+use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
 use napi_derive::napi;
 use ndb::DatabaseOptions;
 use parking_lot::{Mutex, RwLock};
@@ -15,6 +17,12 @@ use std::sync::{Arc, Weak};
 pub(crate) struct Shared {
     db: RwLock<Option<ndb::Database>>,
     slots: Mutex<Vec<Weak<Slot>>>,
+}
+
+impl IntoJs for ndb::BackupStats {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        backup_stats(&self).into_unknown(env)
+    }
 }
 
 /// An nDB database: a directory holding collections.
@@ -126,6 +134,18 @@ impl Database {
         let name = js::string(&name, "name")?;
         let db = self.db()?;
         Ok(guard(|| Ok(db.drop_collection(&name)?))?)
+    }
+
+    /// Write a consistent, point-in-time copy of every collection into `dest`, a new (or
+    /// empty) directory, while reads and writes go on: every write acknowledged before the
+    /// call is in the copy; immutable files are hard-linked where the file system allows. The
+    /// copy is durable when the Promise resolves and opens as an ordinary database. Rejects
+    /// with `NDB_DESTINATION_NOT_EMPTY` if `dest` holds anything, `NDB_INVALID_ARGUMENT` if it
+    /// lies inside the database, `NDB_READ_ONLY` on a reader. Runs on the libuv thread pool.
+    #[napi(ts_args_type = "dest: string", ts_return_type = "Promise<BackupStats>")]
+    pub fn backup(&self, dest: Unknown<'_>) -> AsyncTask<Job<ndb::BackupStats>> {
+        let args = js::string(&dest, "dest").and_then(|dest| Ok((self.db()?, dest)));
+        task::spawn(args.map(|(db, dest)| move || Ok(db.backup(dest)?)))
     }
 
     /// Release the database: every later call on it or its collections throws `NDB_CLOSED`.

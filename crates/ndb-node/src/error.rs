@@ -28,9 +28,13 @@ pub enum Code {
     NotADatabase,
     /// An earlier I/O failure left the collection refusing writes until it is reopened.
     Poisoned,
+    /// The destination of a copy (`Database.backup`, `recover`) exists and is not an empty
+    /// directory; nothing was written.
+    DestinationNotEmpty,
     /// The `Database` was closed (by this addon; the Rust library has no close).
     Closed,
-    /// A bug: the library panicked or failed in a way it has no kind for.
+    /// A bug: the library panicked, broke one of its invariants (`Error::Internal`) or failed
+    /// in a way this addon has no code for.
     Internal,
 }
 
@@ -48,6 +52,7 @@ impl AsRef<str> for Code {
             Code::UnsupportedFormat => "NDB_UNSUPPORTED_FORMAT",
             Code::NotADatabase => "NDB_NOT_A_DATABASE",
             Code::Poisoned => "NDB_POISONED",
+            Code::DestinationNotEmpty => "NDB_DESTINATION_NOT_EMPTY",
             Code::Closed => "NDB_CLOSED",
             Code::Internal => "NDB_INTERNAL",
         }
@@ -105,6 +110,8 @@ impl From<ndb::Error> for Failure {
             ndb::Error::UnsupportedFormat { .. } => Code::UnsupportedFormat,
             ndb::Error::NotADatabase { .. } => Code::NotADatabase,
             ndb::Error::Poisoned { .. } => Code::Poisoned,
+            ndb::Error::DestinationNotEmpty { .. } => Code::DestinationNotEmpty,
+            ndb::Error::Internal(_) => Code::Internal,
             _ => Code::Internal,
         };
         Self::new(code, e.to_string())

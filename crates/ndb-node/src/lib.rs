@@ -4,8 +4,9 @@
 //! library, and turns results and errors into JavaScript values. Every rule about what is
 //! valid (dimensions, finite components, ids, payloads, filters, limits) is the library's.
 //!
-//! - `database.rs`: `Database` (open, collections, close).
-//! - `collection.rs`: `Collection` (insert, get, delete, search, maintenance).
+//! - `database.rs`: `Database` (open, collections, backup, close).
+//! - `collection.rs`: `Collection` (insert, payload updates, get, delete, search, maintenance).
+//! - `recover.rs`: `recover` (salvage of a damaged database) and its report.
 //! - `task.rs`: Promise-returning calls, run on the libuv thread pool.
 //! - `js.rs`: reading arguments (the only `unsafe`: N-API value conversions).
 //! - `options.rs`: options objects; `values.rs`: returned objects; `error.rs`: error codes.
@@ -21,8 +22,10 @@ mod database;
 mod error;
 mod js;
 mod options;
+mod recover;
 mod task;
 mod values;
 
 pub use collection::Collection;
 pub use database::Database;
+pub use recover::recover;

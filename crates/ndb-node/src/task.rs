@@ -2,7 +2,7 @@
 //! the result is turned into JavaScript values back on the JavaScript thread.
 
 use crate::error::{guard, Failure, Result};
-use napi::bindgen_prelude::{Env, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
 use napi::ScopedTask;
 
 /// What a job's result becomes in JavaScript.
@@ -35,6 +35,19 @@ impl<T: IntoJs> Job<T> {
             work: Some(Box::new(work)),
         }
     }
+}
+
+/// Run `work` on the libuv thread pool. A failure to prepare it (a bad argument, a closed
+/// database) rejects the Promise rather than throwing, as an `async` function would.
+pub fn spawn<T, W>(work: Result<W>) -> AsyncTask<Job<T>>
+where
+    T: IntoJs,
+    W: FnOnce() -> Result<T> + Send + 'static,
+{
+    AsyncTask::new(match work {
+        Ok(work) => Job::new(work),
+        Err(failure) => Job::new(move || Err(failure)),
+    })
 }
 
 impl<'task, T: IntoJs> ScopedTask<'task> for Job<T> {

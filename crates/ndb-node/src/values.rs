@@ -33,6 +33,21 @@ pub struct CompactionStats {
     pub duration_ms: f64,
 }
 
+/// What `Database.backup` did.
+#[napi(object)]
+pub struct BackupStats {
+    /// The new database directory (absolute).
+    pub dest: String,
+    /// Collections copied.
+    pub collections: u32,
+    /// Immutable files (segments, deletion, graph and payload index files) hard-linked.
+    pub files_linked: f64,
+    /// Files copied (write-ahead logs, and immutable files where hard links are impossible).
+    pub files_copied: f64,
+    pub bytes_copied: f64,
+    pub duration_ms: f64,
+}
+
 /// One segment, in `CollectionStats.segments`.
 #[napi(object)]
 pub struct SegmentStats {
@@ -86,7 +101,7 @@ pub struct CollectionStats {
     pub payload_indexes: Vec<PayloadIndex>,
 }
 
-fn ms(d: Duration) -> f64 {
+pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
@@ -137,6 +152,17 @@ pub fn compaction_stats(s: &ndb::CompactionStats) -> CompactionStats {
         bytes_after: s.bytes_after as f64,
         segments_before: s.segments_before as u32,
         segments_after: s.segments_after as u32,
+        duration_ms: ms(s.duration),
+    }
+}
+
+pub fn backup_stats(s: &ndb::BackupStats) -> BackupStats {
+    BackupStats {
+        dest: s.dest.to_string_lossy().into_owned(),
+        collections: s.collections as u32,
+        files_linked: s.files_linked as f64,
+        files_copied: s.files_copied as f64,
+        bytes_copied: s.bytes_copied as f64,
         duration_ms: ms(s.duration),
     }
 }
