@@ -20,11 +20,13 @@ mod mapping;
 mod os;
 mod priority;
 mod sim;
+mod split_mix;
 
 pub use mapping::Mapping;
 pub use os::OsVfs;
 pub use priority::{lower_current_thread_priority, BACKGROUND_NICE};
 pub use sim::{CrashMode, Fault, SimVfs};
+pub use split_mix::SplitMix;
 
 use std::fmt::Debug;
 use std::io;

@@ -1,5 +1,5 @@
-//! The simulated file system: in memory, deterministic (one seeded PRNG), with crashes and
-//! injected faults.
+//! The simulated file system: in memory, deterministic (one seeded [`SplitMix`]), with crashes
+//! and injected faults.
 //!
 //! Model (strict POSIX, the weakest guarantees a real file system gives):
 //! - Every file has a *volatile* image (what the running process reads), a *durable* image (what
@@ -17,7 +17,7 @@
 //!
 //! Paths may be absolute or relative (both resolve from the one root); `..` is rejected.
 
-use crate::{DirEntry, LockGuard, Mapping, OpenMode, Vfs, VfsFile};
+use crate::{DirEntry, LockGuard, Mapping, OpenMode, SplitMix, Vfs, VfsFile};
 use parking_lot::Mutex;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -130,27 +130,6 @@ fn tick(countdowns: &mut Vec<u64>) -> bool {
         }
     });
     fired
-}
-
-/// SplitMix64: tiny, seedable, good enough to pick crash outcomes.
-struct SplitMix(u64);
-
-impl SplitMix {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform-ish in `0..n` (0 when `n == 0`).
-    fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
-    }
 }
 
 struct State {
@@ -422,13 +401,13 @@ impl State {
 /// its pending mutations, the last write possibly cut short.
 fn torn_image(file: &FileNode, rng: &mut SplitMix) -> Vec<u8> {
     let mut image = file.durable.clone();
-    let applied = rng.below(file.pending.len() + 1);
+    let applied = rng.below(file.pending.len() as u64 + 1) as usize;
     for (i, m) in file.pending.iter().take(applied).enumerate() {
         match m {
             Mutation::SetLen(len) => image.resize(*len, 0),
             Mutation::Write { offset, data } => {
-                let keep = if i + 1 == applied && rng.next() & 1 == 1 {
-                    rng.below(data.len() + 1)
+                let keep = if i + 1 == applied && rng.next_u64() & 1 == 1 {
+                    rng.below(data.len() as u64 + 1) as usize
                 } else {
                     data.len()
                 };
@@ -458,7 +437,7 @@ impl SimVfs {
                 next_id: ROOT + 1,
                 epoch: 0,
                 halted: false,
-                rng: SplitMix(seed),
+                rng: SplitMix::new(seed),
                 faults: Faults::default(),
                 locks: BTreeMap::new(),
                 next_lock: 0,
@@ -706,7 +685,7 @@ impl VfsFile for SimFile {
             let mut buf = buf;
             let mut failure = None;
             if tick(&mut st.faults.fail_write) {
-                buf = &buf[..st.rng.below(buf.len())];
+                buf = &buf[..st.rng.below(buf.len() as u64) as usize];
                 failure = Some(eio());
             }
             if let Some(avail) = st.available() {
