@@ -68,7 +68,7 @@ static CUT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Run one seed; returns the number of recoveries checked.
 fn run_seed(seed: u64) -> u64 {
-    let mut rng = SplitMix(seed);
+    let mut rng = SplitMix::new(seed);
     let sim = SimVfs::new(seed);
     let vfs: Arc<dyn Vfs> = Arc::new(sim.clone());
     let durability = if rng.below(3) == 0 {

@@ -3,27 +3,13 @@
 use rand::rngs::StdRng;
 use rand::Rng;
 
-/// SplitMix64: a tiny seedable generator, the same on every platform and version.
-pub struct SplitMix(pub u64);
-
-impl SplitMix {
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// In `0..n` (`n > 0`).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+/// The seeded generator of the simulated file system: what a seed produces is fixed by nDB's
+/// code, not by a dependency's version, so a failing seed replays later.
+pub use ndb_storage::SplitMix;
 
 /// One SplitMix64 output for the state `x`: a well-mixed hash of `x` (to derive seeds).
 pub fn splitmix64(x: u64) -> u64 {
-    SplitMix(x).next()
+    SplitMix::new(x).next_u64()
 }
 
 /// One xorshift64 step of `state`, as a float in [-0.5, 0.5): cheap noise.
