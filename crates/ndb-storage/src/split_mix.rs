@@ -19,6 +19,7 @@ impl SplitMix {
     }
 
     /// The next 64 bits.
+    #[inline]
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
@@ -29,6 +30,7 @@ impl SplitMix {
 
     /// A number in `0..n`, by remainder (slightly uneven for an `n` that is not a power of
     /// two, which a test does not mind); 0 when `n` is 0.
+    #[inline]
     pub fn below(&mut self, n: u64) -> u64 {
         match n {
             0 => 0,
