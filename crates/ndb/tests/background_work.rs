@@ -8,6 +8,7 @@
 //! Gates are process-wide, so the tests in this file run one at a time.
 
 mod common;
+use common::data::splitmix64;
 use common::{graphs_from, temp_db, wait_until, watchdog};
 
 use ndb::testing::{close_gate, gate_waiters, open_gate};
@@ -22,12 +23,7 @@ const DIM: usize = 8;
 fn vector(i: u64, version: u64) -> Vec<f32> {
     // splitmix64 of (i, version, d): distinct vectors, no near-ties.
     (0..DIM as u64)
-        .map(|d| {
-            let mut z = (i << 20 ^ version << 8 ^ d).wrapping_add(0x9E37_79B9_7F4A_7C15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            (z >> 40) as f32 / (1u64 << 24) as f32
-        })
+        .map(|d| (splitmix64(i << 20 ^ version << 8 ^ d) >> 40) as f32 / (1u64 << 24) as f32)
         .collect()
 }
 
