@@ -49,7 +49,7 @@ pub fn list(ctx: &mut Ctx, db: &Path) -> CliResult<()> {
             .map(|(name, r)| match r {
                 Ok((c, s)) => json!({
                     "name": name,
-                    "config": config_json(&c),
+                    "config": config_json(c),
                     "docs": s.doc_count,
                     "segments": s.segment_count,
                     "disk_bytes": s.disk_bytes,

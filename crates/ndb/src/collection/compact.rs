@@ -32,12 +32,11 @@ use std::time::{Duration, Instant};
 /// Which deleted or replaced rows a merge leaves out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum DropRows {
-    /// Only those whose deletion is persisted (background merges: rows hidden by writes still
-    /// only in an unsynced WAL are carried over, so a crash that loses those writes can never
-    /// also lose the older version they replaced).
+    /// Only those whose deletion is persisted: rows hidden by writes still only in the WAL are
+    /// carried over and hidden again, so a crash that loses those writes can never also lose
+    /// the older version they replaced, and replaying a payload update (whose log record holds
+    /// no vector) always finds the version it updates.
     Persisted,
-    /// Every one acknowledged before the merge, after syncing the WAL (`compact`).
-    Acknowledged,
 }
 
 /// What [`Collection::compact`](crate::Collection::compact) did.
@@ -68,11 +67,13 @@ fn segment_bytes(s: &LiveSegment) -> u64 {
 }
 
 impl CollectionInner {
-    /// Merge every segment into one, dropping every row deleted or replaced so far (also by
-    /// writes not yet flushed, once the WAL holds them durably).
+    /// Merge every segment into one, dropping every row deleted or replaced so far: the
+    /// memtables are flushed first (graphs left to the merge), which persists every deletion
+    /// and replacement acknowledged before the call.
     pub(crate) fn compact(&self) -> Result<CompactionStats> {
         let _merging = self.jobs.merge.lock();
         self.writer()?;
+        self.flush_memtable(true, Graph::Later)?;
         let all: Vec<u64> = self
             .state
             .read()
@@ -80,7 +81,7 @@ impl CollectionInner {
             .iter()
             .map(|s| s.segment.id())
             .collect();
-        self.merge(&all, Graph::Now, DropRows::Acknowledged)
+        self.merge(&all, Graph::Now, DropRows::Persisted)
     }
 
     /// Merge the segments with ids `which` into one new segment (placed by id). The caller holds
@@ -101,18 +102,13 @@ impl CollectionInner {
             segments_before: segments.len(),
             ..CompactionStats::default()
         };
-        // The rows to leave out. Acknowledged deletions are taken before the WAL sync below, so
-        // every one of them is durable in the WAL before the merged segment can commit.
+        // The rows to leave out.
         let dead: Vec<Arc<RoaringBitmap>> = segments
             .iter()
             .map(|s| match leave_out {
                 DropRows::Persisted => Arc::clone(&s.persisted),
-                DropRows::Acknowledged => Arc::clone(&s.deleted),
             })
             .collect();
-        if leave_out == DropRows::Acknowledged {
-            self.sync()?;
-        }
         let nothing_to_drop = dead.iter().all(|d| d.is_empty());
         if segments.len() != which.len()
             || segments.is_empty()

@@ -46,11 +46,13 @@ impl CollectionInner {
     /// Flush on the caller's thread: write a frozen memtable if there is one, then freeze the
     /// active memtable and write it, graphs included. With `force == false` (threshold
     /// flushes), the active memtable is frozen only if it is still over the threshold.
-    pub(crate) fn flush_memtable(&self, force: bool) -> Result<()> {
+    /// `graph` says when the new segments get their graphs (`Graph::Later` before a
+    /// compaction, which builds the merged graph anyway).
+    pub(crate) fn flush_memtable(&self, force: bool, graph: Graph) -> Result<()> {
         let _flushing = self.jobs.flush.lock();
-        self.write_frozen(Graph::Now)?;
+        self.write_frozen(graph)?;
         if self.freeze(force)? {
-            self.write_frozen(Graph::Now)?;
+            self.write_frozen(graph)?;
         }
         Ok(())
     }

@@ -191,7 +191,8 @@ impl Collection {
     /// segments.
     pub fn flush(&self) -> Result<()> {
         self.inner.writer()?;
-        self.inner.flush_memtable(true)?;
+        self.inner
+            .flush_memtable(true, super::new_segment::Graph::Now)?;
         self.inner.wait_for_index(None)?;
         if let Some(m) = &self.inner.jobs.maintenance {
             m.request_consolidation();
@@ -282,8 +283,8 @@ impl Collection {
     }
 
     /// Merge all segments into one, dropping every deleted and replaced row (deletes and
-    /// replacements acknowledged before the call, also those not flushed yet: the WAL is synced
-    /// first) and rebuilding the index of the merged segment. Readers and writers continue
+    /// replacements acknowledged before the call: the memtable is flushed first) and rebuilding
+    /// the index of the merged segment. Readers and writers continue
     /// meanwhile; the new state replaces the old in one atomic manifest swap. `docs_after` is
     /// the number of live documents in segments afterwards.
     ///

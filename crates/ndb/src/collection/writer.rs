@@ -153,7 +153,7 @@ impl CollectionInner {
                     }
                     m.request_flush();
                 }
-                _ => self.flush_memtable(false)?,
+                _ => self.flush_memtable(false, super::new_segment::Graph::Now)?,
             }
         }
         Ok(())

@@ -312,7 +312,10 @@ mod tests {
         roundtrip(WalOp::SetPayload(entries.clone()), 768, 3);
         let mut rec = EncodedRecord::set_payload(&entries).unwrap();
         // Header, op, count, then per entry: id length, id, payload length, payload.
-        assert_eq!(rec.finish(3).len(), 16 + 1 + 4 + (2 + 1 + 4 + 7) + (2 + 1 + 4));
+        assert_eq!(
+            rec.finish(3).len(),
+            16 + 1 + 4 + (2 + 1 + 4 + 7) + (2 + 1 + 4)
+        );
     }
 
     /// A record whose checksum is valid but whose count no body could hold is damage, found
