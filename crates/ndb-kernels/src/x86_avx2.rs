@@ -304,7 +304,8 @@ fn horizontal_sum_epi32(v: __m256i) -> i32 {
 // The popcount kernels use the POPCNT instruction on whole words (every AVX2 CPU has it; the
 // table falls back to the scalar ones without it). Measured against Muła's AVX2 nibble lookup
 // (`vpshufb` per half byte, `vpsadbw`) on codes of 384, 768 and 1536 bits: `hamming` took 8.7,
-// 8.0 and 14.5 ns with POPCNT vs 20.4, 10.9 and 15.9 ns with the lookup. Codes this short
+// 8.0 and 14.5 ns with POPCNT vs 20.4, 10.9 and 15.9 ns with the lookup (criterion, on the shared
+// 2-core development machine, so noisy; POPCNT was never slower). Codes this short
 // (6-24 words) leave the lookup's setup and horizontal sum too little work to amortize.
 
 /// `(hamming, dot_bit_planes)` on POPCNT, or `None` if the CPU lacks it.

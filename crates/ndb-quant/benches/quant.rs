@@ -25,7 +25,7 @@ fn quantized(c: &mut Criterion) {
         let sample = values(2000 * dim, 1);
         let query = values(dim, 2);
         let vector = values(dim, 3);
-        let mut group = c.benchmark_group(format!("quant/{dim}"));
+        let mut group = c.benchmark_group(format!("quantizer/{dim}"));
         group.bench_function("dot_f32", |b| {
             b.iter(|| ndb_kernels::dot(black_box(&query), black_box(&vector)))
         });
