@@ -715,12 +715,11 @@ fn store_doc(i: usize) -> Document {
 fn store() -> &'static Store {
     static STORE: OnceLock<Store> = OnceLock::new();
     STORE.get_or_init(|| {
-        let index = IndexConfig {
-            m: 4,
-            ef_construction: 16,
-            ef_search: 16,
-            min_rows: 4,
-        };
+        let index = IndexConfig::default()
+            .with_m(4)
+            .with_ef_construction(16)
+            .with_ef_search(16)
+            .with_min_rows(4);
         let image = build_image(|db| {
             let config = CollectionConfig::new(DIM)
                 .with_distance(Distance::Euclidean)
@@ -1155,12 +1154,10 @@ fn filter_fixture() -> &'static FilterFixture {
     FIXTURE.get_or_init(|| {
         let vfs = SimVfs::new(3);
         let db = open_db(&vfs, false).expect("fixture: open");
-        let index = IndexConfig {
-            m: 4,
-            ef_construction: 32,
-            min_rows: 8,
-            ..IndexConfig::default()
-        };
+        let index = IndexConfig::default()
+            .with_m(4)
+            .with_ef_construction(32)
+            .with_min_rows(8);
         let config = CollectionConfig::new(DIM)
             .with_distance(Distance::Euclidean)
             .with_index(index);

@@ -72,8 +72,16 @@ pub struct CollectionConfig {
 }
 
 /// Parameters of the approximate (HNSW) index.
+///
+/// ```
+/// use ndb::{CollectionConfig, IndexConfig};
+/// let index = IndexConfig::default().with_m(32).with_ef_search(128);
+/// let config = CollectionConfig::new(768).with_index(index);
+/// assert_eq!((config.index().m, config.index().ef_construction), (32, 200));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[non_exhaustive]
 pub struct IndexConfig {
     /// Neighbours per node (level 0 keeps twice as many). Default 16.
     pub m: usize,
@@ -94,6 +102,32 @@ impl Default for IndexConfig {
             ef_search: 100,
             min_rows: 10_000,
         }
+    }
+}
+
+impl IndexConfig {
+    /// Neighbours per node (level 0 keeps twice as many).
+    pub fn with_m(mut self, m: usize) -> Self {
+        self.m = m;
+        self
+    }
+
+    /// Candidate list size while building.
+    pub fn with_ef_construction(mut self, ef: usize) -> Self {
+        self.ef_construction = ef;
+        self
+    }
+
+    /// Candidate list size while searching (the default of [`Search::ef`](crate::Search::ef)).
+    pub fn with_ef_search(mut self, ef: usize) -> Self {
+        self.ef_search = ef;
+        self
+    }
+
+    /// Segments with at least this many rows get an index when they are written.
+    pub fn with_min_rows(mut self, rows: usize) -> Self {
+        self.min_rows = rows;
+        self
     }
 }
 

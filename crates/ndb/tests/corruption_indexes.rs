@@ -21,12 +21,13 @@ fn build(dir: &Path) {
             "c",
             CollectionConfig::new(8)
                 .with_distance(Distance::Euclidean)
-                .with_index(IndexConfig {
-                    min_rows: 100,
-                    m: 8,
-                    ef_construction: 40,
-                    ef_search: 32,
-                }),
+                .with_index(
+                    IndexConfig::default()
+                        .with_min_rows(100)
+                        .with_m(8)
+                        .with_ef_construction(40)
+                        .with_ef_search(32),
+                ),
         )
         .unwrap();
     c.create_payload_index("k", PayloadIndexKind::Integer)

@@ -13,10 +13,7 @@ use std::collections::HashSet;
 fn config(distance: Distance) -> CollectionConfig {
     CollectionConfig::new(32)
         .with_distance(distance)
-        .with_index(IndexConfig {
-            min_rows: 1000,
-            ..IndexConfig::default()
-        })
+        .with_index(IndexConfig::default().with_min_rows(1000))
 }
 
 fn recall(c: &ndb::Collection, queries: &[Vec<f32>], k: usize) -> f64 {

@@ -132,10 +132,7 @@ fn filters_nested_past_the_limit_are_refused_without_overflowing_the_stack() {
 #[test]
 fn ef_is_bounded_and_never_overflows_the_planner() {
     let (_dir, db) = temp_db();
-    let config = CollectionConfig::new(2).with_index(ndb::IndexConfig {
-        min_rows: 10,
-        ..ndb::IndexConfig::default()
-    });
+    let config = CollectionConfig::new(2).with_index(ndb::IndexConfig::default().with_min_rows(10));
     let c = db.create_collection("c", config).unwrap();
     c.insert_batch((0..200).map(|i| {
         Document::new(format!("d{i}"), vec![1.0, i as f32]).with_payload(json!({"i": i % 10}))

@@ -141,12 +141,12 @@ fn closing_with_a_graph_build_in_flight_returns_at_once_and_the_work_resumes() {
         .with_distance(Distance::Euclidean)
         // One background flush of (nearly) everything, without its graph.
         .with_flush_threshold_bytes((n as usize) * dim * 4 - (1 << 20))
-        .with_index(IndexConfig {
-            m: 32,
-            ef_construction: 400,
-            min_rows: 1000,
-            ..IndexConfig::default()
-        });
+        .with_index(
+            IndexConfig::default()
+                .with_m(32)
+                .with_ef_construction(400)
+                .with_min_rows(1000),
+        );
     let db = Database::open(dir.path()).unwrap();
     let c = db.create_collection("c", config).unwrap();
     close_gate("background.build");
@@ -180,10 +180,7 @@ fn closing_with_a_graph_build_in_flight_returns_at_once_and_the_work_resumes() {
 fn search_batch_answers_as_one_by_one() {
     let (_dir, db) = temp_db();
     let dim = 24;
-    let config = CollectionConfig::new(dim).with_index(IndexConfig {
-        min_rows: 100,
-        ..IndexConfig::default()
-    });
+    let config = CollectionConfig::new(dim).with_index(IndexConfig::default().with_min_rows(100));
     let c = db.create_collection("c", config).unwrap();
     c.insert_batch((0..3000).map(|i| doc(i, dim))).unwrap();
     c.flush().unwrap();

@@ -21,12 +21,13 @@ fn config() -> CollectionConfig {
     CollectionConfig::new(4)
         .with_durability(Durability::FdatasyncEachBatch)
         .with_flush_threshold_bytes(16 << 10)
-        .with_index(IndexConfig {
-            min_rows: 200,
-            m: 4,
-            ef_construction: 16,
-            ef_search: 16,
-        })
+        .with_index(
+            IndexConfig::default()
+                .with_min_rows(200)
+                .with_m(4)
+                .with_ef_construction(16)
+                .with_ef_search(16),
+        )
 }
 
 /// The child: write batches `start..`, flushing and compacting now and then; print each

@@ -57,10 +57,8 @@ fn issue_18_figures() {
     let quiet = DatabaseOptions::default().with_background_maintenance(false);
     let db = Database::open_with_options(&src, quiet).unwrap();
     // Graph builds are not what this measures: none for segments under 100M rows.
-    let config = CollectionConfig::new(dim).with_index(IndexConfig {
-        min_rows: 100_000_000,
-        ..IndexConfig::default()
-    });
+    let config =
+        CollectionConfig::new(dim).with_index(IndexConfig::default().with_min_rows(100_000_000));
     let c = db.create_collection("c", config).unwrap();
 
     // 1. Payload updates vs re-inserts.

@@ -58,10 +58,7 @@ fn glove_sample_recall_filters_and_reopen() {
             "glove",
             CollectionConfig::new(50)
                 .with_flush_threshold_bytes(64 << 20)
-                .with_index(IndexConfig {
-                    min_rows: 1000,
-                    ..IndexConfig::default()
-                }),
+                .with_index(IndexConfig::default().with_min_rows(1000)),
         )
         .unwrap();
     for f in ["category", "bucket", "half"] {

@@ -121,10 +121,7 @@ fn small_segments(dim: usize) -> CollectionConfig {
     CollectionConfig::new(dim)
         .with_distance(Distance::Euclidean)
         .with_flush_threshold_bytes(1 << 20)
-        .with_index(IndexConfig {
-            min_rows: 2_000,
-            ..IndexConfig::default()
-        })
+        .with_index(IndexConfig::default().with_min_rows(2_000))
 }
 
 /// Wait (at most `limit`) until background maintenance has left at most `segments` segments.

@@ -66,10 +66,7 @@ pub fn quiet() -> DatabaseOptions {
 pub fn graphs_from(dim: usize, min_rows: usize) -> CollectionConfig {
     CollectionConfig::new(dim)
         .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows,
-            ..IndexConfig::default()
-        })
+        .with_index(IndexConfig::default().with_min_rows(min_rows))
 }
 
 /// A Euclidean collection of dimension `dim` whose segments of 10 rows or more get an HNSW
@@ -77,12 +74,13 @@ pub fn graphs_from(dim: usize, min_rows: usize) -> CollectionConfig {
 pub fn small_graphs(dim: usize, m: usize, ef: usize) -> CollectionConfig {
     CollectionConfig::new(dim)
         .with_distance(Distance::Euclidean)
-        .with_index(IndexConfig {
-            min_rows: 10,
-            m,
-            ef_construction: ef,
-            ef_search: ef,
-        })
+        .with_index(
+            IndexConfig::default()
+                .with_min_rows(10)
+                .with_m(m)
+                .with_ef_construction(ef)
+                .with_ef_search(ef),
+        )
 }
 
 /// Copy the database directory `from` to `to` (created), all but the `LOCK` files.

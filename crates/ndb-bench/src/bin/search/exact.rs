@@ -309,10 +309,7 @@ pub fn run(ctx: &Ctx<'_>, ds: &mut Dataset, dirs: &mut ScratchDirs) -> Res<()> {
     let (db_dir, db) = crate::open_db(args, dirs)?;
     let mut config = CollectionConfig::new(ds.base.dim).with_distance(ds.metric.ndb_distance());
     let index_note = if args.no_index {
-        config = config.with_index(IndexConfig {
-            min_rows: usize::MAX,
-            ..IndexConfig::default()
-        });
+        config = config.with_index(IndexConfig::default().with_min_rows(usize::MAX));
         "no HNSW index (--no-index)".to_string()
     } else {
         let ic = config.index();

@@ -128,12 +128,11 @@ fn files_with_ext(dir: &Path, ext: &str) -> (u64, usize) {
 fn build(args: &Args, ds: &Dataset, db: &Database, db_dir: &Path) -> Res<Built> {
     let (n, dim) = (ds.base.rows(), ds.base.dim);
     let max_threads = args.build_threads.iter().copied().max().unwrap_or(1);
-    let index = IndexConfig {
-        m: args.m,
-        ef_construction: args.ef_construction,
-        ef_search: IndexConfig::default().ef_search,
-        min_rows: 1,
-    };
+    let index = IndexConfig::default()
+        .with_m(args.m)
+        .with_ef_construction(args.ef_construction)
+        .with_ef_search(IndexConfig::default().ef_search)
+        .with_min_rows(1);
     let flush_threshold = (n * (dim * 4 + 64) * 2).max(1 << 30);
     let config = CollectionConfig::new(dim)
         .with_distance(ds.metric.ndb_distance())

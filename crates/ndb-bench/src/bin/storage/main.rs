@@ -166,10 +166,7 @@ impl Report {
 /// These figures are about the storage engine: no HNSW graph is built at flush (index builds
 /// are measured by `ndb-search-bench --hnsw`).
 fn storage_only(config: CollectionConfig) -> CollectionConfig {
-    config.with_index(ndb::IndexConfig {
-        min_rows: usize::MAX,
-        ..ndb::IndexConfig::default()
-    })
+    config.with_index(ndb::IndexConfig::default().with_min_rows(usize::MAX))
 }
 
 /// The run's setting: machine, scratch file system, command, seed.
