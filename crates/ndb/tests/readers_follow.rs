@@ -3,8 +3,6 @@
 //! while searches on the old state keep working after the writer compacted its files away.
 
 use ndb::{CollectionConfig, Database, DatabaseOptions, Distance, Document, Search};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const BATCH: u64 = 40;
@@ -66,45 +64,49 @@ fn refresh_moves_a_reader_to_the_newest_state_and_reports_whether_it_changed() {
     println!("unchanged refresh: {:?} each", started.elapsed() / 100);
 }
 
+/// The reader process of the next test: refresh in a loop until the writer's "done" file
+/// appears, checking every state it sees; prints how many refreshes it made.
 #[test]
-fn a_reader_refreshing_in_a_loop_sees_whole_batches_while_the_writer_ingests_and_compacts() {
-    let dir = tempfile::tempdir().unwrap();
-    let writer = Database::open(dir.path()).unwrap();
+fn reader_child() {
+    let Ok(dir) = std::env::var("NDB_READER_DIR") else {
+        return;
+    };
+    let dir = std::path::PathBuf::from(dir);
+    let reader = Database::open_read_only(&dir).unwrap();
+    let r = reader.get_collection("c").unwrap();
+    let (mut last, mut refreshes) = (0, 0u64);
+    loop {
+        let done = dir.with_extension("done").exists();
+        r.refresh().unwrap();
+        refreshes += 1;
+        let n = r.stats().unwrap().doc_count;
+        assert_eq!(n % BATCH, 0, "a torn batch: {n} documents");
+        assert!(n >= last, "went back from {last} to {n}");
+        assert_eq!(r.iter().unwrap().count() as u64, n);
+        last = n;
+        if done {
+            break;
+        }
+    }
+    println!("REFRESHES {refreshes} LAST {last}");
+}
+
+#[test]
+fn a_reader_process_refreshing_in_a_loop_sees_whole_batches_while_the_writer_ingests_and_compacts()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let writer = Database::open(&dir).unwrap();
     let w = writer.create_collection("c", config()).unwrap();
     w.insert_batch(batch(0)).unwrap();
-    let acked = Arc::new(AtomicU64::new(1));
-    let done = Arc::new(AtomicBool::new(false));
-    let reading = {
-        let (dir, acked, done) = (
-            dir.path().to_path_buf(),
-            Arc::clone(&acked),
-            Arc::clone(&done),
-        );
-        std::thread::spawn(move || {
-            let reader = Database::open_read_only(&dir).unwrap();
-            let r = reader.get_collection("c").unwrap();
-            let (mut last, mut refreshes) = (0, 0);
-            while !done.load(Ordering::SeqCst) {
-                let floor = acked.load(Ordering::SeqCst);
-                r.refresh().unwrap();
-                refreshes += 1;
-                let n = r.stats().unwrap().doc_count;
-                assert_eq!(n % BATCH, 0, "a torn batch: {n} documents");
-                assert!(n >= last, "went back from {last} to {n}");
-                assert!(
-                    n >= floor * BATCH,
-                    "{n} documents, {floor} batches acknowledged before"
-                );
-                let ids = r.iter().unwrap().count() as u64;
-                assert_eq!(ids, n);
-                last = n;
-            }
-            refreshes
-        })
-    };
+    let child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "reader_child", "--nocapture", "--test-threads=1"])
+        .env("NDB_READER_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     for b in 1..150 {
         w.insert_batch(batch(b)).unwrap();
-        acked.store(b + 1, Ordering::SeqCst);
         match b % 50 {
             20 => w.flush().unwrap(),
             40 => {
@@ -112,20 +114,24 @@ fn a_reader_refreshing_in_a_loop_sees_whole_batches_while_the_writer_ingests_and
             }
             _ => {}
         }
+        if b % 10 == 0 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
-    std::thread::sleep(Duration::from_millis(50));
-    done.store(true, Ordering::SeqCst);
-    let refreshes = reading.join().unwrap();
-    assert!(refreshes > 10, "{refreshes} refreshes");
-    let reader = Database::open_read_only(dir.path()).unwrap();
+    std::fs::write(dir.with_extension("done"), b"").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the reader failed:\n{text}");
+    let line = text
+        .lines()
+        .find_map(|l| l.split_once("REFRESHES ").map(|(_, rest)| rest))
+        .unwrap_or_else(|| panic!("no figures from the reader:\n{text}"));
+    let fields: Vec<u64> = line.split(' ').filter_map(|f| f.parse().ok()).collect();
+    assert!(fields[0] > 10, "{line}");
     assert_eq!(
-        reader
-            .get_collection("c")
-            .unwrap()
-            .stats()
-            .unwrap()
-            .doc_count,
-        150 * BATCH
+        fields[1],
+        150 * BATCH,
+        "the last refresh after the writer finished: {line}"
     );
 }
 
