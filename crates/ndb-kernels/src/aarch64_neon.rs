@@ -22,7 +22,7 @@ use std::arch::aarch64::{
     vreinterpretq_u8_u64, vsubq_f32,
 };
 
-use crate::{check_batch, check_pair, check_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
+use crate::{check_pair, check_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
 
 /// `f32` lanes per register.
 const LANES: usize = 4;
@@ -37,8 +37,9 @@ const ROWS: usize = 4;
 /// The NEON table, if the CPU supports NEON (every aarch64 CPU that runs Rust's std does);
 /// `dot_u8_i8` uses `sdot` if the CPU also has the dot-product extension.
 ///
-/// This is the only way out of this module for the shims below: they are sound to call only
-/// after this check.
+/// This is the only way out of this module for its safe shims (the `F32` table that
+/// `f32_shims!` writes below, and the quantized kernels): they are sound to call only after
+/// this check.
 pub(crate) fn kernels() -> Option<Kernels> {
     if std::arch::is_aarch64_feature_detected!("neon") {
         let (int8_isa, dot_u8_i8) = if std::arch::is_aarch64_feature_detected!("dotprod") {
@@ -48,11 +49,7 @@ pub(crate) fn kernels() -> Option<Kernels> {
         };
         Some(Kernels {
             isa: Isa::Neon,
-            dot,
-            l2_squared,
-            norm_squared,
-            dot_batch,
-            l2_squared_batch,
+            float: F32,
             quant_isa: QuantIsa {
                 dot_u8_i8: int8_isa,
                 popcount: "neon",
@@ -66,65 +63,7 @@ pub(crate) fn kernels() -> Option<Kernels> {
     }
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    check_pair(a, b);
-    // SAFETY: this shim is handed out only by `kernels`, after NEON was detected; the two
-    // lengths were just checked equal.
-    let [score] = unsafe { score_rows::<1, false>(a, b) };
-    score
-}
-
-fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    check_pair(a, b);
-    // SAFETY: as in `dot`.
-    let [score] = unsafe { score_rows::<1, true>(a, b) };
-    score
-}
-
-fn norm_squared(a: &[f32]) -> f32 {
-    // SAFETY: NEON was detected (see `dot`); both operands are `a`.
-    let [score] = unsafe { score_rows::<1, false>(a, a) };
-    score
-}
-
-fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    check_batch(query, rows, out);
-    // SAFETY: NEON was detected (see `dot`); the layout of `rows` was just checked.
-    unsafe { batch::<false>(query, rows, out) }
-}
-
-fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    check_batch(query, rows, out);
-    // SAFETY: as in `dot_batch`.
-    unsafe { batch::<true>(query, rows, out) }
-}
-
-/// `out[i]` = score of `query` against row `i` of `rows`; `L2` selects squared L2 distance
-/// over dot product.
-///
-/// # Safety
-/// The CPU must support NEON, and `rows.len() == out.len() * query.len()`.
-#[target_feature(enable = "neon")]
-unsafe fn batch<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    let dim = query.len();
-    if dim == 0 {
-        out.fill(0.0);
-        return;
-    }
-    let mut row_groups = rows.chunks_exact(dim * ROWS);
-    let mut out_groups = out.chunks_exact_mut(ROWS);
-    for (group, scores) in (&mut row_groups).zip(&mut out_groups) {
-        // SAFETY: NEON per this function's contract; `group` is `ROWS` rows of `dim`.
-        let group_scores = unsafe { score_rows::<ROWS, L2>(query, group) };
-        scores.copy_from_slice(&group_scores);
-    }
-    let last_rows = row_groups.remainder().chunks_exact(dim);
-    for (row, score) in last_rows.zip(out_groups.into_remainder()) {
-        // SAFETY: NEON per this function's contract; `row` is one row of `dim`.
-        let [row_score] = unsafe { score_rows::<1, L2>(query, row) };
-        *score = row_score;
-    }
-}
+crate::shims::f32_shims!("neon");
 
 /// One accumulation step: `acc + q * x`, or `acc + (q - x)²` if `L2`.
 #[inline]

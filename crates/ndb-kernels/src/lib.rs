@@ -47,6 +47,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 mod scalar;
+mod shims;
 
 #[cfg_attr(
     target_arch = "x86_64",
@@ -155,6 +156,16 @@ pub struct QuantIsa {
     pub popcount: &'static str,
 }
 
+/// The `f32` kernels of one ISA (in the SIMD modules, written by `shims::f32_shims!`).
+#[derive(Clone, Copy)]
+struct F32Kernels {
+    dot: PairFn,
+    l2_squared: PairFn,
+    norm_squared: UnaryFn,
+    dot_batch: BatchFn,
+    l2_squared_batch: BatchFn,
+}
+
 /// The kernels of one ISA, as plain function pointers: copying or calling it costs nothing
 /// beyond an indirect call.
 ///
@@ -163,11 +174,7 @@ pub struct QuantIsa {
 #[derive(Clone, Copy)]
 pub struct Kernels {
     isa: Isa,
-    dot: PairFn,
-    l2_squared: PairFn,
-    norm_squared: UnaryFn,
-    dot_batch: BatchFn,
-    l2_squared_batch: BatchFn,
+    float: F32Kernels,
     quant_isa: QuantIsa,
     dot_u8_i8: DotU8I8Fn,
     hamming: BitsFn,
@@ -183,33 +190,33 @@ impl Kernels {
     /// `Σ a_i * b_i`. Panics if `a.len() != b.len()`.
     #[inline]
     pub fn dot(&self, a: &[f32], b: &[f32]) -> f32 {
-        (self.dot)(a, b)
+        (self.float.dot)(a, b)
     }
 
     /// `Σ (a_i - b_i)²`. Panics if `a.len() != b.len()`.
     #[inline]
     pub fn l2_squared(&self, a: &[f32], b: &[f32]) -> f32 {
-        (self.l2_squared)(a, b)
+        (self.float.l2_squared)(a, b)
     }
 
     /// `Σ a_i²`.
     #[inline]
     pub fn norm_squared(&self, a: &[f32]) -> f32 {
-        (self.norm_squared)(a)
+        (self.float.norm_squared)(a)
     }
 
     /// `out[i] = dot(query, row_i)` for the `out.len()` rows of `query.len()` floats stored
     /// one after the other in `rows`. Panics unless `rows.len() == out.len() * query.len()`.
     #[inline]
     pub fn dot_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
-        (self.dot_batch)(query, rows, out)
+        (self.float.dot_batch)(query, rows, out)
     }
 
     /// `out[i] = l2_squared(query, row_i)`, rows laid out as for [`Kernels::dot_batch`].
     /// Panics unless `rows.len() == out.len() * query.len()`.
     #[inline]
     pub fn l2_squared_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
-        (self.l2_squared_batch)(query, rows, out)
+        (self.float.l2_squared_batch)(query, rows, out)
     }
 
     /// What runs this table's quantized kernels.

@@ -6,7 +6,7 @@
 //! accurate (shorter addition chains), and it lets the compiler use the baseline SIMD of the
 //! target (SSE2 on x86_64) without reordering float additions itself.
 
-use crate::{check_batch, check_pair, check_planes, Isa, Kernels, QuantIsa};
+use crate::{check_batch, check_pair, check_planes, F32Kernels, Isa, Kernels, QuantIsa};
 
 /// Number of independent partial sums.
 const LANES: usize = 8;
@@ -15,11 +15,13 @@ const LANES: usize = 8;
 pub(crate) fn kernels() -> Kernels {
     Kernels {
         isa: Isa::Scalar,
-        dot,
-        l2_squared,
-        norm_squared,
-        dot_batch,
-        l2_squared_batch,
+        float: F32Kernels {
+            dot,
+            l2_squared,
+            norm_squared,
+            dot_batch,
+            l2_squared_batch,
+        },
         quant_isa: QuantIsa {
             dot_u8_i8: "scalar",
             popcount: "scalar",

@@ -23,8 +23,7 @@ use std::arch::x86_64::{
 };
 
 use crate::{
-    check_batch, check_pair, check_planes, scalar, BitsFn, DotU8I8Fn, Isa, Kernels, QuantIsa,
-    BIT_PLANES_MAX,
+    check_pair, check_planes, scalar, BitsFn, DotU8I8Fn, Isa, Kernels, QuantIsa, BIT_PLANES_MAX,
 };
 
 /// `f32` lanes per register.
@@ -40,8 +39,9 @@ const ROWS: usize = 4;
 
 /// The AVX-512F table, if the CPU supports AVX-512F.
 ///
-/// This is the only way out of this module for the shims below: they are sound to call only
-/// after this check.
+/// This is the only way out of this module for its safe shims (the `F32` table that
+/// `f32_shims!` writes below, and the quantized kernels): they are sound to call only after
+/// this check.
 ///
 /// The quantized kernels use VNNI and VPOPCNTDQ where detected, else the AVX2 table's.
 pub(crate) fn kernels() -> Option<Kernels> {
@@ -72,11 +72,7 @@ pub(crate) fn kernels() -> Option<Kernels> {
         };
     Some(Kernels {
         isa: Isa::Avx512,
-        dot,
-        l2_squared,
-        norm_squared,
-        dot_batch,
-        l2_squared_batch,
+        float: F32,
         quant_isa: QuantIsa {
             dot_u8_i8: int8_isa,
             popcount: popcount_isa,
@@ -87,65 +83,7 @@ pub(crate) fn kernels() -> Option<Kernels> {
     })
 }
 
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    check_pair(a, b);
-    // SAFETY: this shim is handed out only by `kernels`, after AVX-512F was detected; the two
-    // lengths were just checked equal.
-    let [score] = unsafe { score_rows::<1, false>(a, b) };
-    score
-}
-
-fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
-    check_pair(a, b);
-    // SAFETY: as in `dot`.
-    let [score] = unsafe { score_rows::<1, true>(a, b) };
-    score
-}
-
-fn norm_squared(a: &[f32]) -> f32 {
-    // SAFETY: AVX-512F was detected (see `dot`); both operands are `a`.
-    let [score] = unsafe { score_rows::<1, false>(a, a) };
-    score
-}
-
-fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    check_batch(query, rows, out);
-    // SAFETY: AVX-512F was detected (see `dot`); the layout of `rows` was just checked.
-    unsafe { batch::<false>(query, rows, out) }
-}
-
-fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    check_batch(query, rows, out);
-    // SAFETY: as in `dot_batch`.
-    unsafe { batch::<true>(query, rows, out) }
-}
-
-/// `out[i]` = score of `query` against row `i` of `rows`; `L2` selects squared L2 distance
-/// over dot product.
-///
-/// # Safety
-/// The CPU must support AVX-512F, and `rows.len() == out.len() * query.len()`.
-#[target_feature(enable = "avx512f")]
-unsafe fn batch<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32]) {
-    let dim = query.len();
-    if dim == 0 {
-        out.fill(0.0);
-        return;
-    }
-    let mut row_groups = rows.chunks_exact(dim * ROWS);
-    let mut out_groups = out.chunks_exact_mut(ROWS);
-    for (group, scores) in (&mut row_groups).zip(&mut out_groups) {
-        // SAFETY: AVX-512F per this function's contract; `group` is `ROWS` rows of `dim`.
-        let group_scores = unsafe { score_rows::<ROWS, L2>(query, group) };
-        scores.copy_from_slice(&group_scores);
-    }
-    let last_rows = row_groups.remainder().chunks_exact(dim);
-    for (row, score) in last_rows.zip(out_groups.into_remainder()) {
-        // SAFETY: AVX-512F per this function's contract; `row` is one row of `dim`.
-        let [row_score] = unsafe { score_rows::<1, L2>(query, row) };
-        *score = row_score;
-    }
-}
+crate::shims::f32_shims!("avx512f");
 
 /// One accumulation step: `acc + q * x`, or `acc + (q - x)²` if `L2`.
 #[inline]

@@ -72,7 +72,7 @@ use crate::codec::{self, Writer};
 use crate::error::{QuantError, Result};
 use crate::kmeans::{kmeans, nearest};
 use crate::rotation::{Rotation, ROUNDS};
-use crate::{check_dim, check_finite, check_len, Metric};
+use crate::{check_dim, check_finite, check_len, sample_rows, Metric};
 
 const MAGIC: [u8; 4] = *b"NQB1";
 const VERSION: u8 = 1;
@@ -239,19 +239,8 @@ impl BinaryQuantizer {
     pub fn fit(sample: &[f32], dim: usize, config: BinaryConfig) -> Result<Self> {
         check_dim(dim)?;
         config.check()?;
-        if sample.is_empty() {
-            return Err(QuantError::EmptySample);
-        }
-        if !sample.len().is_multiple_of(dim) {
-            return Err(QuantError::LengthMismatch {
-                what: "sample (whole rows of dim values)",
-                expected: sample.len() / dim * dim,
-                got: sample.len(),
-            });
-        }
-        check_finite(sample, "the sample")?;
+        let rows = sample_rows(sample, dim)?;
         let centroids = if config.centroids == 1 {
-            let rows = sample.len() / dim;
             let mut sum = vec![0.0f64; dim];
             for row in sample.chunks_exact(dim) {
                 sum.iter_mut()

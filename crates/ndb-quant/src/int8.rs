@@ -39,7 +39,7 @@
 
 use crate::codec::{self, Writer};
 use crate::error::{QuantError, Result};
-use crate::{check_dim, check_finite, check_len, Metric};
+use crate::{check_dim, check_finite, check_len, sample_rows, Metric};
 
 const MAGIC: [u8; 4] = *b"NQI8";
 const VERSION: u8 = 1;
@@ -99,18 +99,7 @@ impl Int8Quantizer {
     pub fn fit(sample: &[f32], dim: usize, config: Int8Config) -> Result<Self> {
         check_dim(dim)?;
         config.check()?;
-        if sample.is_empty() {
-            return Err(QuantError::EmptySample);
-        }
-        if !sample.len().is_multiple_of(dim) {
-            return Err(QuantError::LengthMismatch {
-                what: "sample (whole rows of dim values)",
-                expected: sample.len() / dim * dim,
-                got: sample.len(),
-            });
-        }
-        check_finite(sample, "the sample")?;
-        let rows = sample.len() / dim;
+        let rows = sample_rows(sample, dim)?;
         let last = (rows - 1) as f64;
         // Nearest ranks, rounded outwards so that a quantile of 0 or 1 is the min or max.
         let lower_rank = ((f64::from(config.lower_quantile) * last).floor() as usize).min(rows - 1);

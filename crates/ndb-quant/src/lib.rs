@@ -71,6 +71,23 @@ fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
     }
 }
 
+/// The number of rows in a fitting sample of `dim`-value rows (`dim` already checked): errors
+/// if the sample is empty, not whole rows, or holds a NaN or infinite value.
+fn sample_rows(sample: &[f32], dim: usize) -> Result<usize> {
+    if sample.is_empty() {
+        return Err(QuantError::EmptySample);
+    }
+    if !sample.len().is_multiple_of(dim) {
+        return Err(QuantError::LengthMismatch {
+            what: "sample (whole rows of dim values)",
+            expected: sample.len() / dim * dim,
+            got: sample.len(),
+        });
+    }
+    check_finite(sample, "the sample")?;
+    Ok(sample.len() / dim)
+}
+
 fn check_finite(values: &[f32], what: &'static str) -> Result<()> {
     if values.iter().all(|x| x.is_finite()) {
         Ok(())

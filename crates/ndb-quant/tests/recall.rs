@@ -101,9 +101,10 @@ fn fashion_mnist_recall_after_rescoring() {
         Metric::L2Squared,
     );
     assert!(at(&recalls, 2) >= 0.95, "int8: {recalls:?}");
-    for centroids in [1, 64] {
+    // 1 and 64 centroids are reported; the default, 16, is asserted.
+    for centroids in [1, 64, 16] {
         let binary = BinaryIndex::build(&base, dim, SAMPLE_ROWS, centroids);
-        table(
+        let recalls = table(
             "fashion-mnist",
             &binary,
             &base,
@@ -111,17 +112,10 @@ fn fashion_mnist_recall_after_rescoring() {
             dim,
             Metric::L2Squared,
         );
+        if centroids == 16 {
+            assert!(at(&recalls, 5) >= 0.95, "binary: {recalls:?}");
+        }
     }
-    let binary = BinaryIndex::build(&base, dim, SAMPLE_ROWS, 16);
-    let recalls = table(
-        "fashion-mnist",
-        &binary,
-        &base,
-        &queries,
-        dim,
-        Metric::L2Squared,
-    );
-    assert!(at(&recalls, 5) >= 0.95, "binary: {recalls:?}");
 }
 
 /// glove-50 (50-d, cosine: rows and queries normalized): the first 200 queries against the

@@ -1,0 +1,96 @@
+//! The safe `f32` shims of the SIMD modules, written once.
+//!
+//! Every SIMD module scores rows through its own `score_rows` and wraps it the same way: five
+//! safe shims that check lengths, a `batch` loop that scores `ROWS` rows at a time, and the
+//! table of them. [`f32_shims!`] writes those in the module that invokes it; only the
+//! `#[target_feature]` string differs.
+
+/// Defines, in the invoking SIMD module, `batch::<L2>`, the safe shims `dot`, `l2_squared`,
+/// `norm_squared`, `dot_batch`, `l2_squared_batch`, and `F32`, the [`F32Kernels`] of them.
+///
+/// `$features` is the module's `#[target_feature(enable = ..)]` string. The module must define
+/// `ROWS: usize` and
+/// `unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R]`,
+/// sound when the CPU supports `$features` and `rows.len() == R * query.len()`; and it must hand
+/// out `F32` only from its `kernels` constructor, after detecting `$features`. That detection is
+/// what makes the shims' `unsafe` calls sound; the shims check the lengths themselves.
+///
+/// [`F32Kernels`]: crate::F32Kernels
+macro_rules! f32_shims {
+    ($features:literal) => {
+        /// This module's `f32` kernels. Sound to call only once `kernels` has detected the
+        /// CPU features of `batch`'s `#[target_feature]`: hand out only from there.
+        const F32: $crate::F32Kernels = $crate::F32Kernels {
+            dot,
+            l2_squared,
+            norm_squared,
+            dot_batch,
+            l2_squared_batch,
+        };
+
+        fn dot(a: &[f32], b: &[f32]) -> f32 {
+            $crate::check_pair(a, b);
+            // SAFETY: this shim is handed out (in `F32`) only by `kernels`, after the CPU
+            // features `$features` were detected; the two lengths were just checked equal.
+            let [score] = unsafe { score_rows::<1, false>(a, b) };
+            score
+        }
+
+        fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+            $crate::check_pair(a, b);
+            // SAFETY: as in `dot`.
+            let [score] = unsafe { score_rows::<1, true>(a, b) };
+            score
+        }
+
+        fn norm_squared(a: &[f32]) -> f32 {
+            // SAFETY: the CPU features were detected (see `dot`); both operands are `a`.
+            let [score] = unsafe { score_rows::<1, false>(a, a) };
+            score
+        }
+
+        fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
+            $crate::check_batch(query, rows, out);
+            // SAFETY: the CPU features were detected (see `dot`); the layout of `rows` was
+            // just checked.
+            unsafe { batch::<false>(query, rows, out) }
+        }
+
+        fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
+            $crate::check_batch(query, rows, out);
+            // SAFETY: as in `dot_batch`.
+            unsafe { batch::<true>(query, rows, out) }
+        }
+
+        /// `out[i]` = score of `query` against row `i` of `rows`; `L2` selects squared L2
+        /// distance over dot product.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support `", $features, "`, and")]
+        /// `rows.len() == out.len() * query.len()`.
+        #[target_feature(enable = $features)]
+        unsafe fn batch<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32]) {
+            let dim = query.len();
+            if dim == 0 {
+                out.fill(0.0);
+                return;
+            }
+            let mut row_groups = rows.chunks_exact(dim * ROWS);
+            let mut out_groups = out.chunks_exact_mut(ROWS);
+            for (group, scores) in (&mut row_groups).zip(&mut out_groups) {
+                // SAFETY: the CPU features per this function's contract; `group` is `ROWS`
+                // rows of `dim`.
+                let group_scores = unsafe { score_rows::<ROWS, L2>(query, group) };
+                scores.copy_from_slice(&group_scores);
+            }
+            let last_rows = row_groups.remainder().chunks_exact(dim);
+            for (row, score) in last_rows.zip(out_groups.into_remainder()) {
+                // SAFETY: the CPU features per this function's contract; `row` is one row
+                // of `dim`.
+                let [row_score] = unsafe { score_rows::<1, L2>(query, row) };
+                *score = row_score;
+            }
+        }
+    };
+}
+pub(crate) use f32_shims;
