@@ -7,14 +7,14 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use ndb_quant::rotation::SplitMix64;
 use ndb_quant::{
     BinaryConfig, BinaryQuantizer, BinaryQuery, Int8Config, Int8Quantizer, Int8Query, Metric,
 };
+use ndb_rand::SplitMix;
 
 /// `n` deterministic values, roughly standard normal (sum of four uniforms, centred).
 fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut rng = SplitMix64::new(seed);
+    let mut rng = SplitMix::new(seed);
     (0..n)
         .map(|_| (0..4).map(|_| rng.next_unit()).sum::<f32>() - 2.0)
         .collect()

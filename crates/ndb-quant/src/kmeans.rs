@@ -1,7 +1,7 @@
 //! Seeded k-means (k-means++ seeding, then Lloyd iterations) for the centroids of
 //! [`BinaryQuantizer`](crate::BinaryQuantizer). Deterministic for a given sample and seed.
 
-use crate::rotation::SplitMix64;
+use ndb_rand::SplitMix;
 
 /// Lloyd iterations after seeding: the centroids only need to be good enough to shorten the
 /// residuals, not converged.
@@ -24,7 +24,7 @@ pub(crate) fn nearest(centroids: &[f32], dim: usize, v: &[f32]) -> (usize, f32) 
 pub(crate) fn kmeans(sample: &[f32], dim: usize, k: usize, seed: u64) -> Vec<f32> {
     let rows: Vec<&[f32]> = sample.chunks_exact(dim.max(1)).collect();
     let k = k.min(rows.len()).max(1);
-    let mut rng = SplitMix64::new(seed ^ 0x6B6D_6561_6E73_2B2B);
+    let mut rng = SplitMix::new(seed ^ 0x6B6D_6561_6E73_2B2B);
     // k-means++: the first centroid uniformly, each next with probability ∝ squared distance
     // to the nearest chosen one.
     let mut centroids: Vec<f32> = Vec::with_capacity(k * dim);

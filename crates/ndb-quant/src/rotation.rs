@@ -1,5 +1,4 @@
-//! The seeded random orthogonal transform of [`BinaryQuantizer`](crate::BinaryQuantizer), and
-//! the generator of its random numbers.
+//! The seeded random orthogonal transform of [`BinaryQuantizer`](crate::BinaryQuantizer).
 //!
 //! # Why sign flips and Walsh–Hadamard transforms, not a dense random matrix
 //! RaBitQ needs a random rotation `P` so that the coordinates of a rotated unit vector look like
@@ -22,40 +21,16 @@
 //! on every input. The normalized Hadamard transform of length `h` is the in-place butterfly
 //! `(a, b) → (a + b, a − b)` over strides `1, 2, 4, …, h/2`, then scaling by `1/√h`.
 //!
-//! The signs come from [`SplitMix64`] seeded with the quantizer's seed: for round `0..ROUNDS`,
-//! for block `0..2`, for coordinate `0..D`, one `next_u64()`; the sign is `−1` if its top bit is
-//! set. The query dither follows in the same stream: for coordinate
-//! `0..D`, `(next_u64() >> 40) / 2²⁴`.
+//! The signs come from SplitMix64 (`ndb_rand::SplitMix`, whose sequence is specified and pinned
+//! there) seeded with the quantizer's seed: for round `0..ROUNDS`, for block `0..2`, for
+//! coordinate `0..D`, one `next_u64()`; the sign is `−1` if its top bit is set. The query
+//! dither follows in the same stream: for coordinate `0..D`, `next_unit()`, that is
+//! `(next_u64() >> 40) / 2²⁴`.
+
+use ndb_rand::SplitMix;
 
 /// Rounds of the two `H·D` blocks.
 pub(crate) const ROUNDS: usize = 3;
-
-/// SplitMix64 (Steele, Lea and Flood, 2014): the whole generator is the stream
-/// `z = (state += 0x9E3779B97F4A7C15)`, `z = (z ^ z >> 30) · 0xBF58476D1CE4E5B9`,
-/// `z = (z ^ z >> 27) · 0x94D049BB133111EB`, output `z ^ z >> 31` (wrapping arithmetic).
-#[derive(Clone, Debug)]
-pub struct SplitMix64(u64);
-
-impl SplitMix64 {
-    /// A generator whose first output derives from `seed`.
-    pub fn new(seed: u64) -> Self {
-        SplitMix64(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`, with 24 random bits (exact in `f32`).
-    pub fn next_unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u32 << 24) as f32
-    }
-}
 
 /// The transform for one padded dimension and seed (see the module documentation).
 #[derive(Clone, Debug)]
@@ -71,7 +46,7 @@ pub(crate) struct Rotation {
 impl Rotation {
     /// The transform of `dim` coordinates (a positive multiple of 64) drawn from `seed`.
     pub(crate) fn new(dim: usize, seed: u64) -> Self {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = SplitMix::new(seed);
         let signs = (0..ROUNDS * 2 * dim)
             .map(|_| if rng.next_u64() >> 63 == 1 { -1.0 } else { 1.0 })
             .collect();
@@ -202,7 +177,7 @@ mod tests {
     /// other padded dimensions.
     #[test]
     fn the_transform_preserves_inner_products() {
-        let mut rng = SplitMix64::new(7);
+        let mut rng = SplitMix::new(7);
         for dim in [64, 128, 192, 384, 768, 832, 1024] {
             let rotation = Rotation::new(dim, 42);
             let a: Vec<f32> = (0..dim).map(|_| rng.next_unit() - 0.5).collect();
@@ -241,7 +216,7 @@ mod tests {
     /// The 8-point shortcut computes exactly what the plain butterfly loop does.
     #[test]
     fn the_fast_transform_equals_the_plain_butterflies() {
-        let mut rng = SplitMix64::new(3);
+        let mut rng = SplitMix::new(3);
         for len in [8, 64, 512] {
             let v: Vec<f32> = (0..len).map(|_| rng.next_unit() - 0.5).collect();
             let mut plain = v.clone();

@@ -20,13 +20,14 @@ mod mapping;
 mod os;
 mod priority;
 mod sim;
-mod split_mix;
 
 pub use mapping::Mapping;
+/// The seeded generator behind [`SimVfs`]'s faults (re-exported from `ndb-rand`, whose sequence
+/// for a seed never changes, so a failing seed of the simulation tests replays the same run).
+pub use ndb_rand::SplitMix;
 pub use os::OsVfs;
 pub use priority::{lower_current_thread_priority, BACKGROUND_NICE};
 pub use sim::{CrashMode, Fault, SimVfs};
-pub use split_mix::SplitMix;
 
 use std::fmt::Debug;
 use std::io;

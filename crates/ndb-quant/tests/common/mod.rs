@@ -9,15 +9,15 @@
 
 use std::path::PathBuf;
 
-use ndb_quant::rotation::SplitMix64;
 use ndb_quant::{BinaryConfig, BinaryQuantizer, Int8Config, Int8Quantizer, Metric};
+use ndb_rand::SplitMix;
 
 /// A seeded source of test data.
-pub struct Rng(SplitMix64);
+pub struct Rng(SplitMix);
 
 impl Rng {
     pub fn new(seed: u64) -> Self {
-        Rng(SplitMix64::new(seed))
+        Rng(SplitMix::new(seed))
     }
 
     /// Uniform in `[0, 1)`.
