@@ -22,7 +22,7 @@ use std::arch::aarch64::{
     vreinterpretq_u8_u64, vsubq_f32,
 };
 
-use crate::{check_pair, check_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
+use crate::{check_pair, check_planes, sum_bit_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
 
 /// `f32` lanes per register.
 const LANES: usize = 4;
@@ -266,17 +266,10 @@ fn hamming(a: &[u64], b: &[u64]) -> u32 {
 
 fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
     let count = check_planes(code, planes);
-    let mut sum = 0u32;
-    for (j, plane) in planes
-        .chunks_exact(code.len().max(1))
-        .take(count)
-        .enumerate()
-    {
+    sum_bit_planes(code, planes, count, |code, plane| {
         // SAFETY: NEON was detected (see `hamming`); every plane has `code.len()` words.
-        let bits = unsafe { popcount_of::<false>(code, plane) };
-        sum = sum.wrapping_add(bits << j);
-    }
-    sum
+        unsafe { popcount_of::<false>(code, plane) }
+    })
 }
 
 /// `Σ popcount(a_i ^ b_i)` if `XOR`, else `Σ popcount(a_i & b_i)`: `cnt` counts the bits of

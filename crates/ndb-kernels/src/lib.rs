@@ -276,6 +276,27 @@ fn check_batch(query: &[f32], rows: &[f32], out: &[f32]) {
     );
 }
 
+/// `Σ_j 2^j · popcount(code, plane_j)` over the first `count` planes of `planes` (each
+/// `code.len()` words), plane by plane so the code stays in L1; `popcount` is an ISA's
+/// `Σ_i popcount(code_i & plane_i)`. The plane loop of the `dot_bit_planes` kernels.
+#[inline]
+fn sum_bit_planes(
+    code: &[u64],
+    planes: &[u64],
+    count: usize,
+    mut popcount: impl FnMut(&[u64], &[u64]) -> u32,
+) -> u32 {
+    let mut sum = 0u32;
+    for (j, plane) in planes
+        .chunks_exact(code.len().max(1))
+        .take(count)
+        .enumerate()
+    {
+        sum = sum.wrapping_add(popcount(code, plane) << j);
+    }
+    sum
+}
+
 /// The number of bit planes in `planes` for a code of `code.len()` words; panics unless
 /// `planes.len()` is `1..=BIT_PLANES_MAX` times `code.len()`, or both are empty (then 0).
 /// Every `dot_bit_planes` kernel calls this before its SIMD code reads the planes.

@@ -6,7 +6,9 @@
 //! accurate (shorter addition chains), and it lets the compiler use the baseline SIMD of the
 //! target (SSE2 on x86_64) without reordering float additions itself.
 
-use crate::{check_batch, check_pair, check_planes, F32Kernels, Isa, Kernels, QuantIsa};
+use crate::{
+    check_batch, check_pair, check_planes, sum_bit_planes, F32Kernels, Isa, Kernels, QuantIsa,
+};
 
 /// Number of independent partial sums.
 const LANES: usize = 8;
@@ -129,13 +131,7 @@ pub(crate) fn hamming(a: &[u64], b: &[u64]) -> u32 {
 
 pub(crate) fn dot_bit_planes(code: &[u64], planes: &[u64]) -> u32 {
     let count = check_planes(code, planes);
-    let mut sum = 0u32;
-    for (j, plane) in planes
-        .chunks_exact(code.len().max(1))
-        .take(count)
-        .enumerate()
-    {
-        sum = sum.wrapping_add(popcount_of(code, plane, |x, y| x & y) << j);
-    }
-    sum
+    sum_bit_planes(code, planes, count, |code, plane| {
+        popcount_of(code, plane, |x, y| x & y)
+    })
 }

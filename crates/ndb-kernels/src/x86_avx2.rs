@@ -23,7 +23,7 @@ use std::arch::x86_64::{
     _mm_movehl_ps, _mm_shuffle_epi32, _mm_unpackhi_epi64,
 };
 
-use crate::{check_pair, check_planes, scalar, BitsFn, Isa, Kernels, QuantIsa};
+use crate::{check_pair, check_planes, scalar, sum_bit_planes, BitsFn, Isa, Kernels, QuantIsa};
 
 /// `f32` lanes per register.
 const LANES: usize = 8;
@@ -299,15 +299,8 @@ unsafe fn popcount_of<const XOR: bool>(a: &[u64], b: &[u64]) -> u32 {
 /// The CPU must support POPCNT.
 #[target_feature(enable = "popcnt")]
 unsafe fn dot_bit_planes_popcnt(code: &[u64], planes: &[u64], count: usize) -> u32 {
-    let mut sum = 0u32;
-    for (j, plane) in planes
-        .chunks_exact(code.len().max(1))
-        .take(count)
-        .enumerate()
-    {
+    sum_bit_planes(code, planes, count, |code, plane| {
         // SAFETY: POPCNT per this function's contract.
-        let bits = unsafe { popcount_of::<false>(code, plane) };
-        sum = sum.wrapping_add(bits << j);
-    }
-    sum
+        unsafe { popcount_of::<false>(code, plane) }
+    })
 }
