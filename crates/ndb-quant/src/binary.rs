@@ -72,7 +72,7 @@ use crate::codec::{self, Writer};
 use crate::error::{QuantError, Result};
 use crate::kmeans::{kmeans, nearest};
 use crate::rotation::{Rotation, ROUNDS};
-use crate::{check_dim, check_finite, check_len, sample_rows, Metric};
+use crate::{check_dim, check_finite, check_len, check_query, sample_rows, Metric};
 
 const MAGIC: [u8; 4] = *b"NQB1";
 const VERSION: u8 = 1;
@@ -402,8 +402,7 @@ impl BinaryQuantizer {
         metric: Metric,
         prepared: &mut BinaryQuery,
     ) -> Result<()> {
-        check_len("query", self.dim(), query.len())?;
-        check_finite(query, "the query")?;
+        check_query(self.dim(), query)?;
         let padded = self.padded_dim();
         let words = self.code_words();
         let epsilon = f64::from(self.config.epsilon);

@@ -39,7 +39,7 @@
 
 use crate::codec::{self, Writer};
 use crate::error::{QuantError, Result};
-use crate::{check_dim, check_finite, check_len, sample_rows, Metric};
+use crate::{check_dim, check_finite, check_len, check_query, sample_rows, Metric};
 
 const MAGIC: [u8; 4] = *b"NQI8";
 const VERSION: u8 = 1;
@@ -185,8 +185,7 @@ impl Int8Quantizer {
         metric: Metric,
         prepared: &mut Int8Query,
     ) -> Result<()> {
-        check_len("query", self.dim(), query.len())?;
-        check_finite(query, "the query")?;
+        check_query(self.dim(), query)?;
         // max |qᵢ·stepᵢ| in eight independent lanes.
         let mut lanes = [0.0f32; 8];
         let (q_blocks, q_tail) = query.as_chunks::<8>();

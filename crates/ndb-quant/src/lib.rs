@@ -88,6 +88,12 @@ fn sample_rows(sample: &[f32], dim: usize) -> Result<usize> {
     Ok(sample.len() / dim)
 }
 
+/// The checks of every quantizer's `prepare_into`: `query` has `dim` values, all finite.
+fn check_query(dim: usize, query: &[f32]) -> Result<()> {
+    check_len("query", dim, query.len())?;
+    check_finite(query, "the query")
+}
+
 fn check_finite(values: &[f32], what: &'static str) -> Result<()> {
     if values.iter().all(|x| x.is_finite()) {
         Ok(())
