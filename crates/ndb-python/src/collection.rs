@@ -1,7 +1,7 @@
 //! `ndb.Collection`: writes, reads, search, maintenance; and the document iterator.
 
 use crate::convert::{self, Matrix};
-use crate::database::{distance_name, Shared};
+use crate::database::{distance_name, durability_name, Shared};
 use crate::errors::{invalid_argument, IntoPyResult};
 use crate::types::{Document, Match};
 use parking_lot::{Mutex, RwLock};
@@ -117,6 +117,55 @@ impl Collection {
     #[getter]
     fn distance(&self) -> String {
         distance_name(self.distance)
+    }
+
+    /// The collection's settings as of now, as a dict with the keywords of
+    /// ``Database.create_collection``: dim, distance, durability ("buffered" or "fsync"), m,
+    /// ef_construction, ef_search, index_min_rows, flush_threshold_bytes.
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        config_dict(py, &self.handle()?.config())
+    }
+
+    /// Change the settings that may change without rewriting data, given as keywords:
+    /// ``durability`` ("buffered" or "fsync"), ``flush_threshold_bytes`` (from the next
+    /// write), ``ef_search`` (from the next search), ``m``, ``ef_construction`` and
+    /// ``index_min_rows`` (for graphs built from now on). The change is persisted before this
+    /// returns; returns the new settings (as ``config()``).
+    ///
+    /// Each value is passed to the library as text (``str(value)``), which checks it. Raises
+    /// ``InvalidArgumentError`` for ``dim`` or ``distance`` (fixed at creation), an unknown
+    /// setting or a refused value, changing nothing; ``ReadOnlyError`` on a read-only handle.
+    #[pyo3(signature = (**settings))]
+    fn update_config<'py>(
+        &self,
+        py: Python<'py>,
+        settings: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let coll = self.handle()?;
+        let mut update = ndb::ConfigUpdate::new();
+        for (key, value) in settings.into_iter().flatten() {
+            let key: String = key.extract()?;
+            // The library's name of the setting `create_collection` calls index_min_rows.
+            let name = if key == "index_min_rows" {
+                "min_rows"
+            } else {
+                &key
+            };
+            let value = value.str()?.to_string();
+            update = update.set(name, &value).py_err()?;
+        }
+        let config = py.detach(|| coll.update_config(&update)).py_err()?;
+        config_dict(py, &config)
+    }
+
+    /// On a handle from ``Database(path, read_only=True)``: move to the newest state the writer
+    /// has committed (new segments, merges, writes in its log) without reopening; returns
+    /// whether anything changed. When nothing did it costs a manifest read and a directory
+    /// listing; searches see the old state or the new one, never a mix. On a writer's handle
+    /// (always current) it returns False.
+    fn refresh(&self, py: Python<'_>) -> PyResult<bool> {
+        let coll = self.handle()?;
+        py.detach(|| coll.refresh()).py_err()
     }
 
     /// Insert or replace many documents in one all-or-nothing batch (one WAL record).
@@ -515,6 +564,24 @@ impl Collection {
             distance_name(self.distance)
         )
     }
+}
+
+/// `config()`'s dict: the keywords of `Database.create_collection`.
+fn config_dict<'py>(
+    py: Python<'py>,
+    config: &ndb::CollectionConfig,
+) -> PyResult<Bound<'py, PyDict>> {
+    let index = config.index();
+    let d = PyDict::new(py);
+    d.set_item("dim", config.dim())?;
+    d.set_item("distance", distance_name(config.distance()))?;
+    d.set_item("durability", durability_name(config.durability()))?;
+    d.set_item("m", index.m)?;
+    d.set_item("ef_construction", index.ef_construction)?;
+    d.set_item("ef_search", index.ef_search)?;
+    d.set_item("index_min_rows", index.min_rows)?;
+    d.set_item("flush_threshold_bytes", config.flush_threshold_bytes())?;
+    Ok(d)
 }
 
 fn index_kind_name(kind: ndb::PayloadIndexKind) -> String {

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// What a `Database` and the `Collection`s made from it share: the crate's handles, which
 /// `close()` drops all at once (the writer lock is held until the last handle goes).
@@ -66,12 +67,22 @@ pub(crate) fn distance_name(d: ndb::Distance) -> String {
     }
 }
 
+/// The Python name of a durability: "buffered" or "fsync" (as `create_collection` takes them).
+pub(crate) fn durability_name(d: ndb::Durability) -> &'static str {
+    match d {
+        ndb::Durability::Buffered => "buffered",
+        ndb::Durability::FdatasyncEachBatch => "fsync",
+    }
+}
+
 /// An nDB database: a directory of collections.
 ///
 /// ``Database(path)`` opens it for reading and writing (creating the directory if missing) and
 /// holds its writer lock until ``close()``; a second writer, in this process or another, gets
 /// ``LockedError``. ``Database(path, read_only=True)`` takes no lock and sees each collection
-/// as it was when first opened through this handle. Use it as a context manager to close it.
+/// as it was when first opened through this handle, until ``Collection.refresh()``; with
+/// ``refresh_interval=seconds`` its searches refresh by themselves when the last look is older
+/// than that (``0``: before every search). Use it as a context manager to close it.
 #[pyclass(module = "ndb", frozen)]
 pub struct Database {
     shared: Arc<Shared>,
@@ -81,23 +92,39 @@ pub struct Database {
 #[pymethods]
 impl Database {
     #[new]
-    #[pyo3(signature = (path, read_only=false, *, background_maintenance=true))]
+    #[pyo3(signature = (path, read_only=false, *, background_maintenance=true,
+                        refresh_interval=None))]
     fn new(
         py: Python<'_>,
         path: PathBuf,
         read_only: bool,
         background_maintenance: bool,
+        refresh_interval: Option<f64>,
     ) -> PyResult<Self> {
+        let mut options =
+            ndb::DatabaseOptions::default().with_background_maintenance(background_maintenance);
+        if let Some(seconds) = refresh_interval {
+            if !read_only {
+                return Err(invalid_argument(
+                    "invalid argument: refresh_interval is for read-only handles (a writer \
+                     always sees its own writes): pass read_only=True",
+                ));
+            }
+            options = options.with_reader_refresh(Duration::try_from_secs_f64(seconds).map_err(
+                |_| {
+                    invalid_argument(format!(
+                        "invalid argument: refresh_interval must be a number of seconds >= 0, \
+                         got {seconds}"
+                    ))
+                },
+            )?);
+        }
         let db = py
             .detach(|| {
                 if read_only {
-                    ndb::Database::open_read_only(&path)
+                    ndb::Database::open_read_only_with_options(&path, options)
                 } else {
-                    ndb::Database::open_with_options(
-                        &path,
-                        ndb::DatabaseOptions::default()
-                            .with_background_maintenance(background_maintenance),
-                    )
+                    ndb::Database::open_with_options(&path, options)
                 }
             })
             .py_err()?;

@@ -59,6 +59,21 @@ class Collection:
     def dim(self) -> int: ...
     @property
     def distance(self) -> str: ...
+    def config(self) -> dict[str, Any]:
+        """The settings as of now, with the keywords of Database.create_collection."""
+    def update_config(
+        self,
+        *,
+        durability: DurabilityName = ...,
+        flush_threshold_bytes: int = ...,
+        ef_search: int = ...,
+        m: int = ...,
+        ef_construction: int = ...,
+        index_min_rows: int = ...,
+    ) -> dict[str, Any]:
+        """Change the settings that may change without rewriting data; the new settings."""
+    def refresh(self) -> bool:
+        """On a read-only handle: move to the writer's newest state; whether it changed."""
     def upsert(
         self, ids: Sequence[str], vectors: Matrix, payloads: Optional[Sequence[Payload]] = None
     ) -> None:
@@ -131,6 +146,7 @@ class Database:
         read_only: bool = False,
         *,
         background_maintenance: bool = True,
+        refresh_interval: Optional[float] = None,
     ) -> None: ...
     @property
     def path(self) -> pathlib.Path: ...
