@@ -3,8 +3,8 @@
 // Do not edit index.d.ts by hand: edit the Rust doc comments, types.d.ts (the hand-written
 // types) or dts-header.d.ts, then `npm run build`.
 
-import type { CollectionOptions, DatabaseOptions, Distance, DocumentInput, Payload } from './types'
-import type { FileKind, PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { CollectionOptions, ConfigUpdate, DatabaseOptions, Distance, DocumentInput } from './types'
+import type { Durability, FileKind, Payload, PayloadIndexKind, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).

@@ -3,8 +3,8 @@
 // Do not edit index.d.ts by hand: edit the Rust doc comments, types.d.ts (the hand-written
 // types) or dts-header.d.ts, then `npm run build`.
 
-import type { CollectionOptions, DatabaseOptions, Distance, DocumentInput, Payload } from './types'
-import type { FileKind, PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { CollectionOptions, ConfigUpdate, DatabaseOptions, Distance, DocumentInput } from './types'
+import type { Durability, FileKind, Payload, PayloadIndexKind, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).
@@ -34,6 +34,28 @@ export declare class Collection {
   get dim(): number
   /** The similarity metric: `"cosine"`, `"euclidean"` or `"dot_product"`. */
   get distance(): Distance
+  /** The collection's settings as of now. */
+  config(): CollectionConfig
+  /**
+   * Change the settings that may change without rewriting data: `durability` and
+   * `flushThresholdBytes` (from the next write), `efSearch` (from the next search), `m`,
+   * `efConstruction` and `minRows` (for graphs built from now on). Each key goes to the
+   * library under its snake_case name and each value as text, and the library checks them:
+   * `dim`, `distance`, an unknown key or a refused value reject with `NDB_INVALID_ARGUMENT`
+   * and change nothing; a reader rejects with `NDB_READ_ONLY`. The change is persisted (a
+   * manifest swap, synced) when the Promise resolves, to the new settings. Runs on the libuv
+   * thread pool.
+   */
+  updateConfig(settings: ConfigUpdate): Promise<CollectionConfig>
+  /**
+   * On a collection of a `{ readOnly: true }` database: move to the newest state the writer
+   * has committed (new segments, merges, writes in its log) without reopening; resolves to
+   * whether anything changed. When nothing did it costs a manifest read and a directory
+   * listing; when something did, the collection is loaded again as an open would (segments,
+   * and a replay of the writer's log), so it runs on the libuv thread pool. Searches see the
+   * old state or the new one, never a mix. A writer's collection is always current: `false`.
+   */
+  refresh(): Promise<boolean>
   /**
    * Insert a document, or replace the one with the same id. The vector is a `Float32Array`
    * (read in place) or an array of numbers; the payload a plain object or null.
@@ -118,7 +140,9 @@ export declare class Collection {
  *
  * `new Database(path)` opens it for writing (one writer process at a time; a second gets an
  * error with code `NDB_LOCKED`); `new Database(path, { readOnly: true })` opens a reader that
- * takes no lock and may run beside the writer.
+ * takes no lock and may run beside the writer. A reader keeps the state it saw until
+ * `Collection.refresh()`; with `refreshIntervalMs` its searches refresh by themselves when
+ * the last look is older than that (`0`: before every search).
  */
 export declare class Database {
   /** Open (creating the directory if missing) the database in `path`. */
@@ -174,6 +198,26 @@ export interface BackupStats {
   filesCopied: number
   bytesCopied: number
   durationMs: number
+}
+
+/**
+ * A collection's settings as of now, from `Collection.config` and `Collection.updateConfig`:
+ * its dimension and distance, and the settings `updateConfig` may change.
+ */
+export interface CollectionConfig {
+  dim: number
+  distance: Distance
+  durability: Durability
+  /** Memtable size that triggers a flush to a new segment. */
+  flushThresholdBytes: number
+  /** HNSW neighbours per node, for graphs built from now on. */
+  m: number
+  /** HNSW candidate list size while building, for graphs built from now on. */
+  efConstruction: number
+  /** HNSW candidate list size of searches that give no `ef`. */
+  efSearch: number
+  /** Segments with at least this many rows get an HNSW graph. */
+  minRows: number
 }
 
 /** What was recovered of one collection, and what was lost, per file. */

@@ -35,6 +35,10 @@ export interface DatabaseOptions {
   readOnly?: boolean
   /** Flush full memtables and merge segments in background threads (default true). */
   backgroundMaintenance?: boolean
+  /** Readers only: before a search, move to the writer's newest state (as
+   * `Collection.refresh()` does) when the last look is older than this many milliseconds
+   * (`0`: before every search). Default: only `refresh()` moves a reader. */
+  refreshIntervalMs?: number
 }
 
 export interface IndexOptions {
@@ -56,6 +60,23 @@ export interface CollectionOptions {
   /** Memtable size that triggers a flush to a new segment (default 64 MiB). */
   flushThresholdBytes?: number
   index?: IndexOptions
+}
+
+/** `Collection.updateConfig`'s settings; those left out stay as they are. The dimension and
+ * the distance cannot change. */
+export interface ConfigUpdate {
+  /** From the next write. */
+  durability?: Durability
+  /** From the next write. */
+  flushThresholdBytes?: number
+  /** From the next search that gives no `ef`. */
+  efSearch?: number
+  /** For graphs built from now on (`rebuildIndex()` rebuilds every segment's). */
+  m?: number
+  /** For graphs built from now on. */
+  efConstruction?: number
+  /** For segments written from now on. */
+  minRows?: number
 }
 
 export interface DocumentInput {

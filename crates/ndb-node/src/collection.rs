@@ -5,7 +5,8 @@ use crate::js::{self, Vector};
 use crate::options::{self, SearchSpec};
 use crate::task::{self, IntoJs, Job};
 use crate::values::{
-    compaction_stats, document, raw_hits, stats, CollectionStats, Document, PayloadIndex, RawHits,
+    collection_config, compaction_stats, distance_name, document, raw_hits, stats,
+    CollectionConfig, CollectionStats, Document, PayloadIndex, RawHits,
 };
 use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
 use napi_derive::napi;
@@ -46,10 +47,7 @@ impl Collection {
             Some(c) => (
                 c.name().to_string(),
                 c.config().dim() as u32,
-                serde_json::to_value(c.config().distance())
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
+                distance_name(c.config().distance()),
             ),
             None => Default::default(),
         };
@@ -134,6 +132,12 @@ impl IntoJs for RawHits {
     }
 }
 
+impl IntoJs for ndb::CollectionConfig {
+    fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
+        collection_config(&self).into_unknown(env)
+    }
+}
+
 impl IntoJs for ndb::CompactionStats {
     fn into_js(self, env: &Env) -> napi::Result<Unknown<'_>> {
         compaction_stats(&self).into_unknown(env)
@@ -158,6 +162,40 @@ impl Collection {
     #[napi(getter, ts_return_type = "Distance")]
     pub fn distance(&self) -> String {
         self.distance.clone()
+    }
+
+    /// The collection's settings as of now.
+    #[napi]
+    pub fn config(&self) -> Result<CollectionConfig, JsFailure> {
+        self.now(|c| Ok(collection_config(&c.config())))
+    }
+
+    /// Change the settings that may change without rewriting data: `durability` and
+    /// `flushThresholdBytes` (from the next write), `efSearch` (from the next search), `m`,
+    /// `efConstruction` and `minRows` (for graphs built from now on). Each key goes to the
+    /// library under its snake_case name and each value as text, and the library checks them:
+    /// `dim`, `distance`, an unknown key or a refused value reject with `NDB_INVALID_ARGUMENT`
+    /// and change nothing; a reader rejects with `NDB_READ_ONLY`. The change is persisted (a
+    /// manifest swap, synced) when the Promise resolves, to the new settings. Runs on the libuv
+    /// thread pool.
+    #[napi(
+        ts_args_type = "settings: ConfigUpdate",
+        ts_return_type = "Promise<CollectionConfig>"
+    )]
+    pub fn update_config(&self, settings: Unknown<'_>) -> AsyncTask<Job<ndb::CollectionConfig>> {
+        let update = options::config_update(&settings);
+        self.spawn(update.map(|u| move |c: ndb::Collection| Ok(c.update_config(&u)?)))
+    }
+
+    /// On a collection of a `{ readOnly: true }` database: move to the newest state the writer
+    /// has committed (new segments, merges, writes in its log) without reopening; resolves to
+    /// whether anything changed. When nothing did it costs a manifest read and a directory
+    /// listing; when something did, the collection is loaded again as an open would (segments,
+    /// and a replay of the writer's log), so it runs on the libuv thread pool. Searches see the
+    /// old state or the new one, never a mix. A writer's collection is always current: `false`.
+    #[napi(ts_return_type = "Promise<boolean>")]
+    pub fn refresh(&self) -> AsyncTask<Job<bool>> {
+        self.spawn(Ok(|c: ndb::Collection| Ok(c.refresh()?)))
     }
 
     /// Insert a document, or replace the one with the same id. The vector is a `Float32Array`

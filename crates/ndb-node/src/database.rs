@@ -11,6 +11,7 @@ use napi_derive::napi;
 use ndb::DatabaseOptions;
 use parking_lot::{Mutex, RwLock};
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
 /// What a `Database` object and its collections share. `close()` empties it, which drops the
 /// library's handles (and with the last of them, once running operations finish, the lock).
@@ -29,7 +30,9 @@ impl IntoJs for ndb::BackupStats {
 ///
 /// `new Database(path)` opens it for writing (one writer process at a time; a second gets an
 /// error with code `NDB_LOCKED`); `new Database(path, { readOnly: true })` opens a reader that
-/// takes no lock and may run beside the writer.
+/// takes no lock and may run beside the writer. A reader keeps the state it saw until
+/// `Collection.refresh()`; with `refreshIntervalMs` its searches refresh by themselves when
+/// the last look is older than that (`0`: before every search).
 #[napi]
 pub struct Database {
     shared: Arc<Shared>,
@@ -56,10 +59,26 @@ impl Database {
                 db_options = db_options
                     .with_background_maintenance(js::boolean(&v, "options.backgroundMaintenance")?);
             }
+            if let Some(v) = js::property(&o, "refreshIntervalMs", "options")? {
+                if !read_only {
+                    return Err(Failure::invalid(
+                        "options.refreshIntervalMs is for readers (a writer always sees its own \
+                         writes): pass readOnly: true",
+                    )
+                    .into());
+                }
+                let ms = js::number(&v, "options.refreshIntervalMs")?;
+                let every = Duration::try_from_secs_f64(ms / 1000.0).map_err(|_| {
+                    Failure::invalid(format!(
+                        "options.refreshIntervalMs must be a number of milliseconds >= 0, got {ms}"
+                    ))
+                })?;
+                db_options = db_options.with_reader_refresh(every);
+            }
         }
         let db = guard(|| {
             Ok(if read_only {
-                ndb::Database::open_read_only(&path)?
+                ndb::Database::open_read_only_with_options(&path, db_options)?
             } else {
                 ndb::Database::open_with_options(&path, db_options)?
             })

@@ -115,6 +115,22 @@ pub fn count(v: &Unknown<'_>, what: &str) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// A setting's value as the text the library parses: a string as it is, a number or a
+/// boolean as printed (`200`, `2.5`, `true`); the library decides whether it is acceptable.
+pub fn text(v: &Unknown<'_>, what: &str) -> Result<String> {
+    match type_of(v, what)? {
+        ValueType::String => string(v, what),
+        ValueType::Number => number(v, what).map(|n| n.to_string()),
+        ValueType::Boolean => boolean(v, what).map(|b| b.to_string()),
+        t => Err(expected(what, "a string or a number", t)),
+    }
+}
+
+/// The names of an object's enumerable string-keyed properties.
+pub fn keys(obj: &Object<'_>, what: &str) -> Result<Vec<String>> {
+    Object::keys(obj).map_err(|e| Failure::invalid(format!("{what}: {}", e.reason)))
+}
+
 /// An options object: `undefined`/`null` give `None`.
 pub fn options<'env>(v: &Unknown<'env>, what: &str) -> Result<Option<Object<'env>>> {
     match type_of(v, what)? {

@@ -5,7 +5,8 @@
 //! valid (dimensions, finite components, ids, payloads, filters, limits) is the library's.
 //!
 //! - `database.rs`: `Database` (open, collections, backup, close).
-//! - `collection.rs`: `Collection` (insert, payload updates, get, delete, search, maintenance).
+//! - `collection.rs`: `Collection` (insert, payload updates, get, delete, search, maintenance,
+//!   settings, refresh of a reader).
 //! - `recover.rs`: `recover` (salvage of a damaged database) and its report.
 //! - `task.rs`: Promise-returning calls, run on the libuv thread pool.
 //! - `js.rs`: reading arguments (the only `unsafe`: N-API value conversions).

@@ -3,7 +3,10 @@
 use crate::error::{Failure, Result};
 use crate::js::{self, Vector};
 use napi::bindgen_prelude::{Object, Unknown};
-use ndb::{CollectionConfig, Distance, Durability, Filter, IndexConfig, PayloadIndexKind, Search};
+use ndb::{
+    CollectionConfig, ConfigUpdate, Distance, Durability, Filter, IndexConfig, PayloadIndexKind,
+    Search,
+};
 use serde_json::Value;
 
 /// Parse one of the library's enum names (its serde names, e.g. `"dot_product"`).
@@ -62,6 +65,41 @@ pub fn collection_config(dim: usize, options: Option<Object<'_>>) -> Result<Coll
         config = config.with_index(index);
     }
     Ok(config)
+}
+
+/// `updateConfig`'s settings: each camelCase key becomes the library's snake_case name
+/// (`efSearch` -> `ef_search`) and each value text, both given to `ConfigUpdate::set`, which
+/// decides what exists and what is acceptable. A refused one fails the whole update.
+pub fn config_update(v: &Unknown<'_>) -> Result<ConfigUpdate> {
+    const W: &str = "settings";
+    let o = js::object(v, W)?;
+    let mut update = ConfigUpdate::new();
+    for key in js::keys(&o, W)? {
+        let Some(value) = js::property(&o, &key, W)? else {
+            continue;
+        };
+        let what = format!("{W}.{key}");
+        let value = js::text(&value, &what)?;
+        update = update.set(&snake_case(&key), &value).map_err(|e| match e {
+            ndb::Error::InvalidArgument(why) => Failure::invalid(format!("{what}: {why}")),
+            e => Failure::from(e),
+        })?;
+    }
+    Ok(update)
+}
+
+/// `efSearch` -> `ef_search`.
+fn snake_case(key: &str) -> String {
+    let mut out = String::with_capacity(key.len() + 4);
+    for c in key.chars() {
+        if c.is_ascii_uppercase() {
+            out.push('_');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A search request without its vector: `{ topK, filter, exact, ef, distance }`.

@@ -48,6 +48,27 @@ pub struct BackupStats {
     pub duration_ms: f64,
 }
 
+/// A collection's settings as of now, from `Collection.config` and `Collection.updateConfig`:
+/// its dimension and distance, and the settings `updateConfig` may change.
+#[napi(object)]
+pub struct CollectionConfig {
+    pub dim: u32,
+    #[napi(ts_type = "Distance")]
+    pub distance: String,
+    #[napi(ts_type = "Durability")]
+    pub durability: String,
+    /// Memtable size that triggers a flush to a new segment.
+    pub flush_threshold_bytes: f64,
+    /// HNSW neighbours per node, for graphs built from now on.
+    pub m: u32,
+    /// HNSW candidate list size while building, for graphs built from now on.
+    pub ef_construction: u32,
+    /// HNSW candidate list size of searches that give no `ef`.
+    pub ef_search: u32,
+    /// Segments with at least this many rows get an HNSW graph.
+    pub min_rows: f64,
+}
+
 /// One segment, in `CollectionStats.segments`.
 #[napi(object)]
 pub struct SegmentStats {
@@ -110,6 +131,33 @@ fn kind_name(kind: ndb::PayloadIndexKind) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
         .unwrap_or_default()
+}
+
+/// The library's name of a distance (`"dot_product"`).
+pub fn distance_name(d: ndb::Distance) -> String {
+    serde_json::to_value(d)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+pub fn collection_config(c: &ndb::CollectionConfig) -> CollectionConfig {
+    let index = c.index();
+    CollectionConfig {
+        dim: c.dim() as u32,
+        distance: distance_name(c.distance()),
+        durability: match c.durability() {
+            ndb::Durability::Buffered => "buffered",
+            // The Node name of the library's fdatasync-each-batch mode.
+            ndb::Durability::FdatasyncEachBatch => "sync",
+        }
+        .to_string(),
+        flush_threshold_bytes: c.flush_threshold_bytes() as f64,
+        m: index.m as u32,
+        ef_construction: index.ef_construction as u32,
+        ef_search: index.ef_search as u32,
+        min_rows: index.min_rows as f64,
+    }
 }
 
 pub fn document(d: ndb::Document) -> Document {
