@@ -283,3 +283,41 @@ fn segments_vs_one_segment_qps() {
         );
     }
 }
+
+/// `search_batch` on all cores against the same queries one at a time on one thread, on the
+/// collection as maintenance leaves it: `cargo test --release -p ndb --test segments_like_one
+/// search_batch_scaling -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement on a real dataset; see the module comment"]
+fn search_batch_scaling() {
+    let dir = dataset();
+    let base = read_vecs(&dir.join("base.fvecs"), f32::from_le_bytes);
+    let queries: Vec<Vec<f32>> = read_vecs(&dir.join("query.fvecs"), f32::from_le_bytes);
+    let tmp = tempfile::tempdir().unwrap();
+    let db = Database::open(tmp.path()).unwrap();
+    let config = CollectionConfig::new(base[0].len()).with_distance(Distance::Euclidean);
+    let c = db.create_collection("c", config).unwrap();
+    ingest(&c, &base);
+    settle(&c, 1, Duration::from_secs(900));
+    let searches: Vec<Search> = queries.iter().map(|q| Search::new(q).top_k(10)).collect();
+    let (mut one, mut batch) = (f64::MAX, f64::MAX);
+    for _ in 0..5 {
+        let t = Instant::now();
+        for s in &searches {
+            c.search(s.clone().threads(1)).unwrap();
+        }
+        one = one.min(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        c.search_batch(&searches).unwrap();
+        batch = batch.min(t.elapsed().as_secs_f64());
+    }
+    let n = searches.len() as f64;
+    println!(
+        "{} queries: one at a time {:.0} QPS, search_batch on {} threads {:.0} QPS: {:.2}x",
+        searches.len(),
+        n / one,
+        rayon::current_num_threads(),
+        n / batch,
+        one / batch
+    );
+}
