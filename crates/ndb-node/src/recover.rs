@@ -123,24 +123,12 @@ fn range(r: &Range<u64>) -> NumberRange {
     }
 }
 
-fn kind_name(kind: ndb::FileKind) -> &'static str {
-    match kind {
-        ndb::FileKind::DatabaseManifest => "database_manifest",
-        ndb::FileKind::CollectionManifest => "collection_manifest",
-        ndb::FileKind::Wal => "wal",
-        ndb::FileKind::Segment => "segment",
-        ndb::FileKind::Deletions => "deletions",
-        ndb::FileKind::Graph => "graph",
-        ndb::FileKind::PayloadIndex => "payload_index",
-        _ => "other",
-    }
-}
 
 fn files(list: &[ndb::FileRecovery]) -> Vec<FileRecovery> {
     list.iter()
         .map(|f| FileRecovery {
             path: path(&f.path),
-            kind: kind_name(f.kind).to_string(),
+            kind: f.kind.name().to_string(),
             documents_read: f.documents_read as f64,
             rows_lost: f.rows_lost as f64,
             damage: f

@@ -113,18 +113,6 @@ impl RecoverReport {
     }
 }
 
-fn kind_name(kind: ndb::FileKind) -> &'static str {
-    match kind {
-        ndb::FileKind::DatabaseManifest => "database_manifest",
-        ndb::FileKind::CollectionManifest => "collection_manifest",
-        ndb::FileKind::Wal => "wal",
-        ndb::FileKind::Segment => "segment",
-        ndb::FileKind::Deletions => "deletions",
-        ndb::FileKind::Graph => "graph",
-        ndb::FileKind::PayloadIndex => "payload_index",
-        _ => "other",
-    }
-}
 
 /// A half-open range of file offsets, rows or sequence numbers as a Python ``range``.
 fn range<'py>(py: Python<'py>, r: &Range<u64>) -> PyResult<Bound<'py, PyRange>> {
@@ -139,7 +127,7 @@ fn files<'py>(py: Python<'py>, list: &[ndb::FileRecovery]) -> PyResult<Bound<'py
     for f in list {
         let d = PyDict::new(py);
         d.set_item("path", &f.path)?;
-        d.set_item("kind", kind_name(f.kind))?;
+        d.set_item("kind", f.kind.name())?;
         d.set_item("documents_read", f.documents_read)?;
         d.set_item("rows_lost", f.rows_lost)?;
         let damage = PyList::empty(py);

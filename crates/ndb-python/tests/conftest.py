@@ -33,3 +33,13 @@ def run_python(code, *args, timeout=120):
         timeout=timeout,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
+
+
+def flip_byte_in_the_middle(path):
+    """Damage a file: flip one bit of its middle byte."""
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.seek(size // 2)
+        b = f.read(1)
+        f.seek(size // 2)
+        f.write(bytes([b[0] ^ 0x40]))

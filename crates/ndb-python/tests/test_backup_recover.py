@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import ndb
+from conftest import flip_byte_in_the_middle
 
 
 def fill(db, rng, n=600, dim=16):
@@ -101,15 +102,6 @@ def test_backup_refusals_change_nothing(db, db_path, tmp_path, rng):
         db.backup(tmp_path / "after-close")
 
 
-def _flip_byte_in_the_middle(path):
-    size = os.path.getsize(path)
-    with open(path, "r+b") as f:
-        f.seek(size // 2)
-        b = f.read(1)
-        f.seek(size // 2)
-        f.write(bytes([b[0] ^ 0x40]))
-
-
 def test_recover_of_an_undamaged_database_copies_everything(db_path, tmp_path, rng):
     with ndb.Database(db_path) as db:
         fill(db, rng)
@@ -143,7 +135,7 @@ def test_recover_reports_a_flipped_byte_in_a_segment_row(db_path, tmp_path, rng)
         c.flush()
     seg_dir = os.path.join(db_path, "c", "segments")
     (seg,) = [f for f in os.listdir(seg_dir) if f.endswith(".ndb")]
-    _flip_byte_in_the_middle(os.path.join(seg_dir, seg))
+    flip_byte_in_the_middle(os.path.join(seg_dir, seg))
     source_files = {p: p.read_bytes() for p in pathlib.Path(db_path).rglob("*") if p.is_file()}
 
     report = ndb.recover(db_path, tmp_path / "salvaged")

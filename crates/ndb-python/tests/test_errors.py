@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import ndb
-from conftest import run_python
+from conftest import flip_byte_in_the_middle, run_python
 
 
 def test_hierarchy():
@@ -81,13 +81,7 @@ def test_flipped_byte_gets_corruption_error(db_path, rng):
         coll = db.create_collection("c", dim=32, distance="euclidean")
         coll.upsert([str(i) for i in range(1000)], vecs, [{"i": i} for i in range(1000)])
         coll.flush()
-    path = _segment_file(db_path, "c")
-    size = os.path.getsize(path)
-    with open(path, "r+b") as f:
-        f.seek(size // 2)
-        b = f.read(1)
-        f.seek(size // 2)
-        f.write(bytes([b[0] ^ 0x40]))
+    flip_byte_in_the_middle(_segment_file(db_path, "c"))
     with pytest.raises(ndb.CorruptionError) as info:
         with ndb.Database(db_path) as db:
             db.get_collection("c").verify()

@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p ndb-quant -- --warm-up-time 1 --measurement-time 2` for a quick run.
 
+use ndb_quant::PrepareQuery;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};

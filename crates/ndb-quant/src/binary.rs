@@ -387,74 +387,6 @@ impl BinaryQuantizer {
         })
     }
 
-    /// The prepared form of `query` for estimating `metric` against codes.
-    pub fn prepare(&self, query: &[f32], metric: Metric) -> Result<BinaryQuery> {
-        let mut prepared = BinaryQuery::default();
-        self.prepare_into(query, metric, &mut prepared)?;
-        Ok(prepared)
-    }
-
-    /// Like [`BinaryQuantizer::prepare`], reusing `prepared`'s buffers (no allocation once it
-    /// has held a query of this quantizer).
-    pub fn prepare_into(
-        &self,
-        query: &[f32],
-        metric: Metric,
-        prepared: &mut BinaryQuery,
-    ) -> Result<()> {
-        check_query(self.dim(), query)?;
-        let padded = self.padded_dim();
-        let words = self.code_words();
-        let epsilon = f64::from(self.config.epsilon);
-        let mut rotated_query = std::mem::take(&mut prepared.rotated_query);
-        let mut x = std::mem::take(&mut prepared.scratch);
-        self.rotate(query, &mut rotated_query);
-        prepared.words = words;
-        prepared.planes.clear();
-        prepared.parts.clear();
-        for (centroid, rotated_centroid) in self
-            .centroids
-            .chunks_exact(self.dim)
-            .zip(self.rotated_centroids.chunks_exact(padded))
-        {
-            // x = q − c, so P·x = P·q − P·c.
-            x.clear();
-            x.extend(
-                rotated_query
-                    .iter()
-                    .zip(rotated_centroid)
-                    .map(|(&q, &c)| q - c),
-            );
-            let start = prepared.planes.len();
-            prepared.planes.resize(start + QUERY_BITS * words, 0);
-            let planes = prepared.planes.get_mut(start..).unwrap_or_default();
-            let mut part = quantize(&x, self.rotation.dither(), words, planes, start, epsilon);
-            let abs_sign = match metric {
-                Metric::Dot => {
-                    let qc = ndb_kernels::dot(query, centroid);
-                    part.constant = qc;
-                    part.sign = 1.0;
-                    part.residual_weight = 0.0;
-                    part.centroid_dot_weight = 1.0;
-                    1.0
-                }
-                Metric::L2Squared => {
-                    part.constant = part.x_norm_squared;
-                    part.sign = -2.0;
-                    part.residual_weight = 1.0;
-                    part.centroid_dot_weight = 0.0;
-                    2.0
-                }
-            };
-            part.error_norm = (abs_sign * epsilon * f64::from(part.x_norm_squared).sqrt()) as f32;
-            part.error_rounding = (abs_sign * f64::from(part.error_rounding)) as f32;
-            prepared.parts.push(part);
-        }
-        prepared.rotated_query = rotated_query;
-        prepared.scratch = x;
-        Ok(())
-    }
-
     /// The parameters as bytes (layout in the module documentation).
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut w = Writer::new(
@@ -517,6 +449,69 @@ impl BinaryQuantizer {
             .check()
             .map_err(|_| corrupt(offset, "epsilon is not positive"))?;
         Self::with_centroids(dim, centroids, config)
+    }
+}
+
+impl crate::PrepareQuery for BinaryQuantizer {
+    type Query = BinaryQuery;
+
+    fn prepare_into(
+        &self,
+        query: &[f32],
+        metric: Metric,
+        prepared: &mut BinaryQuery,
+    ) -> Result<()> {
+        check_query(self.dim(), query)?;
+        let padded = self.padded_dim();
+        let words = self.code_words();
+        let epsilon = f64::from(self.config.epsilon);
+        let mut rotated_query = std::mem::take(&mut prepared.rotated_query);
+        let mut x = std::mem::take(&mut prepared.scratch);
+        self.rotate(query, &mut rotated_query);
+        prepared.words = words;
+        prepared.planes.clear();
+        prepared.parts.clear();
+        for (centroid, rotated_centroid) in self
+            .centroids
+            .chunks_exact(self.dim)
+            .zip(self.rotated_centroids.chunks_exact(padded))
+        {
+            // x = q − c, so P·x = P·q − P·c.
+            x.clear();
+            x.extend(
+                rotated_query
+                    .iter()
+                    .zip(rotated_centroid)
+                    .map(|(&q, &c)| q - c),
+            );
+            let start = prepared.planes.len();
+            prepared.planes.resize(start + QUERY_BITS * words, 0);
+            let planes = prepared.planes.get_mut(start..).unwrap_or_default();
+            let mut part = quantize(&x, self.rotation.dither(), words, planes, start, epsilon);
+            let abs_sign = match metric {
+                Metric::Dot => {
+                    let qc = ndb_kernels::dot(query, centroid);
+                    part.constant = qc;
+                    part.sign = 1.0;
+                    part.residual_weight = 0.0;
+                    part.centroid_dot_weight = 1.0;
+                    1.0
+                }
+                Metric::L2Squared => {
+                    part.constant = part.x_norm_squared;
+                    part.sign = -2.0;
+                    part.residual_weight = 1.0;
+                    part.centroid_dot_weight = 0.0;
+                    2.0
+                }
+            };
+            part.error_norm = (abs_sign * epsilon * f64::from(part.x_norm_squared).sqrt()) as f32;
+            part.error_rounding = (abs_sign * f64::from(part.error_rounding)) as f32;
+            prepared.parts.push(part);
+        }
+        prepared.rotated_query = rotated_query;
+        prepared.scratch = x;
+        Ok(())
     }
 }
 
@@ -626,7 +621,7 @@ struct QueryPart {
     error_rounding: f32,
 }
 
-/// A query prepared by [`BinaryQuantizer::prepare`]: its 4-bit bit planes and the constants of
+/// A query prepared by [`PrepareQuery::prepare`](crate::PrepareQuery::prepare): its 4-bit bit planes and the constants of
 /// the estimate, per centroid. Estimating allocates nothing.
 #[derive(Clone, Debug, Default)]
 pub struct BinaryQuery {

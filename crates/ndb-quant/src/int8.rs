@@ -6,7 +6,7 @@
 //! outside are clipped). A vector `v` is stored as codes `cᵢ = round((clamp(vᵢ) − lowᵢ) / stepᵢ)`
 //! and one `f32` correction, `‖v‖²` (exact). Its reconstruction is `v̂ᵢ = lowᵢ + stepᵢ·cᵢ`.
 //!
-//! A query `q` is prepared once ([`Int8Quantizer::prepare`]): `wᵢ = qᵢ·stepᵢ` is quantized to
+//! A query `q` is prepared once ([`PrepareQuery::prepare`](crate::PrepareQuery::prepare)): `wᵢ = qᵢ·stepᵢ` is quantized to
 //! `i8` values `q8ᵢ ∈ [−64, 64]` (the contract of [`ndb_kernels::dot_u8_i8`]) with scale
 //! `s = max|wᵢ| / 64`, so that `⟨q, v̂⟩ = Σ qᵢ·lowᵢ + Σ wᵢ·cᵢ ≈ Σ qᵢ·lowᵢ + s · dot_u8_i8(c, q8)`.
 //! Then every estimate is one kernel call and one multiply-add:
@@ -165,65 +165,6 @@ impl Int8Quantizer {
         Ok(())
     }
 
-    /// The prepared form of `query` for estimating `metric` against codes.
-    pub fn prepare(&self, query: &[f32], metric: Metric) -> Result<Int8Query> {
-        let mut prepared = Int8Query {
-            codes: Vec::with_capacity(self.dim()),
-            constant: 0.0,
-            scale: 0.0,
-            weight: 0.0,
-        };
-        self.prepare_into(query, metric, &mut prepared)?;
-        Ok(prepared)
-    }
-
-    /// Like [`Int8Quantizer::prepare`], reusing `prepared`'s buffer (no allocation once it has
-    /// held a query of this dimension).
-    pub fn prepare_into(
-        &self,
-        query: &[f32],
-        metric: Metric,
-        prepared: &mut Int8Query,
-    ) -> Result<()> {
-        check_query(self.dim(), query)?;
-        // max |qᵢ·stepᵢ| in eight independent lanes.
-        let mut lanes = [0.0f32; 8];
-        let (q_blocks, q_tail) = query.as_chunks::<8>();
-        let (step_blocks, step_tail) = self.step.as_chunks::<8>();
-        for (q, step) in q_blocks.iter().zip(step_blocks) {
-            for ((m, &qi), &si) in lanes.iter_mut().zip(q).zip(step) {
-                *m = m.max((qi * si).abs());
-            }
-        }
-        for (&qi, &si) in q_tail.iter().zip(step_tail) {
-            lanes[0] = lanes[0].max((qi * si).abs());
-        }
-        let max_weighted = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
-        let low_dot = f64::from(ndb_kernels::dot(query, &self.low));
-        let s = f64::from(max_weighted) / f64::from(QUERY_MAX);
-        let inv_s = if s > 0.0 { (1.0 / s) as f32 } else { 0.0 };
-        prepared.codes.clear();
-        prepared
-            .codes
-            .extend(query.iter().zip(&self.step).map(|(&q, &step)| {
-                // `q·step/s ∈ [-64, 64]` by the choice of `s`: shifted by 64.5, truncation
-                // rounds half up without a libm call; the clamp guards the last rounding.
-                let shifted = (q * step * inv_s + (QUERY_MAX + 0.5)).clamp(0.0, 2.0 * QUERY_MAX);
-                (shifted as i32 - 64) as i8
-            }));
-        let (constant, scale, weight) = match metric {
-            Metric::Dot => (low_dot, s, 0.0),
-            Metric::L2Squared => {
-                let norm = f64::from(ndb_kernels::norm_squared(query));
-                (norm - 2.0 * low_dot, -2.0 * s, 1.0)
-            }
-        };
-        prepared.constant = constant as f32;
-        prepared.scale = scale as f32;
-        prepared.weight = weight;
-        Ok(())
-    }
-
     /// The parameters as bytes (layout in the module documentation).
     pub fn to_bytes(&self) -> Vec<u8> {
         let dim = self.dim();
@@ -285,7 +226,51 @@ impl Int8Quantizer {
     }
 }
 
-/// A query prepared by [`Int8Quantizer::prepare`]: its `i8` codes and the constants of the
+impl crate::PrepareQuery for Int8Quantizer {
+    type Query = Int8Query;
+
+    fn prepare_into(&self, query: &[f32], metric: Metric, prepared: &mut Int8Query) -> Result<()> {
+        check_query(self.dim(), query)?;
+        // max |qᵢ·stepᵢ| in eight independent lanes.
+        let mut lanes = [0.0f32; 8];
+        let (q_blocks, q_tail) = query.as_chunks::<8>();
+        let (step_blocks, step_tail) = self.step.as_chunks::<8>();
+        for (q, step) in q_blocks.iter().zip(step_blocks) {
+            for ((m, &qi), &si) in lanes.iter_mut().zip(q).zip(step) {
+                *m = m.max((qi * si).abs());
+            }
+        }
+        for (&qi, &si) in q_tail.iter().zip(step_tail) {
+            lanes[0] = lanes[0].max((qi * si).abs());
+        }
+        let max_weighted = lanes.iter().fold(0.0f32, |a, &b| a.max(b));
+        let low_dot = f64::from(ndb_kernels::dot(query, &self.low));
+        let s = f64::from(max_weighted) / f64::from(QUERY_MAX);
+        let inv_s = if s > 0.0 { (1.0 / s) as f32 } else { 0.0 };
+        prepared.codes.clear();
+        prepared
+            .codes
+            .extend(query.iter().zip(&self.step).map(|(&q, &step)| {
+                // `q·step/s ∈ [-64, 64]` by the choice of `s`: shifted by 64.5, truncation
+                // rounds half up without a libm call; the clamp guards the last rounding.
+                let shifted = (q * step * inv_s + (QUERY_MAX + 0.5)).clamp(0.0, 2.0 * QUERY_MAX);
+                (shifted as i32 - 64) as i8
+            }));
+        let (constant, scale, weight) = match metric {
+            Metric::Dot => (low_dot, s, 0.0),
+            Metric::L2Squared => {
+                let norm = f64::from(ndb_kernels::norm_squared(query));
+                (norm - 2.0 * low_dot, -2.0 * s, 1.0)
+            }
+        };
+        prepared.constant = constant as f32;
+        prepared.scale = scale as f32;
+        prepared.weight = weight;
+        Ok(())
+    }
+}
+
+/// A query prepared by [`PrepareQuery::prepare`](crate::PrepareQuery::prepare): its `i8` codes and the constants of the
 /// estimate. Estimating allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Int8Query {

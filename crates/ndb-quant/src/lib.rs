@@ -37,6 +37,25 @@ pub mod rotation;
 
 pub use binary::{BinaryConfig, BinaryFactors, BinaryQuantizer, BinaryQuery, Estimate};
 pub use error::{QuantError, Result};
+
+/// Preparing queries, the same for every quantizer: the prepared form holds the quantized query
+/// and the constants of the estimate, so estimating allocates nothing.
+pub trait PrepareQuery {
+    /// The prepared form of a query.
+    type Query: Default;
+
+    /// Prepare `query` for estimating `metric` against codes into `prepared`, reusing its
+    /// buffers (no allocation once it has held a query of this quantizer).
+    fn prepare_into(&self, query: &[f32], metric: Metric, prepared: &mut Self::Query)
+        -> Result<()>;
+
+    /// The prepared form of `query` for estimating `metric` against codes.
+    fn prepare(&self, query: &[f32], metric: Metric) -> Result<Self::Query> {
+        let mut prepared = Self::Query::default();
+        self.prepare_into(query, metric, &mut prepared)?;
+        Ok(prepared)
+    }
+}
 pub use int8::{Int8Config, Int8Quantizer, Int8Query};
 
 /// The largest dimension a quantizer accepts (nDB's own limit).

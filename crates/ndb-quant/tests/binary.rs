@@ -4,6 +4,7 @@
 mod common;
 
 use common::{clustered, exact, Rng};
+use ndb_quant::PrepareQuery;
 use ndb_quant::{BinaryConfig, BinaryFactors, BinaryQuantizer, BinaryQuery, Metric, QuantError};
 
 /// Errors `estimate − exact` and bounds of every base row against every query.

@@ -4,6 +4,7 @@
 mod common;
 
 use common::{exact, Rng};
+use ndb_quant::PrepareQuery;
 use ndb_quant::{Int8Config, Int8Quantizer, Int8Query, Metric, QuantError};
 
 const ALL_OF_IT: Int8Config = Int8Config {

@@ -3,7 +3,7 @@
 use super::spinner;
 use crate::error::{write_err, CliError, CliResult, EXIT_DAMAGE};
 use crate::Ctx;
-use ndb::{CollectionRecovery, Damage, FileKind, FileRecovery, RecoverReport};
+use ndb::{CollectionRecovery, Damage, FileRecovery, RecoverReport};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -63,7 +63,7 @@ fn collection_json(c: &CollectionRecovery) -> Value {
 fn file_json(f: &FileRecovery) -> Value {
     json!({
         "path": f.path.display().to_string(),
-        "kind": kind_name(f.kind),
+        "kind": f.kind.name(),
         "documents_read": f.documents_read,
         "rows_lost": f.rows_lost,
         "damage": f.damage.iter().map(damage_json).collect::<Vec<_>>(),
@@ -81,15 +81,3 @@ fn damage_json(d: &Damage) -> Value {
     })
 }
 
-fn kind_name(k: FileKind) -> &'static str {
-    match k {
-        FileKind::DatabaseManifest => "database_manifest",
-        FileKind::CollectionManifest => "collection_manifest",
-        FileKind::Wal => "wal",
-        FileKind::Segment => "segment",
-        FileKind::Deletions => "deletions",
-        FileKind::Graph => "graph",
-        FileKind::PayloadIndex => "payload_index",
-        _ => "other",
-    }
-}

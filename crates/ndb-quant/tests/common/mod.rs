@@ -7,6 +7,7 @@
 )]
 #![allow(clippy::indexing_slicing, reason = "test code indexes what it built")]
 
+use ndb_quant::PrepareQuery;
 use std::path::PathBuf;
 
 use ndb_quant::{BinaryConfig, BinaryQuantizer, Int8Config, Int8Quantizer, Metric};

@@ -128,6 +128,25 @@ pub enum FileKind {
 }
 
 impl FileKind {
+    /// A stable name for reports in other formats (JSON, the language packages):
+    /// `database_manifest`, `collection_manifest`, `wal`, `segment`, `deletions`, `graph`,
+    /// `payload_index`.
+    ///
+    /// ```
+    /// assert_eq!(ndb::FileKind::PayloadIndex.name(), "payload_index");
+    /// ```
+    pub fn name(self) -> &'static str {
+        match self {
+            FileKind::DatabaseManifest => "database_manifest",
+            FileKind::CollectionManifest => "collection_manifest",
+            FileKind::Wal => "wal",
+            FileKind::Segment => "segment",
+            FileKind::Deletions => "deletions",
+            FileKind::Graph => "graph",
+            FileKind::PayloadIndex => "payload_index",
+        }
+    }
+
     /// Whether losing the file loses no document (graphs and payload indexes are built again
     /// from the documents).
     pub fn is_derived(self) -> bool {
