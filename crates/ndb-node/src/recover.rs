@@ -123,7 +123,6 @@ fn range(r: &Range<u64>) -> NumberRange {
     }
 }
 
-
 fn files(list: &[ndb::FileRecovery]) -> Vec<FileRecovery> {
     list.iter()
         .map(|f| FileRecovery {

@@ -113,7 +113,6 @@ impl RecoverReport {
     }
 }
 
-
 /// A half-open range of file offsets, rows or sequence numbers as a Python ``range``.
 fn range<'py>(py: Python<'py>, r: &Range<u64>) -> PyResult<Bound<'py, PyRange>> {
     let bound = |n: u64| {

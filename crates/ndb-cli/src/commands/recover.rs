@@ -80,4 +80,3 @@ fn damage_json(d: &Damage) -> Value {
         "reason": d.reason,
     })
 }
-
