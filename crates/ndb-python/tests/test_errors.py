@@ -81,7 +81,8 @@ def test_flipped_byte_gets_corruption_error(db_path, rng):
         coll = db.create_collection("c", dim=32, distance="euclidean")
         coll.upsert([str(i) for i in range(1000)], vecs, [{"i": i} for i in range(1000)])
         coll.flush()
-    flip_byte_in_the_middle(_segment_file(db_path, "c"))
+    path = _segment_file(db_path, "c")
+    flip_byte_in_the_middle(path)
     with pytest.raises(ndb.CorruptionError) as info:
         with ndb.Database(db_path) as db:
             db.get_collection("c").verify()
