@@ -29,16 +29,6 @@ use roaring::RoaringBitmap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Which deleted or replaced rows a merge leaves out.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum DropRows {
-    /// Only those whose deletion is persisted: rows hidden by writes still only in the WAL are
-    /// carried over and hidden again, so a crash that loses those writes can never also lose
-    /// the older version they replaced, and replaying a payload update (whose log record holds
-    /// no vector) always finds the version it updates.
-    Persisted,
-}
-
 /// What [`Collection::compact`](crate::Collection::compact) did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -81,19 +71,19 @@ impl CollectionInner {
             .iter()
             .map(|s| s.segment.id())
             .collect();
-        self.merge(&all, Graph::Now, DropRows::Persisted)
+        self.merge(&all, Graph::Now)
     }
 
     /// Merge the segments with ids `which` into one new segment (placed by id). The caller holds
     /// the merge lock. The manifest lock is taken only to reserve ids and to commit, so flushes
     /// (and the writers waiting on them) proceed while the merged segment and its index are
     /// written.
-    pub(crate) fn merge(
-        &self,
-        which: &[u64],
-        graph: Graph,
-        leave_out: DropRows,
-    ) -> Result<CompactionStats> {
+    ///
+    /// A merge leaves out only rows whose deletion is persisted: rows hidden by writes still only
+    /// in the WAL are carried over and hidden again, so a crash that loses those writes can never
+    /// also lose the older version they replaced, and replaying a payload update (whose log
+    /// record holds no vector) always finds the version it updates.
+    pub(crate) fn merge(&self, which: &[u64], graph: Graph) -> Result<CompactionStats> {
         let started = Instant::now();
         let (segments, plan, id, mut gens) = self.reserve_merge(which);
         let mut stats = CompactionStats {
@@ -103,12 +93,8 @@ impl CollectionInner {
             ..CompactionStats::default()
         };
         // The rows to leave out.
-        let dead: Vec<Arc<RoaringBitmap>> = segments
-            .iter()
-            .map(|s| match leave_out {
-                DropRows::Persisted => Arc::clone(&s.persisted),
-            })
-            .collect();
+        let dead: Vec<Arc<RoaringBitmap>> =
+            segments.iter().map(|s| Arc::clone(&s.persisted)).collect();
         let nothing_to_drop = dead.iter().all(|d| d.is_empty());
         if segments.len() != which.len()
             || segments.is_empty()

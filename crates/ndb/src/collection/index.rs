@@ -12,7 +12,7 @@ use super::open::SEGMENTS_DIR;
 use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self, CollectionManifest};
-use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
+use crate::segment::index::{index_file_name, SegmentIndex};
 use crate::Result;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -169,7 +169,6 @@ impl CollectionInner {
     /// open). The caller holds the manifest lock, so the segment list does not change.
     fn install_graphs(&self, m: &CollectionManifest) {
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let metric = graph_metric(self.config().distance());
         let changed: Vec<(u64, u32, Option<u64>)> = {
             let st = self.state.read();
             st.segments
@@ -185,15 +184,8 @@ impl CollectionInner {
         let opened: Vec<(u64, Option<u64>, Option<Arc<SegmentIndex>>)> = changed
             .into_iter()
             .map(|(id, rows, gen)| {
-                let index = gen.and_then(|gen| {
-                    let path = seg_dir.join(index_file_name(id, gen));
-                    SegmentIndex::open(&*self.vfs, &path, id, rows, metric)
-                        .map_err(|e| {
-                            log::warn!("segment {id}: new index unusable, searching exactly: {e}")
-                        })
-                        .ok()
-                });
-                (id, gen, index.map(Arc::new))
+                let index = gen.and_then(|gen| self.open_graph(&seg_dir, id, gen, rows));
+                (id, gen, index)
             })
             .collect();
         let mut st = self.state.write();

@@ -342,7 +342,7 @@ impl CollectionInner {
                         Graph::Now
                     }
                 };
-                self.merge(&which, graph, super::compact::DropRows::Persisted)?;
+                self.merge(&which, graph)?;
                 super::stats::Counters::count(&self.counters.merges, 1);
                 Ok(true)
             }

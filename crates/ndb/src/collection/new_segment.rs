@@ -103,34 +103,38 @@ impl CollectionInner {
             self.config().distance(),
             e.rows,
         )?;
-        let index = e.index.and_then(|ix| {
-            let path = seg_dir.join(index_file_name(e.id, ix.gen));
-            SegmentIndex::open(
-                vfs,
-                &path,
-                e.id,
-                segment.rows(),
-                graph_metric(self.config().distance()),
-            )
-            .map_err(|err| {
-                log::warn!(
-                    "segment {}: new index unusable, searching exactly: {err}",
-                    e.id
-                )
-            })
-            .ok()
-        });
+        let index = e
+            .index
+            .and_then(|ix| self.open_graph(seg_dir, e.id, ix.gen, segment.rows()));
         Ok(LiveSegment {
             segment: Arc::new(segment),
             deleted: Arc::new(deleted),
             persisted: Arc::new(persisted),
             persisted_bytes,
             index_gen: e.index.map(|ix| ix.gen),
-            index: index.map(Arc::new),
+            index,
             payload_index_bytes: e.payload_index.map_or(0, |p| p.file_bytes),
             payload_index_gen: e.payload_index.map(|p| p.gen),
             payload_index: new.payload_index,
         })
+    }
+
+    /// Open generation `gen` of segment `id`'s graph, just written and named by a manifest. A
+    /// file that fails to open is logged and `None`: the segment is searched exactly until
+    /// `rebuild_index`.
+    pub(crate) fn open_graph(
+        &self,
+        seg_dir: &Path,
+        id: u64,
+        gen: u64,
+        rows: u32,
+    ) -> Option<Arc<SegmentIndex>> {
+        let path = seg_dir.join(index_file_name(id, gen));
+        let metric = graph_metric(self.config().distance());
+        SegmentIndex::open(&*self.vfs, &path, id, rows, metric)
+            .map_err(|e| log::warn!("segment {id}: new index unusable, searching exactly: {e}"))
+            .ok()
+            .map(Arc::new)
     }
 
     /// The flag that background graph builds poll: set when the collection closes.
