@@ -1,7 +1,7 @@
 //! Parallel graph construction (insertion order is parallel, so two builds of the same data may
 //! differ; the built graph is stored, never rebuilt at open).
 
-use crate::search::{beam, greedy, Scored, Scratch};
+use crate::search::{beam, greedy, ExactScore, Scored, Scratch};
 use crate::{
     Graph, GraphView, Metric, Params, Vectors, HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION,
 };
@@ -77,6 +77,16 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
             .score(&self.k, self.vectors.vector(a), self.vectors.vector(b))
     }
 
+    /// Exact scores of every node against `query`.
+    fn exact<'q>(&'q self, query: &'q [f32]) -> ExactScore<'q, V> {
+        ExactScore {
+            vectors: self.vectors,
+            metric: self.metric,
+            kernels: &self.k,
+            query,
+        }
+    }
+
     fn fill(&self, level: usize, node: u32, buf: &mut Vec<u32>) {
         buf.clear();
         if let Some(list) = self.links[node as usize].lock().get(level) {
@@ -108,6 +118,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
             return;
         }
         let query = self.vectors.vector(q);
+        let score = self.exact(query);
         let n = self.vectors.len() as u32;
         let mut cur = Scored(
             self.metric
@@ -119,10 +130,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
             cur = greedy(
                 |node, b: &mut Vec<u32>| self.fill(level, node, b),
                 &mut buf,
-                self.vectors,
-                self.metric,
-                &self.k,
-                query,
+                &score,
                 cur,
                 n,
             );
@@ -131,10 +139,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
         for level in (0..=lq.min(top)).rev() {
             beam(
                 |node, b: &mut Vec<u32>| self.fill(level, node, b),
-                self.vectors,
-                self.metric,
-                &self.k,
-                query,
+                &score,
                 &entries,
                 self.ef,
                 n,
@@ -359,10 +364,7 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
                 );
                 beam(
                     |node, b: &mut Vec<u32>| self.fill(0, node, b),
-                    self.vectors,
-                    self.metric,
-                    &self.k,
-                    query,
+                    &self.exact(query),
                     &[start],
                     self.ef,
                     n,

@@ -77,13 +77,10 @@ impl Scratch {
 
 /// Greedy walk on one level towards `query`, from `(score, node)`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn greedy<V: Vectors + ?Sized>(
+pub(crate) fn greedy<S: NodeScore + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
     buf: &mut Vec<u32>,
-    vectors: &V,
-    metric: Metric,
-    k: &Kernels,
-    query: &[f32],
+    score: &S,
     mut cur: Scored,
     n: u32,
 ) -> Scored {
@@ -94,7 +91,7 @@ pub(crate) fn greedy<V: Vectors + ?Sized>(
             if nb >= n {
                 continue;
             }
-            let s = metric.score(k, query, vectors.vector(nb));
+            let s = score.score(nb);
             if s > cur.0 {
                 cur = Scored(s, nb);
                 improved = true;
@@ -109,12 +106,9 @@ pub(crate) fn greedy<V: Vectors + ?Sized>(
 /// Best-first search of one level from `entries`, keeping the `ef` best nodes that `allow`
 /// accepts (others are traversed, not kept). Results are left in `scratch.results`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn beam<V: Vectors + ?Sized>(
+pub(crate) fn beam<S: NodeScore + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
-    vectors: &V,
-    metric: Metric,
-    k: &Kernels,
-    query: &[f32],
+    score: &S,
     entries: &[Scored],
     ef: usize,
     n: u32,
@@ -146,14 +140,14 @@ pub(crate) fn beam<V: Vectors + ?Sized>(
         // Start loading every unvisited neighbour's vector before scoring the first one.
         for &nb in &buf {
             if nb < n && !scratch.is_visited(nb) {
-                ndb_kernels::prefetch(vectors.vector(nb));
+                score.prefetch(nb);
             }
         }
         for &nb in &buf {
             if nb >= n || !scratch.visit(nb) {
                 continue;
             }
-            let s = metric.score(k, query, vectors.vector(nb));
+            let s = score.score(nb);
             let admit = scratch.results.len() < ef
                 || scratch.results.peek().is_some_and(|Reverse(w)| s > w.0);
             if admit {
@@ -168,6 +162,37 @@ pub(crate) fn beam<V: Vectors + ?Sized>(
         }
     }
     scratch.buf = buf;
+}
+
+/// How close each node is to one query, for a graph search: the caller's choice of vectors
+/// and arithmetic (exact `f32` vectors, or compressed codes with an estimate). Higher is closer.
+pub trait NodeScore {
+    /// The score of node `node` (`node < ` the graph's length).
+    fn score(&self, node: u32) -> f32;
+    /// Start loading what scoring `node` will read (a hint; the default does nothing).
+    #[inline]
+    fn prefetch(&self, _node: u32) {}
+}
+
+/// Exact scores of `f32` vectors under a metric.
+pub(crate) struct ExactScore<'a, V: ?Sized> {
+    pub vectors: &'a V,
+    pub metric: Metric,
+    pub kernels: &'a Kernels,
+    pub query: &'a [f32],
+}
+
+impl<V: Vectors + ?Sized> NodeScore for ExactScore<'_, V> {
+    #[inline]
+    fn score(&self, node: u32) -> f32 {
+        self.metric
+            .score(self.kernels, self.query, self.vectors.vector(node))
+    }
+
+    #[inline]
+    fn prefetch(&self, node: u32) {
+        ndb_kernels::prefetch(self.vectors.vector(node));
+    }
 }
 
 impl GraphView<'_> {
@@ -185,12 +210,35 @@ impl GraphView<'_> {
         allow: &dyn Fn(u32) -> bool,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {
+        if vectors.len() < self.len() as usize {
+            return Vec::new();
+        }
+        let score = ExactScore {
+            vectors,
+            metric,
+            kernels,
+            query,
+        };
+        self.search_by(&score, top_k, ef, allow, scratch)
+    }
+
+    /// [`GraphView::search`] with scores from `score` (for example estimates from compressed
+    /// codes, rescored by the caller): the (up to) `top_k` allowed nodes with the highest
+    /// scores met, best first, exploring `max(ef, top_k)` candidates on level 0.
+    pub fn search_by<S: NodeScore + ?Sized>(
+        &self,
+        score: &S,
+        top_k: usize,
+        ef: usize,
+        allow: &dyn Fn(u32) -> bool,
+        scratch: &mut Scratch,
+    ) -> Vec<(f32, u32)> {
         let n = self.len();
-        if n == 0 || top_k == 0 || vectors.len() < n as usize {
+        if n == 0 || top_k == 0 {
             return Vec::new();
         }
         let entry = self.entry();
-        let mut cur = Scored(metric.score(kernels, query, vectors.vector(entry)), entry);
+        let mut cur = Scored(score.score(entry), entry);
         for level in (1..=self.levels()).rev() {
             cur = greedy(
                 |node, buf: &mut Vec<u32>| {
@@ -198,10 +246,7 @@ impl GraphView<'_> {
                     buf.extend_from_slice(self.neighbors(level, node));
                 },
                 &mut scratch.buf,
-                vectors,
-                metric,
-                kernels,
-                query,
+                score,
                 cur,
                 n,
             );
@@ -211,10 +256,7 @@ impl GraphView<'_> {
                 buf.clear();
                 buf.extend_from_slice(self.neighbors(0, node));
             },
-            vectors,
-            metric,
-            kernels,
-            query,
+            score,
             &[cur],
             ef.max(top_k),
             n,

@@ -7,9 +7,10 @@ const LINES: usize = 4;
 #[cfg(target_arch = "x86_64")]
 const LINE_BYTES: usize = 64;
 
-/// Hint that `v` will be read soon. Has no effect on results; a no-op where unsupported.
+/// Hint that `v` (a vector, a quantized code) will be read soon. Has no effect on results; a
+/// no-op where unsupported.
 #[inline]
-pub fn prefetch(v: &[f32]) {
+pub fn prefetch<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -30,7 +31,8 @@ pub fn prefetch(v: &[f32]) {
 mod tests {
     #[test]
     fn prefetch_accepts_any_slice() {
-        super::prefetch(&[]);
+        super::prefetch::<f32>(&[]);
+        super::prefetch(&[7u8; 300]);
         super::prefetch(&[1.0]);
         super::prefetch(&vec![0.0; 1000]);
     }

@@ -1,6 +1,6 @@
 //! Changing a collection's settings after creation: what may change without rewriting data.
 
-use crate::config::{CollectionConfig, Durability};
+use crate::config::{CollectionConfig, Durability, Quantization};
 use crate::{Error, Result};
 
 /// Settings to change with [`Collection::update_config`](crate::Collection::update_config);
@@ -32,6 +32,9 @@ pub struct ConfigUpdate {
     pub ef_construction: Option<usize>,
     /// The smallest segment that gets a graph, from now on.
     pub min_rows: Option<usize>,
+    /// The codes of segments written from now on (flushes, merges); at once for every segment
+    /// with [`Collection::rebuild_index`](crate::Collection::rebuild_index).
+    pub quantization: Option<Quantization>,
 }
 
 impl ConfigUpdate {
@@ -76,9 +79,16 @@ impl ConfigUpdate {
         self
     }
 
+    /// Change the quantization of segments written from now on.
+    pub fn quantization(mut self, quantization: Quantization) -> Self {
+        self.quantization = Some(quantization);
+        self
+    }
+
     /// Set one setting by name from text, as the command line and the language packages give
     /// it: `durability` (`buffered` or `fdatasync_each_batch`, alias `fsync`),
-    /// `flush_threshold_bytes`, `ef_search`, `m`, `ef_construction`, `min_rows`. `dim` and
+    /// `flush_threshold_bytes`, `ef_search`, `m`, `ef_construction`, `min_rows`,
+    /// `quantization` (`none`, `int8`, `binary`). `dim` and
     /// `distance` are refused: they cannot change after creation.
     pub fn set(mut self, key: &str, value: &str) -> Result<Self> {
         let number = || {
@@ -103,6 +113,7 @@ impl ConfigUpdate {
             "m" => self.m = Some(number()?),
             "ef_construction" => self.ef_construction = Some(number()?),
             "min_rows" => self.min_rows = Some(number()?),
+            "quantization" => self.quantization = Some(Quantization::from_name(value)?),
             "dim" | "distance" => {
                 return Err(Error::invalid(format!(
                     "the {key} of a collection cannot change after creation (its vectors and \
@@ -112,7 +123,7 @@ impl ConfigUpdate {
             other => {
                 return Err(Error::invalid(format!(
                     "unknown setting {other:?} (durability, flush_threshold_bytes, ef_search, m, \
-                     ef_construction, min_rows)"
+                     ef_construction, min_rows, quantization)"
                 )))
             }
         }
@@ -134,6 +145,9 @@ impl ConfigUpdate {
         index.ef_construction = self.ef_construction.unwrap_or(index.ef_construction);
         index.min_rows = self.min_rows.unwrap_or(index.min_rows);
         next = next.with_index(index);
+        if let Some(q) = self.quantization {
+            next = next.with_quantization(q);
+        }
         next.validate()?;
         Ok(next)
     }

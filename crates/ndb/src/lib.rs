@@ -50,7 +50,7 @@ mod wal;
 
 pub use backup::BackupStats;
 pub use collection::{Collection, CollectionStats, CompactionStats, DocumentIter, SegmentStats};
-pub use config::{CollectionConfig, Distance, Durability, IndexConfig};
+pub use config::{CollectionConfig, Distance, Durability, IndexConfig, Quantization};
 pub use config_update::ConfigUpdate;
 pub use database::{Database, DatabaseOptions};
 pub use document::Document;

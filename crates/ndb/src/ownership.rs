@@ -101,7 +101,7 @@ pub(crate) fn is_segments_file_name(name: &str) -> bool {
     let digits = |s: &str| s.len() >= 6 && s.bytes().all(|b| b.is_ascii_digit());
     match ext {
         "ndb" => digits(stem),
-        "del" | "hnsw" | "pidx" => stem
+        "del" | "hnsw" | "pidx" | "codes" => stem
             .split_once('-')
             .is_some_and(|(a, b)| digits(a) && digits(b)),
         _ => false,
@@ -119,6 +119,7 @@ mod tests {
             "000001.ndb",
             "000012-000003.del",
             "000001-000002.hnsw",
+            "000003-000004.codes",
             "1234567-000001.pidx",
         ] {
             assert!(is_segments_file_name(ok), "{ok}");

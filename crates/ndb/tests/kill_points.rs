@@ -2,14 +2,15 @@
 //! compactions, backups) and aborts at the k-th time it reaches one named point before or
 //! after an fsync, rename or unlink; the parent reopens and checks that every acknowledged
 //! batch and payload update is there, the state is a prefix of the batches, `verify` passes,
-//! and every backup that finished holds the batches acknowledged before it. CI: every point, twice; with
+//! every segment has its quantized codes, and every backup that finished holds the batches
+//! acknowledged before it. CI: every point, twice; with
 //! `NDB_KILL_POINT_RUNS=50 cargo test --release -p ndb --test kill_points -- --ignored`, 50 times
 //! each.
 
 mod common;
 use common::env_number;
 
-use ndb::{CollectionConfig, Database, Document, Durability, IndexConfig};
+use ndb::{CollectionConfig, Database, Document, Durability, IndexConfig, Quantization};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -28,6 +29,8 @@ fn config() -> CollectionConfig {
                 .with_ef_construction(16)
                 .with_ef_search(16),
         )
+        // Every crash also lands among code file writes, renames and removals.
+        .with_quantization(Quantization::Int8)
 }
 
 /// The child: write batches `start..`, flushing and compacting now and then; print each
@@ -181,6 +184,14 @@ fn check_points(runs_per_point: u64) {
                 }
                 c.verify()
                     .unwrap_or_else(|e| panic!("{point} run {r}: verify: {e}"));
+                let stats = c.stats().unwrap();
+                assert!(
+                    stats
+                        .segments
+                        .iter()
+                        .all(|s| s.quantization == Quantization::Int8),
+                    "{point} run {r}: a segment without its codes: {stats:?}"
+                );
                 checked += 1;
             }
         }

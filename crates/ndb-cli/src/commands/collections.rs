@@ -157,8 +157,15 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
             "open_segments_seconds": s.open_segments_duration.as_secs_f64(),
             "open_wal_replay_seconds": s.open_wal_replay_duration.as_secs_f64(),
             "payload_indexes": payload_indexes,
+            "quantization": s.quantization.name(),
+            "quantized_docs": s.quantized_docs,
+            "vector_bytes": s.vector_bytes,
+            "code_bytes": s.code_bytes,
+            "graph_bytes": s.graph_bytes,
+            "resident_bytes_per_vector": s.resident_bytes_per_vector,
             "segments": s.segments.iter().map(|g| json!({
                 "id": g.id, "rows": g.rows, "deleted": g.deleted, "bytes": g.bytes, "indexed": g.indexed,
+                "quantization": g.quantization.name(), "code_bytes": g.code_bytes,
             })).collect::<Vec<_>>(),
         }))
     } else {
@@ -196,6 +203,19 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
                         s.index_backlog_segments
                     ),
                 ),
+                (
+                    "quantization",
+                    format!(
+                        "{} ({} docs on codes; codes {}, graphs {}, f32 vectors {}; {:.0} bytes \
+                         per vector searched at random)",
+                        s.quantization.name(),
+                        fmt::count(s.quantized_docs),
+                        fmt::bytes(s.code_bytes),
+                        fmt::bytes(s.graph_bytes),
+                        fmt::bytes(s.vector_bytes),
+                        s.resident_bytes_per_vector
+                    ),
+                ),
                 ("disk size", fmt::bytes(disk)),
                 ("WAL size", fmt::bytes(wal)),
                 (
@@ -226,12 +246,16 @@ pub fn stats(ctx: &mut Ctx, db: &Path, name: &str) -> CliResult<()> {
                         .iter()
                         .map(|g| {
                             format!(
-                                "#{}: {} rows ({} deleted), {}{}",
+                                "#{}: {} rows ({} deleted), {}{}{}",
                                 g.id,
                                 fmt::count(g.rows),
                                 fmt::count(g.deleted),
                                 fmt::bytes(g.bytes),
-                                if g.indexed { ", indexed" } else { "" }
+                                if g.indexed { ", indexed" } else { "" },
+                                match g.quantization {
+                                    ndb::Quantization::None => String::new(),
+                                    q => format!(", {} codes", q.name()),
+                                }
                             )
                         })
                         .collect::<Vec<_>>()
@@ -263,7 +287,7 @@ pub fn config(ctx: &mut Ctx, db: &Path, name: &str, settings: &[String]) -> CliR
     let ix = c.index();
     ctx.println(&format!(
         "{name}: dim {}, {}, {} durability, flush threshold {}, m {}, ef_construction {}, \
-         ef_search {}, min_rows {}",
+         ef_search {}, min_rows {}, quantization {}",
         c.dim(),
         distance_name(c.distance()),
         durability_name(c.durability()),
@@ -271,6 +295,7 @@ pub fn config(ctx: &mut Ctx, db: &Path, name: &str, settings: &[String]) -> CliR
         ix.m,
         ix.ef_construction,
         ix.ef_search,
-        ix.min_rows
+        ix.min_rows,
+        c.quantization().name()
     ))
 }

@@ -50,6 +50,7 @@ pub(crate) fn config_json(c: &CollectionConfig) -> Value {
             "ef_search": ix.ef_search,
             "min_rows": ix.min_rows,
         },
+        "quantization": c.quantization().name(),
     })
 }
 

@@ -54,6 +54,7 @@ pub struct SearchArgs {
     pub ef: Option<usize>,
     pub distance: Option<Distance>,
     pub threads: Option<usize>,
+    pub oversampling: Option<f32>,
 }
 
 pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
@@ -94,6 +95,9 @@ pub fn search(ctx: &mut Ctx, a: SearchArgs) -> CliResult<()> {
     }
     if let Some(t) = a.threads {
         s = s.threads(t);
+    }
+    if let Some(o) = a.oversampling {
+        s = s.oversampling(o);
     }
     let started = Instant::now();
     let mut hits = coll.search(s)?;

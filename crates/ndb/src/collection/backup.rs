@@ -13,6 +13,7 @@ use super::CollectionInner;
 use crate::error::IoContext;
 use crate::manifest::{self, CollectionManifest};
 use crate::payload_index::payload_index_file_name;
+use crate::segment::codes::codes_file_name;
 use crate::segment::deletes::deletes_file_name;
 use crate::segment::index::index_file_name;
 use crate::segment::segment_file_name;
@@ -70,6 +71,7 @@ impl CollectionInner {
                 e.payload_index
                     .map(|p| payload_index_file_name(e.id, p.gen)),
             );
+            names.extend(e.codes.map(|c| codes_file_name(e.id, c.gen)));
             for name in names {
                 let (from, to) = (seg_dir.join(&name), seg_dest.join(&name));
                 match self.vfs.hard_link(&from, &to) {

@@ -49,11 +49,13 @@ pub struct CompactionStats {
     pub duration: Duration,
 }
 
-fn segment_bytes(s: &LiveSegment) -> u64 {
+/// Bytes of a segment's files: the segment, its deletion, graph, payload index and code files.
+pub(super) fn segment_bytes(s: &LiveSegment) -> u64 {
     s.segment.file_len()
         + s.persisted_bytes
         + s.index.as_ref().map_or(0, |i| i.file_bytes)
         + s.payload_index_bytes
+        + s.codes.as_ref().map_or(0, |c| c.file_bytes)
 }
 
 impl CollectionInner {
@@ -168,7 +170,7 @@ impl CollectionInner {
         let mut plan = manifest.clone();
         plan.segments.clear();
         let id = manifest.reserve_segment_id();
-        (segments, plan, id, manifest.reserve_gens(3))
+        (segments, plan, id, manifest.reserve_gens(4))
     }
 
     /// Phase 3: write the deletions persisted since phase 1 for the new segment, swap the
@@ -417,6 +419,10 @@ fn remove_merged_files(
             e.payload_index.map(|ix| {
                 seg_dir.join(crate::payload_index::payload_index_file_name(e.id, ix.gen))
             }),
+        );
+        files.extend(
+            e.codes
+                .map(|c| seg_dir.join(crate::segment::codes::codes_file_name(e.id, c.gen))),
         );
         for path in files {
             crate::failpoint::hit("merge.unlink.before");

@@ -222,7 +222,7 @@ impl CollectionInner {
     }
 
     /// Step 1, under the manifest lock: the manifest the segment is written for, the segment id
-    /// and the file generations of its graph and payload index (those it will have).
+    /// and the file generations of its graph, payload index and codes (those it will have).
     fn reserve_flush(
         &self,
         mem: &Memtable,
@@ -233,7 +233,8 @@ impl CollectionInner {
         let rows = mem.live_count() as u64;
         let gens =
             u64::from(rows > 0 && with_graph && self.wants_graph(manifest.index_enabled, rows))
-                + u64::from(rows > 0 && !manifest.payload_indexes.is_empty());
+                + u64::from(rows > 0 && !manifest.payload_indexes.is_empty())
+                + u64::from(rows > 0 && self.config().quantization() != crate::Quantization::None);
         let id = manifest.reserve_segment_id();
         (scratch, id, manifest.reserve_gens(gens))
     }

@@ -423,6 +423,26 @@ impl Collection {
                     u64::from(s.segment.rows()),
                 )?;
             }
+            match (&s.codes, s.codes_gen) {
+                (Some(codes), _) => codes.verify()?,
+                (None, Some(gen)) => {
+                    // Named by the manifest but unusable at open: report why.
+                    let id = s.segment.id();
+                    let path = self
+                        .inner
+                        .dir
+                        .join(SEGMENTS_DIR)
+                        .join(crate::segment::codes::codes_file_name(id, gen));
+                    crate::segment::codes::SegmentCodes::open(
+                        &*self.inner.vfs,
+                        &path,
+                        id,
+                        s.segment.rows(),
+                        self.inner.config().dim(),
+                    )?;
+                }
+                (None, None) => {}
+            }
         }
         crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
         Ok(())

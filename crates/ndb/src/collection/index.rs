@@ -11,20 +11,22 @@ use super::locks::MutexGuard;
 use super::open::SEGMENTS_DIR;
 use super::CollectionInner;
 use crate::error::IoContext;
-use crate::manifest::{self, CollectionManifest};
+use crate::manifest::{self, CollectionManifest, IndexEntry};
+use crate::segment::codes::{codes_file_name, SegmentCodes};
 use crate::segment::index::{index_file_name, SegmentIndex};
 use crate::Result;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 impl CollectionInner {
-    /// Build the graph of every segment and turn graph building on.
+    /// Build the graph and the codes (as the collection's quantization now says) of every
+    /// segment and turn graph building on.
     pub(crate) fn rebuild_index(&self) -> Result<()> {
         let _merging = self.jobs.merge.lock();
         let (segments, mut gens) = {
             let mut manifest = self.catalog.lock();
             let segments = self.state.read().segments.clone();
-            let gens = manifest.reserve_gens(segments.len() as u64);
+            let gens = manifest.reserve_gens(2 * segments.len() as u64);
             (segments, gens)
         };
         let seg_dir = self.dir.join(SEGMENTS_DIR);
@@ -32,10 +34,9 @@ impl CollectionInner {
         for s in &segments {
             let vectors = ndb_hnsw::FlatVectors::new(s.segment.vectors(), self.config().dim());
             let id = s.segment.id();
-            built.push((
-                id,
-                self.write_index(&seg_dir, id, gens.take()?, &vectors, None)?,
-            ));
+            let graph = self.write_index(&seg_dir, id, gens.take()?, &vectors, None)?;
+            let codes = self.write_codes(&mut gens, &seg_dir, id, &vectors)?;
+            built.push((id, graph, codes));
         }
         self.vfs.sync_dir(&seg_dir).at(&seg_dir)?;
 
@@ -44,14 +45,19 @@ impl CollectionInner {
         let mut next = manifest.clone();
         next.index_enabled = true;
         let mut obsolete = Vec::new();
-        for (id, ix) in built {
+        for (id, ix, codes) in built {
+            let codes_name = |c: IndexEntry| seg_dir.join(codes_file_name(id, c.gen));
             match next.segments.iter_mut().find(|e| e.id == id) {
                 Some(entry) => {
                     if let Some(old) = entry.index.replace(ix) {
                         obsolete.push(seg_dir.join(index_file_name(id, old.gen)));
                     }
+                    obsolete.extend(std::mem::replace(&mut entry.codes, codes).map(codes_name));
                 }
-                None => obsolete.push(seg_dir.join(index_file_name(id, ix.gen))),
+                None => {
+                    obsolete.push(seg_dir.join(index_file_name(id, ix.gen)));
+                    obsolete.extend(codes.map(codes_name));
+                }
             }
         }
         self.commit_graphs(&mut manifest, next, obsolete, "the index")
@@ -163,36 +169,59 @@ impl CollectionInner {
         Ok(())
     }
 
-    /// Make each live segment's graph the one `m` names: opened anew where the generation
-    /// changed (before the state lock is taken), dropped where `m` names none. A graph file that
-    /// fails to open is logged and the segment is searched exactly until `rebuild_index` (as at
-    /// open). The caller holds the manifest lock, so the segment list does not change.
+    /// Make each live segment's graph and codes the ones `m` names: opened anew where the
+    /// generation changed (before the state lock is taken), dropped where `m` names none. A file
+    /// that fails to open is logged and the segment is searched without it until
+    /// `rebuild_index` (as at open). The caller holds the manifest lock, so the segment list
+    /// does not change.
     fn install_graphs(&self, m: &CollectionManifest) {
         let seg_dir = self.dir.join(SEGMENTS_DIR);
-        let changed: Vec<(u64, u32, Option<u64>)> = {
+        type Opened = (u64, Option<u64>, Option<Arc<SegmentIndex>>);
+        type OpenedCodes = (u64, Option<u64>, Option<Arc<SegmentCodes>>);
+        let (graphs, codes): (Vec<Opened>, Vec<OpenedCodes>) = {
             let st = self.state.read();
-            st.segments
-                .iter()
-                .filter_map(|s| {
-                    let id = s.segment.id();
-                    let named = m.segments.iter().find(|e| e.id == id).and_then(|e| e.index);
-                    let gen = named.map(|ix| ix.gen);
-                    (gen != s.index_gen).then_some((id, s.segment.rows(), gen))
+            let named = |id: u64| m.segments.iter().find(|e| e.id == id);
+            let mut graphs = Vec::new();
+            let mut codes = Vec::new();
+            for s in &st.segments {
+                let (id, rows) = (s.segment.id(), s.segment.rows());
+                let gen = named(id).and_then(|e| e.index).map(|ix| ix.gen);
+                if gen != s.index_gen {
+                    graphs.push((id, gen, gen.map(|g| (g, rows))));
+                }
+                let gen = named(id).and_then(|e| e.codes).map(|c| c.gen);
+                if gen != s.codes_gen {
+                    codes.push((id, gen, gen.map(|g| (g, rows))));
+                }
+            }
+            drop(st);
+            let graphs = graphs
+                .into_iter()
+                .map(|(id, gen, open)| {
+                    let opened = open.and_then(|(g, rows)| self.open_graph(&seg_dir, id, g, rows));
+                    (id, gen, opened)
                 })
-                .collect()
+                .collect();
+            let codes = codes
+                .into_iter()
+                .map(|(id, gen, open)| {
+                    let opened = open.and_then(|(g, rows)| self.open_codes(&seg_dir, id, g, rows));
+                    (id, gen, opened)
+                })
+                .collect();
+            (graphs, codes)
         };
-        let opened: Vec<(u64, Option<u64>, Option<Arc<SegmentIndex>>)> = changed
-            .into_iter()
-            .map(|(id, rows, gen)| {
-                let index = gen.and_then(|gen| self.open_graph(&seg_dir, id, gen, rows));
-                (id, gen, index)
-            })
-            .collect();
         let mut st = self.state.write();
-        for (id, gen, index) in opened {
+        for (id, gen, index) in graphs {
             if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
                 s.index_gen = gen;
                 s.index = index;
+            }
+        }
+        for (id, gen, codes) in codes {
+            if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
+                s.codes_gen = gen;
+                s.codes = codes;
             }
         }
     }

@@ -6,6 +6,7 @@ use super::state::LiveSegment;
 use super::CollectionInner;
 use crate::manifest::{CollectionManifest, IndexEntry, SegmentEntry};
 use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
+use crate::segment::codes::{self, codes_file_name, SegmentCodes};
 use crate::segment::index::{self, graph_metric, index_file_name, GraphSeed, SegmentIndex};
 use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
 use crate::Result;
@@ -62,6 +63,7 @@ impl CollectionInner {
         };
         let payload_index =
             self.write_payload_index(&plan.payload_indexes, gens, seg_dir, id, rows)?;
+        let codes = self.write_codes(gens, seg_dir, id, &RowVectors { rows, dim })?;
         Ok(NewSegment {
             entry: SegmentEntry {
                 id,
@@ -70,6 +72,7 @@ impl CollectionInner {
                 deletes: None,
                 index,
                 payload_index: payload_index.as_ref().map(|p| p.0),
+                codes,
             },
             path,
             payload_index: payload_index.map(|p| p.1),
@@ -106,6 +109,9 @@ impl CollectionInner {
         let index = e
             .index
             .and_then(|ix| self.open_graph(seg_dir, e.id, ix.gen, segment.rows()));
+        let codes = e
+            .codes
+            .and_then(|c| self.open_codes(seg_dir, e.id, c.gen, segment.rows()));
         Ok(LiveSegment {
             segment: Arc::new(segment),
             deleted: Arc::new(deleted),
@@ -116,7 +122,45 @@ impl CollectionInner {
             payload_index_bytes: e.payload_index.map_or(0, |p| p.file_bytes),
             payload_index_gen: e.payload_index.map(|p| p.gen),
             payload_index: new.payload_index,
+            codes_gen: e.codes.map(|c| c.gen),
+            codes,
         })
+    }
+
+    /// Open generation `gen` of segment `id`'s codes, just written and named by a manifest. A
+    /// file that fails to open is logged and `None`: the segment is searched on its `f32`
+    /// vectors until `rebuild_index`.
+    pub(crate) fn open_codes(
+        &self,
+        seg_dir: &Path,
+        id: u64,
+        gen: u64,
+        rows: u32,
+    ) -> Option<Arc<SegmentCodes>> {
+        let path = seg_dir.join(codes_file_name(id, gen));
+        SegmentCodes::open(&*self.vfs, &path, id, rows, self.config().dim())
+            .map_err(|e| log::warn!("segment {id}: codes unusable, searching f32 vectors: {e}"))
+            .ok()
+            .map(Arc::new)
+    }
+
+    /// Fit a quantizer to `vectors` and write their codes as a new generation of segment
+    /// `id`'s code file (nothing when the collection does not quantize, or has no rows),
+    /// taking the generation from `gens`.
+    pub(crate) fn write_codes(
+        &self,
+        gens: &mut Reserved,
+        seg_dir: &Path,
+        id: u64,
+        vectors: &(impl ndb_hnsw::Vectors + ?Sized),
+    ) -> Result<Option<IndexEntry>> {
+        let Some(quantizer) = codes::fit(vectors, self.config().quantization(), id)? else {
+            return Ok(None);
+        };
+        let gen = gens.take()?;
+        let path = seg_dir.join(codes_file_name(id, gen));
+        let file_bytes = codes::write(&*self.vfs, &path, id, &quantizer, vectors)?;
+        Ok(Some(IndexEntry { gen, file_bytes }))
     }
 
     /// Open generation `gen` of segment `id`'s graph, just written and named by a manifest. A

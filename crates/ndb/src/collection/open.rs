@@ -10,6 +10,7 @@ use crate::limits::READ_ONLY_OPEN_RETRIES;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
 use crate::memtable::Memtable;
 use crate::payload_index::payload_index_file_name;
+use crate::segment::codes::{codes_file_name, SegmentCodes};
 use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, Segment};
@@ -235,8 +236,22 @@ fn open_segment(
             .ok()
             .map(|p| (Arc::new(p), ix.file_bytes))
     });
+    let codes = entry.codes.and_then(|c| {
+        let path = seg_dir.join(codes_file_name(entry.id, c.gen));
+        SegmentCodes::open(vfs, &path, entry.id, segment.rows(), dim)
+            .map_err(|e| {
+                log::warn!(
+                    "segment {} is searched on its f32 vectors: its codes are unusable ({e}); Collection::rebuild_index rebuilds them",
+                    entry.id
+                )
+            })
+            .ok()
+            .map(Arc::new)
+    });
     let deleted = Arc::new(deleted);
     Ok(LiveSegment {
+        codes,
+        codes_gen: entry.codes.map(|c| c.gen),
         payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.1),
         payload_index: payload_index.map(|p| p.0),
         payload_index_gen: entry.payload_index.map(|p| p.gen),
@@ -412,6 +427,9 @@ pub(crate) fn remove_garbage(vfs: &dyn Vfs, dir: &Path, m: &CollectionManifest) 
         }
         if let Some(ix) = e.payload_index {
             keep.insert(payload_index_file_name(e.id, ix.gen));
+        }
+        if let Some(c) = e.codes {
+            keep.insert(codes_file_name(e.id, c.gen));
         }
     }
     if vfs.is_dir(&seg_dir).at(&seg_dir)? {

@@ -34,6 +34,10 @@ pub(crate) struct LiveSegment {
     pub payload_index_bytes: u64,
     /// The payload index file generation the manifest names (kept even if it failed to load).
     pub payload_index_gen: Option<u64>,
+    /// The segment's quantized codes, if the collection quantizes (and the file was intact).
+    pub codes: Option<Arc<crate::segment::codes::SegmentCodes>>,
+    /// The code file generation the manifest names (kept even if it failed to open).
+    pub codes_gen: Option<u64>,
 }
 
 impl LiveSegment {

@@ -95,6 +95,20 @@ pub struct CollectionStats {
     pub segments: Vec<SegmentStats>,
     /// Declared payload indexes: field and kind.
     pub payload_indexes: Vec<(String, crate::PayloadIndexKind)>,
+    /// The quantization of segments written from now on.
+    pub quantization: crate::Quantization,
+    /// Live documents in segments with usable quantized codes (searched on them).
+    pub quantized_docs: u64,
+    /// Bytes of `f32` vectors in segments (rows × dim × 4). With quantization, searches touch
+    /// them only to rescore candidates.
+    pub vector_bytes: u64,
+    /// Bytes of quantized code files.
+    pub code_bytes: u64,
+    /// Bytes of HNSW graph files.
+    pub graph_bytes: u64,
+    /// Bytes per segment row that searches read at random and so want in RAM: the graph plus
+    /// the codes of quantized segments, the graph plus the `f32` vector of the others.
+    pub resident_bytes_per_vector: f64,
 }
 
 /// Figures about one segment, in [`CollectionStats::segments`].
@@ -111,6 +125,10 @@ pub struct SegmentStats {
     pub bytes: u64,
     /// Whether it has a usable HNSW index.
     pub indexed: bool,
+    /// The quantization of its usable codes (`None` if it has none).
+    pub quantization: crate::Quantization,
+    /// Bytes of its code file.
+    pub code_bytes: u64,
 }
 impl CollectionInner {
     pub(super) fn stats(&self) -> Result<CollectionStats> {
@@ -122,15 +140,8 @@ impl CollectionInner {
         let (backlog, index_enabled) = (self.backlog(), self.catalog.index_enabled());
         let c = &self.counters;
         let st = self.state.read();
-        let segment_bytes: u64 = st
-            .segments
-            .iter()
-            .map(|s| {
-                s.segment.file_len()
-                    + s.persisted_bytes
-                    + s.index.as_ref().map_or(0, |i| i.file_bytes)
-            })
-            .sum();
+        let segment_bytes: u64 = st.segments.iter().map(super::compact::segment_bytes).sum();
+        let resident = Resident::of(&st.segments, self.config().dim());
         Ok(CollectionStats {
             doc_count: st.doc_count(),
             deleted_count: st.segments.iter().map(|s| s.deleted.len()).sum(),
@@ -167,14 +178,63 @@ impl CollectionInner {
                     id: s.segment.id(),
                     rows: u64::from(s.segment.rows()),
                     deleted: s.deleted.len(),
-                    bytes: s.segment.file_len()
-                        + s.persisted_bytes
-                        + s.index.as_ref().map_or(0, |i| i.file_bytes)
-                        + s.payload_index_bytes,
+                    bytes: super::compact::segment_bytes(s),
                     indexed: s.index.is_some(),
+                    quantization: s
+                        .codes
+                        .as_ref()
+                        .map_or(crate::Quantization::None, |c| c.quantizer().quantization()),
+                    code_bytes: s.codes.as_ref().map_or(0, |c| c.file_bytes),
                 })
                 .collect(),
             payload_indexes: self.catalog.payload_indexes(),
+            quantization: self.config().quantization(),
+            quantized_docs: resident.quantized_docs,
+            vector_bytes: resident.vector_bytes,
+            code_bytes: resident.code_bytes,
+            graph_bytes: resident.graph_bytes,
+            resident_bytes_per_vector: resident.per_vector(),
         })
+    }
+}
+
+/// What searches read at random, summed over segments.
+#[derive(Default)]
+struct Resident {
+    rows: u64,
+    quantized_docs: u64,
+    vector_bytes: u64,
+    code_bytes: u64,
+    graph_bytes: u64,
+    /// Graph plus codes (quantized segments) or `f32` vectors (the others).
+    random_bytes: u64,
+}
+
+impl Resident {
+    fn of(segments: &[super::state::LiveSegment], dim: usize) -> Self {
+        let mut r = Resident::default();
+        for s in segments {
+            let rows = u64::from(s.segment.rows());
+            let vectors = rows * dim as u64 * 4;
+            let graph = s.index.as_ref().map_or(0, |i| i.file_bytes);
+            let codes = s.codes.as_ref().map_or(0, |c| c.file_bytes);
+            r.rows += rows;
+            r.vector_bytes += vectors;
+            r.code_bytes += codes;
+            r.graph_bytes += graph;
+            r.random_bytes += graph + if s.codes.is_some() { codes } else { vectors };
+            if s.codes.is_some() {
+                r.quantized_docs += s.live_rows();
+            }
+        }
+        r
+    }
+
+    fn per_vector(&self) -> f64 {
+        if self.rows == 0 {
+            0.0
+        } else {
+            self.random_bytes as f64 / self.rows as f64
+        }
     }
 }

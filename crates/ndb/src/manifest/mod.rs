@@ -39,6 +39,9 @@ pub(crate) struct SegmentEntry {
     /// The segment's payload index file, if the collection declares payload indexes.
     #[serde(default)]
     pub payload_index: Option<IndexEntry>,
+    /// The segment's quantized codes, if the collection quantizes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codes: Option<IndexEntry>,
 }
 
 /// An index file: `segments/<segment>-<gen>.hnsw`.
@@ -145,7 +148,9 @@ pub(crate) fn read_collection(vfs: &dyn Vfs, dir: &Path) -> Result<CollectionMan
             .deletes
             .map(|d| d.gen)
             .into_iter()
-            .chain(s.index.map(|i| i.gen));
+            .chain(s.index.map(|i| i.gen))
+            .chain(s.payload_index.map(|i| i.gen))
+            .chain(s.codes.map(|i| i.gen));
         for gen in gens {
             if gen >= m.next_file_gen {
                 return Err(bad(format!(

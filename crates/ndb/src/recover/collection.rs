@@ -14,6 +14,7 @@ use crate::document::PreparedDoc;
 use crate::error::IoContext;
 use crate::manifest::{self, CollectionManifest, MANIFEST_FILE};
 use crate::payload_index::{payload_index_file_name, PayloadIndexKind};
+use crate::segment::codes::codes_file_name;
 use crate::segment::deletes::deletes_file_name;
 use crate::segment::index::index_file_name;
 use crate::segment::{segment_file_name, Shape};
@@ -230,6 +231,7 @@ fn planned(
                 e.payload_index
                     .map(|i| payload_index_file_name(e.id, i.gen)),
             );
+            named.extend(e.codes.map(|c| codes_file_name(e.id, c.gen)));
             SegmentPlan {
                 id: e.id,
                 expected: Some(Shape {
@@ -246,6 +248,7 @@ fn planned(
                 },
                 graph: e.index.map(|i| i.gen),
                 payload_index: e.payload_index.map(|i| i.gen),
+                codes: e.codes.map(|c| c.gen),
             }
         })
         .collect();
@@ -301,6 +304,7 @@ fn listed(vfs: &dyn Vfs, dir: &Path) -> Result<Vec<SegmentPlan>> {
                 deletes: DeletesPlan::Newest(gens),
                 graph: None,
                 payload_index: None,
+                codes: None,
             }
         })
         .collect())

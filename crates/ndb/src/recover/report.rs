@@ -125,12 +125,14 @@ pub enum FileKind {
     Graph,
     /// A segment's payload indexes (`.pidx`): derived data, rebuilt by the new database.
     PayloadIndex,
+    /// A segment's quantized codes (`.codes`): derived data, rebuilt by the new database.
+    Codes,
 }
 
 impl FileKind {
     /// A stable name for reports in other formats (JSON, the language packages):
     /// `database_manifest`, `collection_manifest`, `wal`, `segment`, `deletions`, `graph`,
-    /// `payload_index`.
+    /// `payload_index`, `codes`.
     ///
     /// ```
     /// assert_eq!(ndb::FileKind::PayloadIndex.name(), "payload_index");
@@ -144,13 +146,17 @@ impl FileKind {
             FileKind::Deletions => "deletions",
             FileKind::Graph => "graph",
             FileKind::PayloadIndex => "payload_index",
+            FileKind::Codes => "codes",
         }
     }
 
-    /// Whether losing the file loses no document (graphs and payload indexes are built again
-    /// from the documents).
+    /// Whether losing the file loses no document (graphs, payload indexes and codes are built
+    /// again from the documents).
     pub fn is_derived(self) -> bool {
-        matches!(self, FileKind::Graph | FileKind::PayloadIndex)
+        matches!(
+            self,
+            FileKind::Graph | FileKind::PayloadIndex | FileKind::Codes
+        )
     }
 }
 

@@ -6,6 +6,7 @@ use super::source::{file_len, relative};
 use super::{reason_of, Winner};
 use crate::collection::SEGMENTS_DIR_NAME;
 use crate::payload_index::payload_index_file_name;
+use crate::segment::codes::{codes_file_name, SegmentCodes};
 use crate::segment::deletes::{self, deletes_file_name};
 use crate::segment::index::{graph_metric, index_file_name, SegmentIndex};
 use crate::segment::{segment_file_name, SalvagedSegment, Segment, Shape};
@@ -25,6 +26,8 @@ pub(super) struct SegmentPlan {
     /// Generations of the graph and payload index files the manifest names.
     pub graph: Option<u64>,
     pub payload_index: Option<u64>,
+    /// Generation of the code file the manifest names.
+    pub codes: Option<u64>,
 }
 
 /// Where a segment's deletion state is.
@@ -241,6 +244,14 @@ fn check_indexes(
         let path = seg_dir.join(payload_index_file_name(id, gen));
         let result = crate::payload_index::read_file(vfs, &path, id, rows).map(|_| ());
         check(path, FileKind::PayloadIndex, result);
+    }
+    if let Some(gen) = plan.codes {
+        let path = seg_dir.join(codes_file_name(id, gen));
+        let result = u32::try_from(rows)
+            .map_err(|_| crate::Error::corruption(&path, 0, "too many rows"))
+            .and_then(|rows| SegmentCodes::open(vfs, &path, id, rows, opened.shape.dim))
+            .map(|_| ());
+        check(path, FileKind::Codes, result);
     }
 }
 

@@ -9,6 +9,7 @@
 
 mod metric;
 mod planner;
+mod quantized;
 mod topk;
 
 use crate::collection::state::State;
@@ -71,6 +72,9 @@ pub struct Search<'q> {
     approximate: Option<bool>,
     ef: Option<usize>,
     threads: Option<usize>,
+    oversampling: Option<f32>,
+    rescore: bool,
+    quantized: bool,
 }
 
 impl<'q> Search<'q> {
@@ -84,6 +88,9 @@ impl<'q> Search<'q> {
             approximate: None,
             ef: None,
             threads: None,
+            oversampling: None,
+            rescore: true,
+            quantized: true,
         }
     }
 
@@ -116,6 +123,51 @@ impl<'q> Search<'q> {
     /// Breadth of the approximate (HNSW) search, 1 to [`EF_MAX`]; ignored by exact search.
     pub fn ef(mut self, ef: usize) -> Self {
         self.ef = Some(ef);
+        self
+    }
+
+    /// On a collection with quantized codes
+    /// ([`CollectionConfig::with_quantization`](crate::CollectionConfig::with_quantization)):
+    /// how many candidates per result are ranked on the codes and then rescored with the `f32`
+    /// vectors (at least 1; `oversampling × top_k` candidates). Larger is closer to exact and
+    /// slower. Default 2 for int8 codes; 4 for binary codes of 256 dimensions or more, 10 below.
+    /// Ignored by segments without codes and by exact searches.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document, Quantization, Search};
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let config = CollectionConfig::new(64).with_quantization(Quantization::Int8);
+    /// let c = db.create_collection("v", config)?;
+    /// let docs = (0..100u32).map(|i| {
+    ///     let v: Vec<f32> = (0..64).map(|d| ((i * 7 + d) % 13) as f32 - 6.0).collect();
+    ///     Document::new(format!("d{i}"), v)
+    /// });
+    /// c.insert_batch(docs.collect::<Vec<_>>())?;
+    /// c.flush()?; // the new segment gets its int8 codes
+    /// let q: Vec<f32> = (0..64).map(|d| (d % 13) as f32 - 6.0).collect();
+    /// let hits = c.search(Search::new(&q).top_k(3).oversampling(4.0))?;
+    /// assert_eq!(hits[0].id, "d0");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn oversampling(mut self, oversampling: f32) -> Self {
+        self.oversampling = Some(oversampling);
+        self
+    }
+
+    /// `false` returns the codes' estimates as scores instead of rescoring candidates with the
+    /// `f32` vectors (faster, and the vectors are not read; scores and order are approximate).
+    /// Default `true`. Ignored by segments without codes.
+    pub fn rescore(mut self, rescore: bool) -> Self {
+        self.rescore = rescore;
+        self
+    }
+
+    /// `false` ignores the quantized codes: graphs are walked and segments scanned on the `f32`
+    /// vectors, as in a collection without quantization (slower where the codes fit in RAM
+    /// and the vectors do not; useful to compare answers). Default `true`.
+    pub fn quantized(mut self, quantized: bool) -> Self {
+        self.quantized = quantized;
         self
     }
 
@@ -158,9 +210,26 @@ pub(crate) fn run(
     let mut scanned: Vec<usize> = Vec::new();
     for (si, seg) in segments.iter().enumerate() {
         let has_graph = use_index && seg.index.is_some();
+        let codes = seg
+            .codes
+            .as_deref()
+            .filter(|_| use_index && search.quantized);
         match planner::plan(seg, filter, has_graph, ef)? {
             planner::Plan::Graph { allow, ef } => {
-                search_graph(seg, si, &scorer, stored, &allow, k, ef, &mut top)?;
+                let beam = Beam {
+                    allow: &allow,
+                    k,
+                    ef,
+                };
+                match codes {
+                    Some(codes) => {
+                        let rescore = rescore_of(search, codes, dim);
+                        search_graph_codes(
+                            seg, si, codes, &scorer, stored, beam, rescore, &mut top,
+                        )?
+                    }
+                    None => search_graph(seg, si, &scorer, stored, beam, &mut top)?,
+                }
             }
             planner::Plan::Rows(rows) => {
                 for row in rows.iter() {
@@ -182,6 +251,15 @@ pub(crate) fn run(
         scorer: &scorer,
         filter,
         k,
+        codes: prepare_codes(
+            &segments,
+            &scanned,
+            use_index && search.quantized,
+            &scorer,
+            stored,
+            search,
+            dim,
+        )?,
     };
     for partial in exact.scan(&scanned, dim, search.threads) {
         top.merge(partial?);
@@ -208,6 +286,14 @@ fn check_search(dim: usize, search: &Search<'_>) -> Result<()> {
     }
     if search.threads == Some(0) {
         return Err(Error::invalid("threads must be at least 1"));
+    }
+    if let Some(o) = search
+        .oversampling
+        .filter(|o| !(o.is_finite() && *o >= 1.0))
+    {
+        return Err(Error::invalid(format!(
+            "oversampling must be a finite number of at least 1, got {o}"
+        )));
     }
     match &search.filter {
         Some(f) => f.validate(),
@@ -253,6 +339,52 @@ struct Exact<'a> {
     scorer: &'a Scorer,
     filter: Option<&'a Filter>,
     k: usize,
+    /// Per segment of `segments`: its prepared codes query, where the scan runs on codes.
+    codes: Vec<Option<CodeScan>>,
+}
+
+/// A segment scanned on its codes: the prepared query and the rescoring.
+struct CodeScan {
+    query: quantized::CodeQuery,
+    rescore: quantized::Rescore,
+    stored: Distance,
+}
+
+/// The rescoring of `search` on `codes`.
+fn rescore_of(
+    search: &Search<'_>,
+    codes: &crate::segment::codes::SegmentCodes,
+    dim: usize,
+) -> quantized::Rescore {
+    quantized::Rescore {
+        oversampling: search
+            .oversampling
+            .unwrap_or_else(|| quantized::Rescore::default_oversampling(codes.quantizer(), dim)),
+        rescore: search.rescore,
+    }
+}
+
+/// The codes queries of the segments `scanned` that have codes (when codes may be used).
+fn prepare_codes(
+    segments: &[crate::collection::state::LiveSegment],
+    scanned: &[usize],
+    use_index: bool,
+    scorer: &Scorer,
+    stored: Distance,
+    search: &Search<'_>,
+    dim: usize,
+) -> Result<Vec<Option<CodeScan>>> {
+    let mut out: Vec<Option<CodeScan>> = segments.iter().map(|_| None).collect();
+    for &si in scanned {
+        if let Some(codes) = segments[si].codes.as_deref().filter(|_| use_index) {
+            out[si] = Some(CodeScan {
+                query: quantized::CodeQuery::new(codes, scorer.query(), stored)?,
+                rescore: rescore_of(search, codes, dim),
+                stored,
+            });
+        }
+    }
+    Ok(out)
 }
 
 impl<'a> Exact<'a> {
@@ -276,7 +408,12 @@ impl<'a> Exact<'a> {
         let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'a>> {
             let mut local = TopK::new(self.k);
             let seg = &self.segments[si];
-            scan_segment_rows(seg, si, start..end, self.scorer, self.filter, &mut local)?;
+            match &self.codes[si] {
+                Some(c) => self.scan_codes(seg, si, c, start..end, &mut local)?,
+                None => {
+                    scan_segment_rows(seg, si, start..end, self.scorer, self.filter, &mut local)?
+                }
+            }
             Ok(local)
         };
         if !parallel {
@@ -298,6 +435,31 @@ impl<'a> Exact<'a> {
             }
             _ => tasks.par_iter().map(scan).collect(),
         }
+    }
+}
+
+impl<'a> Exact<'a> {
+    /// Scan rows `range` of segment `si` on its codes, then rescore the best candidates.
+    fn scan_codes(
+        &self,
+        seg: &'a crate::collection::state::LiveSegment,
+        si: usize,
+        scan: &CodeScan,
+        range: std::ops::Range<u32>,
+        top: &mut TopK<'a>,
+    ) -> Result<()> {
+        let Some(codes) = seg.codes.as_deref() else {
+            return Ok(());
+        };
+        let score = quantized::CodeScore::new(codes, &scan.query, scan.stored);
+        let want = quantized::Rescore::candidates(scan.rescore.oversampling, self.k);
+        let deleted = &seg.deleted;
+        let candidates = quantized::scan_codes(&score, range, want, |row| {
+            Ok(!deleted.contains(row)
+                && (self.filter.is_none()
+                    || payload_matches(self.filter, seg.segment.payload_of(row)?)))
+        })?;
+        quantized::rescore_into(seg, si, self.scorer, scan.rescore, candidates, top)
     }
 }
 
@@ -400,22 +562,28 @@ thread_local! {
         std::cell::RefCell::new(ndb_hnsw::Scratch::new());
 }
 
+/// What a graph search keeps: `k` results of the rows `allow` accepts, from a beam of `ef`.
+#[derive(Clone, Copy)]
+struct Beam<'p, 'f> {
+    allow: &'p planner::Allow<'f>,
+    k: usize,
+    ef: usize,
+}
+
 /// Search one segment through its HNSW graph: deleted and filtered-out rows are traversed but
 /// never returned.
-#[allow(clippy::too_many_arguments)]
 fn search_graph<'s>(
     seg: &'s crate::collection::state::LiveSegment,
     seg_index: usize,
     scorer: &Scorer,
     stored: Distance,
-    allow: &planner::Allow<'_>,
-    k: usize,
-    ef: usize,
+    beam: Beam<'_, '_>,
     top: &mut TopK<'s>,
 ) -> Result<()> {
     let Some(index) = &seg.index else {
         return Ok(());
     };
+    let Beam { allow, k, ef } = beam;
     let view = index.view()?;
     let vectors = seg.segment.graph_vectors();
     let allow = |row: u32| allow.allows(seg, row);
@@ -446,6 +614,32 @@ fn search_graph<'s>(
         }
     }
     Ok(())
+}
+
+/// Search one segment through its HNSW graph on its codes, then rescore the best
+/// `oversampling × k` candidates with the `f32` vectors.
+#[allow(clippy::too_many_arguments)]
+fn search_graph_codes<'s>(
+    seg: &'s crate::collection::state::LiveSegment,
+    seg_index: usize,
+    codes: &crate::segment::codes::SegmentCodes,
+    scorer: &Scorer,
+    stored: Distance,
+    beam: Beam<'_, '_>,
+    rescore: quantized::Rescore,
+    top: &mut TopK<'s>,
+) -> Result<()> {
+    let Some(index) = &seg.index else {
+        return Ok(());
+    };
+    let view = index.view()?;
+    let query = quantized::CodeQuery::new(codes, scorer.query(), stored)?;
+    let score = quantized::CodeScore::new(codes, &query, stored);
+    let want = quantized::Rescore::candidates(rescore.oversampling, beam.k);
+    let allow = |row: u32| beam.allow.allows(seg, row);
+    let candidates = GRAPH_SCRATCH
+        .with(|s| view.search_by(&score, want, beam.ef.max(want), &allow, &mut s.borrow_mut()));
+    quantized::rescore_into(seg, seg_index, scorer, rescore, candidates, top)
 }
 
 /// Score rows `range` of a segment into `top`.

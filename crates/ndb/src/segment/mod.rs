@@ -5,6 +5,7 @@
 //! it. Which of its rows are deleted lives in a separate deletion file ([`deletes`]).
 
 mod checks;
+pub(crate) mod codes;
 pub(crate) mod deletes;
 mod format;
 pub(crate) mod index;
