@@ -220,6 +220,9 @@ impl CollectionInner {
         }
         for (id, gen, codes) in codes {
             if let Some(s) = st.segments.iter_mut().find(|s| s.segment.id() == id) {
+                if codes.is_some() {
+                    s.segment.advise_random();
+                }
                 s.codes_gen = gen;
                 s.codes = codes;
             }

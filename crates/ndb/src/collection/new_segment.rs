@@ -112,6 +112,9 @@ impl CollectionInner {
         let codes = e
             .codes
             .and_then(|c| self.open_codes(seg_dir, e.id, c.gen, segment.rows()));
+        if codes.is_some() {
+            segment.advise_random();
+        }
         Ok(LiveSegment {
             segment: Arc::new(segment),
             deleted: Arc::new(deleted),

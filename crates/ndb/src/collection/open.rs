@@ -248,6 +248,9 @@ fn open_segment(
             .ok()
             .map(Arc::new)
     });
+    if codes.is_some() {
+        segment.advise_random();
+    }
     let deleted = Arc::new(deleted);
     Ok(LiveSegment {
         codes,

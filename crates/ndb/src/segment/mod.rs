@@ -132,6 +132,12 @@ impl Segment {
         self.header.file_len
     }
 
+    /// Tell the kernel this segment is read at random, without read-ahead: when searches run
+    /// on quantized codes, its vectors are read only to rescore a few candidates.
+    pub fn advise_random(&self) {
+        self.map.advise_random();
+    }
+
     /// All vectors, row-major (`rows × dim`), straight from the mapping, unchecked (graph
     /// builds; answers use [`Segment::checked_vectors`] or [`Segment::graph_vectors`]).
     pub fn vectors(&self) -> &[f32] {
