@@ -12,14 +12,24 @@
 //! The batch kernels score [`ROWS`] rows at a time so that each query vector is loaded once for
 //! all of them and several rows stream from memory at once. Like the x86 kernels (where it was
 //! measured not to help) they do no software prefetching.
+//!
+//! Dimensions up to [`NARROW_MAX`] use the *narrow* order instead (single-row kernels too, so
+//! scores stay bit-identical): one accumulator per row (every whole vector, then the last
+//! `< 4` floats), then the pairwise tree `(lane 0 + lane 1) + (lane 2 + lane 3)`. The tail is
+//! the row's last 4 floats loaded in place, the lanes already counted cleared with a mask (a
+//! zero-padded copy only for rows of fewer than 4 floats). The batch kernels run it on
+//! [`NARROW_ROWS`] rows at once (the rows are the independent FMA chains) and add the trees of
+//! 4 rows at a time with three `faddp` that leave their 4 scores in order; see the AVX-512
+//! module for why.
 
 use std::arch::aarch64::{
     float32x4_t, int32x4_t, int8x16_t, uint8x16_t, vaddq_f32, vaddq_s32, vaddvq_f32, vaddvq_s32,
-    vaddvq_u32, vandq_u64, vcntq_u8, vdupq_n_f32, vdupq_n_s32, vdupq_n_s8, vdupq_n_u32, vdupq_n_u8,
-    veorq_u64, veorq_u8, vfmaq_f32, vget_low_s16, vget_low_s8, vget_low_u8, vld1q_f32, vld1q_s8,
-    vld1q_u64, vld1q_u8, vmlal_high_s16, vmlal_s16, vmovl_high_s8, vmovl_high_u8, vmovl_s8,
-    vmovl_u8, vpadalq_u16, vpaddlq_u8, vreinterpretq_s16_u16, vreinterpretq_s8_u8,
-    vreinterpretq_u8_u64, vsubq_f32,
+    vaddvq_u32, vandq_u32, vandq_u64, vcntq_u8, vdupq_n_f32, vdupq_n_s32, vdupq_n_s8, vdupq_n_u32,
+    vdupq_n_u8, veorq_u64, veorq_u8, vfmaq_f32, vget_low_f32, vget_low_s16, vget_low_s8,
+    vget_low_u8, vld1q_f32, vld1q_s8, vld1q_u32, vld1q_u64, vld1q_u8, vmlal_high_s16, vmlal_s16,
+    vmovl_high_s8, vmovl_high_u8, vmovl_s8, vmovl_u8, vpadalq_u16, vpaddlq_u8, vpaddq_f32,
+    vpadds_f32, vreinterpretq_f32_u32, vreinterpretq_s16_u16, vreinterpretq_s8_u8,
+    vreinterpretq_u32_f32, vreinterpretq_u8_u64, vst1q_f32, vsubq_f32,
 };
 
 use crate::{check_pair, check_planes, sum_bit_planes, DotU8I8Fn, Isa, Kernels, QuantIsa};
@@ -33,6 +43,13 @@ const BLOCK: usize = LANES * UNROLL;
 /// Rows the batch kernels score together: 4 rows × 4 accumulators + the query vector, a row
 /// vector and a difference use 19 of the 32 vector registers.
 const ROWS: usize = 4;
+/// The largest dimension scored in the narrow order (see the module documentation).
+const NARROW_MAX: usize = 256;
+/// Rows the narrow batch kernels score together: one accumulator each, two transposed
+/// reductions of 4 rows.
+const NARROW_ROWS: usize = 8;
+/// `vld1q_u32` at offset `rest` (1..=3) gives the mask of the last `rest` lanes.
+static TAIL_MASKS: [u32; 2 * LANES] = [0, 0, 0, 0, u32::MAX, u32::MAX, u32::MAX, u32::MAX];
 
 /// The NEON table, if the CPU supports NEON (every aarch64 CPU that runs Rust's std does);
 /// `dot_u8_i8` uses `sdot` if the CPU also has the dot-product extension.
@@ -143,6 +160,102 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = vaddvq_f32(vaddq_f32(vaddq_f32(a0, a1), vaddq_f32(a2, a3)));
     }
     scores
+}
+
+/// The narrow order's accumulators of the `R` rows in `rows`: whole vectors of the row, then
+/// its last `< 4` floats (see the module documentation), all into the row's one accumulator.
+///
+/// # Safety
+/// The CPU must support NEON, and `rows.len() == R * query.len()`.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn narrow_accumulators<const R: usize, const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+) -> [float32x4_t; R] {
+    let n = query.len();
+    let q = query.as_ptr();
+    let mut x = [q; R];
+    for (r, x_r) in x.iter_mut().enumerate() {
+        *x_r = rows[r * n..].as_ptr();
+    }
+    let mut acc = [vdupq_n_f32(0.0); R];
+    let mut i = 0;
+    while i + LANES <= n {
+        // SAFETY: `i + LANES <= n`, and the query and every row hold `n` floats.
+        let q_vec = unsafe { vld1q_f32(q.add(i)) };
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = unsafe { vld1q_f32(x_r.add(i)) };
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+        i += LANES;
+    }
+    let rest = n - i;
+    if rest > 0 && n >= LANES {
+        // SAFETY: `0 < rest < LANES`, so the 4 `u32`s at `rest` lie inside `TAIL_MASKS`.
+        let mask = unsafe { vld1q_u32(TAIL_MASKS.as_ptr().add(rest)) };
+        let tail =
+            |v: float32x4_t| vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), mask));
+        // SAFETY: `n >= LANES`, so floats `n - LANES..n` lie inside the query and every row.
+        let q_vec = tail(unsafe { vld1q_f32(q.add(n - LANES)) });
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = tail(unsafe { vld1q_f32(x_r.add(n - LANES)) });
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+    } else if rest > 0 {
+        let q_vec = load_tail(query);
+        for (r, acc_r) in acc.iter_mut().enumerate() {
+            let x_vec = load_tail(&rows[r * n..(r + 1) * n]);
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+    }
+    acc
+}
+
+/// The score of one row in the narrow order: its accumulator, then the pairwise tree.
+///
+/// # Safety
+/// The CPU must support NEON, and `row.len() == query.len()`.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32 {
+    // SAFETY: per this function's contract (one row).
+    let [v] = unsafe { narrow_accumulators::<1, L2>(query, row) };
+    // [l0 + l1, l2 + l3, ..], then their sum: the tree of `transposed_sums`.
+    let pairs = vpaddq_f32(v, v);
+    vpadds_f32(vget_low_f32(pairs))
+}
+
+/// The scores of the [`NARROW_ROWS`] rows in `rows`, in the narrow order, into `out`.
+///
+/// # Safety
+/// The CPU must support NEON, and `rows.len() == NARROW_ROWS * query.len()`.
+#[inline]
+#[target_feature(enable = "neon")]
+unsafe fn score_narrow_group<const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+    out: &mut [f32; NARROW_ROWS],
+) {
+    // SAFETY: per this function's contract.
+    let [a0, a1, a2, a3, a4, a5, a6, a7] =
+        unsafe { narrow_accumulators::<NARROW_ROWS, L2>(query, rows) };
+    let (low, high) = out.split_at_mut(LANES);
+    // SAFETY: `low` and `high` hold 4 floats each.
+    unsafe {
+        vst1q_f32(low.as_mut_ptr(), transposed_sums(a0, a1, a2, a3));
+        vst1q_f32(high.as_mut_ptr(), transposed_sums(a4, a5, a6, a7));
+    }
+}
+
+/// `[Σ a, Σ b, Σ c, Σ d]`, each sum in the pairwise tree of [`score_narrow_one`].
+#[inline]
+#[target_feature(enable = "neon")]
+fn transposed_sums(a: float32x4_t, b: float32x4_t, c: float32x4_t, d: float32x4_t) -> float32x4_t {
+    // [a0 + a1, a2 + a3, b0 + b1, b2 + b3], the same for c and d, then their pairs.
+    vpaddq_f32(vpaddq_f32(a, b), vpaddq_f32(c, d))
 }
 
 // ---- Quantized kernels. ----

@@ -16,7 +16,10 @@
 //!   is not `out.len()` rows of `query.len()` floats) panics. Mismatched lengths are a caller
 //!   bug; nDB validates user input before it reaches a kernel.
 //! - A batch kernel's score for a row is bit-identical to the single-row kernel of the same
-//!   [`Kernels`] table on that row: both run the same accumulation order.
+//!   [`Kernels`] table on that row: both run the same accumulation order. (Each SIMD table has
+//!   two, chosen by the dimension alone: a *wide* one of four accumulators per row above 256
+//!   dimensions, and a *narrow* one of one accumulator per row up to 256, whose batch version
+//!   sums 8 or 16 rows' lanes together in one transposed reduction; see the ISA modules.)
 //! - Different ISAs may differ in the last bits: they sum in different orders (and SIMD uses
 //!   fused multiply-add). The tests bound the difference by `1e-5 * Σ|term_i| + 1e-6`.
 //! - The integer kernels are exact, so every ISA returns the same value as the scalar

@@ -1,19 +1,29 @@
 //! The safe `f32` shims of the SIMD modules, written once.
 //!
-//! Every SIMD module scores rows through its own `score_rows` and wraps it the same way: five
-//! safe shims that check lengths, a `batch` loop that scores `ROWS` rows at a time, and the
-//! table of them. [`f32_shims!`] writes those in the module that invokes it; only the
-//! `#[target_feature]` string differs.
+//! Every SIMD module scores rows through its own `score_rows` (the wide order, for dimensions
+//! above `NARROW_MAX`) and `score_narrow_one` / `score_narrow_group` (the narrow order, up to
+//! `NARROW_MAX`), and wraps them the same way: five safe shims that check lengths, a `batch`
+//! loop that scores `ROWS` (or `NARROW_ROWS`) rows at a time, and the table of them.
+//! [`f32_shims!`] writes those in the module that invokes it; only the `#[target_feature]`
+//! string differs. Single-row and batch kernels pick the order by the dimension alone, so a
+//! row's score never depends on which of them computed it.
 
 /// Defines, in the invoking SIMD module, `batch::<L2>`, the safe shims `dot`, `l2_squared`,
 /// `norm_squared`, `dot_batch`, `l2_squared_batch`, and `F32`, the [`F32Kernels`] of them.
 ///
 /// `$features` is the module's `#[target_feature(enable = ..)]` string. The module must define
-/// `ROWS: usize` and
-/// `unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R]`,
-/// sound when the CPU supports `$features` and `rows.len() == R * query.len()`; and it must hand
-/// out `F32` only from its `kernels` constructor, after detecting `$features`. That detection is
-/// what makes the shims' `unsafe` calls sound; the shims check the lengths themselves.
+/// `ROWS: usize`, `NARROW_MAX: usize`, `NARROW_ROWS: usize` and
+/// - `unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R]`,
+///   sound when the CPU supports `$features` and `rows.len() == R * query.len()`;
+/// - `unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32`, sound
+///   when the CPU supports `$features` and `row.len() == query.len()`;
+/// - `unsafe fn score_narrow_group<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32; NARROW_ROWS])`,
+///   sound when the CPU supports `$features` and `rows.len() == NARROW_ROWS * query.len()`,
+///   each score bit-identical to `score_narrow_one`'s on that row;
+///
+/// and it must hand out `F32` only from its `kernels` constructor, after detecting `$features`.
+/// That detection is what makes the shims' `unsafe` calls sound; the shims check the lengths
+/// themselves.
 ///
 /// [`F32Kernels`]: crate::F32Kernels
 macro_rules! f32_shims {
@@ -32,21 +42,36 @@ macro_rules! f32_shims {
             $crate::check_pair(a, b);
             // SAFETY: this shim is handed out (in `F32`) only by `kernels`, after the CPU
             // features `$features` were detected; the two lengths were just checked equal.
-            let [score] = unsafe { score_rows::<1, false>(a, b) };
-            score
+            unsafe { score_one::<false>(a, b) }
         }
 
         fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
             $crate::check_pair(a, b);
             // SAFETY: as in `dot`.
-            let [score] = unsafe { score_rows::<1, true>(a, b) };
-            score
+            unsafe { score_one::<true>(a, b) }
         }
 
         fn norm_squared(a: &[f32]) -> f32 {
             // SAFETY: the CPU features were detected (see `dot`); both operands are `a`.
-            let [score] = unsafe { score_rows::<1, false>(a, a) };
-            score
+            unsafe { score_one::<false>(a, a) }
+        }
+
+        /// The score of `query` against one row, in the order its dimension selects.
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support `", $features, "`, and")]
+        /// `row.len() == query.len()`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn score_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32 {
+            if query.len() <= NARROW_MAX {
+                // SAFETY: per this function's contract.
+                unsafe { score_narrow_one::<L2>(query, row) }
+            } else {
+                // SAFETY: per this function's contract.
+                let [score] = unsafe { score_rows::<1, L2>(query, row) };
+                score
+            }
         }
 
         fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
@@ -73,6 +98,22 @@ macro_rules! f32_shims {
             let dim = query.len();
             if dim == 0 {
                 out.fill(0.0);
+                return;
+            }
+            if dim <= NARROW_MAX {
+                let mut row_groups = rows.chunks_exact(dim * NARROW_ROWS);
+                let (out_groups, last_scores) = out.as_chunks_mut::<NARROW_ROWS>();
+                for (group, scores) in (&mut row_groups).zip(out_groups) {
+                    // SAFETY: the CPU features per this function's contract; `group` is
+                    // `NARROW_ROWS` rows of `dim`.
+                    unsafe { score_narrow_group::<L2>(query, group, scores) };
+                }
+                let last_rows = row_groups.remainder().chunks_exact(dim);
+                for (row, score) in last_rows.zip(last_scores) {
+                    // SAFETY: the CPU features per this function's contract; `row` is one row
+                    // of `dim`.
+                    *score = unsafe { score_narrow_one::<L2>(query, row) };
+                }
                 return;
             }
             let mut row_groups = rows.chunks_exact(dim * ROWS);

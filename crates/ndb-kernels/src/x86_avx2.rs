@@ -13,14 +13,23 @@
 //! all of them and several rows stream from memory at once. Software prefetching of upcoming
 //! rows was measured (10,000 rows of 768, AVX2 and AVX-512) and did not help: the hardware
 //! prefetchers already follow these sequential streams.
+//!
+//! Dimensions up to [`NARROW_MAX`] use the *narrow* order instead (single-row kernels too, so
+//! scores stay bit-identical): one accumulator per row (every whole vector, then the masked
+//! tail), then the halving tree `lane j + lane j+4`, `j + 2`, `j + 1` (the tree of
+//! [`horizontal_sum`]). The batch kernels run it on [`NARROW_ROWS`] rows at once (the rows are
+//! the independent FMA chains) and do the 8 trees together in one transposed reduction (14
+//! shuffles and 7 adds for 8 rows) whose result is the 8 scores in order; see the AVX-512
+//! module for why.
 
 use std::arch::x86_64::{
     __m256, __m256i, _mm256_add_epi32, _mm256_add_ps, _mm256_castps256_ps128,
     _mm256_castsi256_si128, _mm256_extractf128_ps, _mm256_extracti128_si256, _mm256_fmadd_ps,
     _mm256_loadu_ps, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_maddubs_epi16,
-    _mm256_maskload_ps, _mm256_set1_epi16, _mm256_setzero_ps, _mm256_setzero_si256, _mm256_sub_ps,
-    _mm_add_epi32, _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32, _mm_cvtss_f32, _mm_movehdup_ps,
-    _mm_movehl_ps, _mm_shuffle_epi32, _mm_unpackhi_epi64,
+    _mm256_maskload_ps, _mm256_permute2f128_ps, _mm256_set1_epi16, _mm256_setzero_ps,
+    _mm256_setzero_si256, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps, _mm_add_epi32,
+    _mm_add_ps, _mm_add_ss, _mm_cvtsi128_si32, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps,
+    _mm_shuffle_epi32, _mm_unpackhi_epi64,
 };
 
 use crate::{check_pair, check_planes, scalar, sum_bit_planes, BitsFn, Isa, Kernels, QuantIsa};
@@ -35,6 +44,11 @@ const BLOCK: usize = LANES * UNROLL;
 /// vector and a difference use 15 of the 16 vector registers. Measured on 10,000 rows of 768:
 /// 3 rows beat 2 by ~20%; 4 rows spill accumulators to the stack and lose on `l2_squared`.
 const ROWS: usize = 3;
+/// The largest dimension scored in the narrow order (see the module documentation).
+const NARROW_MAX: usize = 256;
+/// Rows the narrow batch kernels score together: one accumulator each, one transposed
+/// reduction into one register of 8 scores.
+const NARROW_ROWS: usize = 8;
 
 /// Masks for `_mm256_maskload_ps`: the 8 `i32`s starting at `LANES - rest` have their sign bit
 /// set in exactly the first `rest` lanes.
@@ -156,6 +170,117 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = horizontal_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     }
     scores
+}
+
+/// The narrow order's accumulators of the `R` rows in `rows`: whole vectors of the row, then
+/// its last `< 8` floats with a masked load, all into the row's one accumulator.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and `rows.len() == R * query.len()`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn narrow_accumulators<const R: usize, const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+) -> [__m256; R] {
+    let n = query.len();
+    let q = query.as_ptr();
+    let mut x = [q; R];
+    for (r, x_r) in x.iter_mut().enumerate() {
+        *x_r = rows[r * n..].as_ptr();
+    }
+    let mut acc = [_mm256_setzero_ps(); R];
+    let mut i = 0;
+    while i + LANES <= n {
+        // SAFETY: `i + LANES <= n`, and the query and every row hold `n` floats; unaligned
+        // loads have no alignment requirement.
+        let q_vec = unsafe { _mm256_loadu_ps(q.add(i)) };
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = unsafe { _mm256_loadu_ps(x_r.add(i)) };
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+        i += LANES;
+    }
+    let rest = n - i;
+    if rest > 0 {
+        // SAFETY: `0 < rest < LANES`, so the 8 `i32`s at `LANES - rest` lie inside
+        // `TAIL_MASKS`.
+        let mask: __m256i =
+            unsafe { _mm256_loadu_si256(TAIL_MASKS.as_ptr().add(LANES - rest).cast()) };
+        // SAFETY: `i < n`, and the mask selects floats `i..n`; `vmaskmovps` does not access
+        // masked-off lanes (no fault) and reads them as 0.
+        let q_vec = unsafe { _mm256_maskload_ps(q.add(i), mask) };
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = unsafe { _mm256_maskload_ps(x_r.add(i), mask) };
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+    }
+    acc
+}
+
+/// The score of one row in the narrow order: its accumulator, then the halving tree.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and `row.len() == query.len()`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32 {
+    // SAFETY: per this function's contract (one row).
+    let [v] = unsafe { narrow_accumulators::<1, L2>(query, row) };
+    horizontal_sum(v)
+}
+
+/// The scores of the [`NARROW_ROWS`] rows in `rows`, in the narrow order, into `out`.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and `rows.len() == NARROW_ROWS * query.len()`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn score_narrow_group<const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+    out: &mut [f32; NARROW_ROWS],
+) {
+    // SAFETY: per this function's contract.
+    let acc = unsafe { narrow_accumulators::<NARROW_ROWS, L2>(query, rows) };
+    let sums = transposed_sums(acc);
+    // SAFETY: `out` holds 8 floats; unaligned stores have no alignment requirement.
+    unsafe { _mm256_storeu_ps(out.as_mut_ptr(), sums) }
+}
+
+/// Lane `r` of the result is the sum of the 8 lanes of `acc[r]`, added in the tree of
+/// [`horizontal_sum`] (`j + j+4`, `j + j+2`, `j + j+1`), all 8 trees at once.
+///
+/// Each level adds the two halves that two shuffles gather from a pair of inputs. Input
+/// position `p` takes row `(p % 2) * 4 + p / 2`: the last level leaves position `2t + h` in
+/// lane `4h + t`, so that order puts row `r` in lane `r`.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn transposed_sums(acc: [__m256; 8]) -> __m256 {
+    let at = |p: usize| acc[(p % 2) * 4 + p / 2];
+    // j + j+4: 128-bit halves of positions 2k (low half) and 2k+1 (high half).
+    let l1: [__m256; 4] = std::array::from_fn(|k| {
+        let (a, b) = (at(2 * k), at(2 * k + 1));
+        _mm256_add_ps(
+            _mm256_permute2f128_ps::<0x20>(a, b),
+            _mm256_permute2f128_ps::<0x31>(a, b),
+        )
+    });
+    // j + j+2 within each half.
+    let l2: [__m256; 2] = std::array::from_fn(|m| {
+        let (a, b) = (l1[2 * m], l1[2 * m + 1]);
+        _mm256_add_ps(
+            _mm256_shuffle_ps::<0x44>(a, b),
+            _mm256_shuffle_ps::<0xEE>(a, b),
+        )
+    });
+    // j + j+1.
+    _mm256_add_ps(
+        _mm256_shuffle_ps::<0x88>(l2[0], l2[1]),
+        _mm256_shuffle_ps::<0xDD>(l2[0], l2[1]),
+    )
 }
 
 // ---- Quantized kernels. ----

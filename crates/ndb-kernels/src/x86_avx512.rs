@@ -13,13 +13,26 @@
 //! all of them and several rows stream from memory at once. Software prefetching of upcoming
 //! rows was measured (10,000 rows of 768, AVX2 and AVX-512) and did not help: the hardware
 //! prefetchers already follow these sequential streams.
+//!
+//! Dimensions up to [`NARROW_MAX`] use the *narrow* order instead (single-row kernels too, so
+//! scores stay bit-identical): one accumulator per row (every whole vector, then the masked
+//! tail), then the halving tree `lane j + lane j+8`, `j + 4`, `j + 2`, `j + 1`. The batch
+//! kernels run it on [`NARROW_ROWS`] rows at once (the rows are the independent FMA chains)
+//! and do the 16 halving trees together in one transposed reduction (30 shuffles and 15 adds
+//! for 16 rows, against about 8 operations per row for a horizontal sum each), whose result
+//! is the 16 scores in order, stored with one instruction. At 32 to 128 dimensions the
+//! horizontal sums and the `(acc0 + acc1) + (acc2 + acc3)` of the wide order cost as much as
+//! the products.
 
 use std::arch::x86_64::{
-    __m512, __m512i, _mm512_add_epi32, _mm512_add_epi64, _mm512_add_ps, _mm512_and_si512,
-    _mm512_dpbusd_epi32, _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512,
-    _mm512_maskz_loadu_epi64, _mm512_maskz_loadu_epi8, _mm512_maskz_loadu_ps, _mm512_popcnt_epi64,
-    _mm512_reduce_add_epi32, _mm512_reduce_add_epi64, _mm512_reduce_add_ps, _mm512_setzero_ps,
-    _mm512_setzero_si512, _mm512_sub_ps, _mm512_xor_si512,
+    __m512, __m512i, _mm256_add_ps, _mm256_castpd_ps, _mm256_castps256_ps128,
+    _mm256_extractf128_ps, _mm512_add_epi32, _mm512_add_epi64, _mm512_add_ps, _mm512_and_si512,
+    _mm512_castps512_ps256, _mm512_castps_pd, _mm512_dpbusd_epi32, _mm512_extractf64x4_pd,
+    _mm512_fmadd_ps, _mm512_loadu_ps, _mm512_loadu_si512, _mm512_maskz_loadu_epi64,
+    _mm512_maskz_loadu_epi8, _mm512_maskz_loadu_ps, _mm512_popcnt_epi64, _mm512_reduce_add_epi32,
+    _mm512_reduce_add_epi64, _mm512_reduce_add_ps, _mm512_setzero_ps, _mm512_setzero_si512,
+    _mm512_shuffle_f32x4, _mm512_shuffle_ps, _mm512_storeu_ps, _mm512_sub_ps, _mm512_xor_si512,
+    _mm_add_ps, _mm_add_ss, _mm_cvtss_f32, _mm_movehdup_ps, _mm_movehl_ps,
 };
 
 use crate::{
@@ -36,6 +49,11 @@ const BLOCK: usize = LANES * UNROLL;
 /// vector and a difference use 19 of the 32 vector registers. Measured on 10,000 rows of 768:
 /// 4 rows beat 2 by ~15% and 6 rows gained nothing.
 const ROWS: usize = 4;
+/// The largest dimension scored in the narrow order (see the module documentation).
+const NARROW_MAX: usize = 256;
+/// Rows the narrow batch kernels score together: one accumulator each, one transposed
+/// reduction into one register of 16 scores.
+const NARROW_ROWS: usize = 16;
 
 /// The AVX-512F table, if the CPU supports AVX-512F.
 ///
@@ -158,6 +176,131 @@ unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]
         *score = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
     }
     scores
+}
+
+/// The narrow order's accumulators of the `R` rows in `rows`: whole vectors of the row, then
+/// its last `< 16` floats with a masked load, all into the row's one accumulator.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `rows.len() == R * query.len()`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn narrow_accumulators<const R: usize, const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+) -> [__m512; R] {
+    let n = query.len();
+    let q = query.as_ptr();
+    let mut x = [q; R];
+    for (r, x_r) in x.iter_mut().enumerate() {
+        *x_r = rows[r * n..].as_ptr();
+    }
+    let mut acc = [_mm512_setzero_ps(); R];
+    let mut i = 0;
+    while i + LANES <= n {
+        // SAFETY: `i + LANES <= n`, and the query and every row hold `n` floats; unaligned
+        // loads have no alignment requirement.
+        let q_vec = unsafe { _mm512_loadu_ps(q.add(i)) };
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = unsafe { _mm512_loadu_ps(x_r.add(i)) };
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+        i += LANES;
+    }
+    let rest = n - i;
+    if rest > 0 {
+        // `rest < LANES`: lane `j` is loaded iff `j < rest`.
+        let mask = (1u16 << rest) - 1;
+        // SAFETY: `i < n`, and the masked load reads only floats `i..n`; masked-off lanes are
+        // not accessed (no fault) and read as 0.
+        let q_vec = unsafe { _mm512_maskz_loadu_ps(mask, q.add(i)) };
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: as for `q_vec`.
+            let x_vec = unsafe { _mm512_maskz_loadu_ps(mask, x_r.add(i)) };
+            *acc_r = step::<L2>(*acc_r, q_vec, x_vec);
+        }
+    }
+    acc
+}
+
+/// The score of one row in the narrow order: its accumulator, then the halving tree.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `row.len() == query.len()`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32 {
+    // SAFETY: per this function's contract (one row).
+    let [v] = unsafe { narrow_accumulators::<1, L2>(query, row) };
+    // Lanes j + j+8, then j + j+4, j + j+2, j + j+1: the tree of `transposed_sums`.
+    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+    let octet = _mm256_add_ps(_mm512_castps512_ps256(v), hi);
+    let quad = _mm_add_ps(
+        _mm256_castps256_ps128(octet),
+        _mm256_extractf128_ps::<1>(octet),
+    );
+    let pair = _mm_add_ps(quad, _mm_movehl_ps(quad, quad));
+    _mm_cvtss_f32(_mm_add_ss(pair, _mm_movehdup_ps(pair)))
+}
+
+/// The scores of the [`NARROW_ROWS`] rows in `rows`, in the narrow order, into `out`.
+///
+/// # Safety
+/// The CPU must support AVX-512F, and `rows.len() == NARROW_ROWS * query.len()`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+unsafe fn score_narrow_group<const L2: bool>(
+    query: &[f32],
+    rows: &[f32],
+    out: &mut [f32; NARROW_ROWS],
+) {
+    // SAFETY: per this function's contract.
+    let acc = unsafe { narrow_accumulators::<NARROW_ROWS, L2>(query, rows) };
+    let sums = transposed_sums(acc);
+    // SAFETY: `out` holds 16 floats; unaligned stores have no alignment requirement.
+    unsafe { _mm512_storeu_ps(out.as_mut_ptr(), sums) }
+}
+
+/// Lane `r` of the result is the sum of the 16 lanes of `acc[r]`, added in the halving tree of
+/// [`score_narrow_one`] (`j + j+8`, `j + j+4`, `j + j+2`, `j + j+1`), all 16 trees at once.
+///
+/// Each level adds the two halves that two shuffles gather from a pair of inputs. Input
+/// position `p` takes row `(p % 4) * 4 + p / 4`: the last level leaves position `4g + t` in
+/// lane `4t + g`, so that order puts row `r` in lane `r`.
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn transposed_sums(acc: [__m512; 16]) -> __m512 {
+    let at = |p: usize| acc[(p % 4) * 4 + p / 4];
+    // j + j+8: 256-bit halves of positions 2k and 2k+1.
+    let l1: [__m512; 8] = std::array::from_fn(|k| {
+        let (a, b) = (at(2 * k), at(2 * k + 1));
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x44>(a, b),
+            _mm512_shuffle_f32x4::<0xEE>(a, b),
+        )
+    });
+    // j + j+4: 128-bit quarters; quarter t of l2[m] holds position 4m+t.
+    let l2: [__m512; 4] = std::array::from_fn(|m| {
+        let (a, b) = (l1[2 * m], l1[2 * m + 1]);
+        _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0x88>(a, b),
+            _mm512_shuffle_f32x4::<0xDD>(a, b),
+        )
+    });
+    // j + j+2 within each quarter.
+    let l3: [__m512; 2] = std::array::from_fn(|u| {
+        let (a, b) = (l2[2 * u], l2[2 * u + 1]);
+        _mm512_add_ps(
+            _mm512_shuffle_ps::<0x44>(a, b),
+            _mm512_shuffle_ps::<0xEE>(a, b),
+        )
+    });
+    // j + j+1.
+    _mm512_add_ps(
+        _mm512_shuffle_ps::<0x88>(l3[0], l3[1]),
+        _mm512_shuffle_ps::<0xDD>(l3[0], l3[1]),
+    )
 }
 
 // ---- Quantized kernels: `dot_u8_i8` needs AVX-512F+BW+VNNI, the popcount kernels

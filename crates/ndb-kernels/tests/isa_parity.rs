@@ -47,9 +47,16 @@ fn vector_pair() -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
 }
 
 /// A query and 0..=9 rows of the same random dimension in 1..=2048 (9 rows: two full groups
-/// of four and a leftover row in the batch kernels).
+/// of four and a leftover row in the wide batch kernels).
 fn query_and_rows() -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
     (1usize..=2048, 0usize..=9, magnitude(), magnitude())
+        .prop_flat_map(|(dim, n_rows, mq, mr)| (values(dim, mq), values(dim * n_rows, mr)))
+}
+
+/// A query and 0..=40 rows of the same random dimension in 1..=300, the narrow kernels' range
+/// and past it (40 rows: two full groups of 16, or five of 8, and leftover rows).
+fn query_and_many_narrow_rows() -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+    (1usize..=300, 0usize..=40, magnitude(), magnitude())
         .prop_flat_map(|(dim, n_rows, mq, mr)| (values(dim, mq), values(dim * n_rows, mr)))
 }
 
@@ -65,6 +72,13 @@ proptest! {
 
     #[test]
     fn batch_kernels_match_scalar((query, rows) in query_and_rows()) {
+        for k in supported() {
+            assert_batch_kernels_match(k, scalar(), &query, &rows);
+        }
+    }
+
+    #[test]
+    fn narrow_batch_kernels_match_scalar((query, rows) in query_and_many_narrow_rows()) {
         for k in supported() {
             assert_batch_kernels_match(k, scalar(), &query, &rows);
         }
@@ -92,7 +106,7 @@ fn pair_kernels_match_scalar_at_fixed_dims() {
 fn batch_kernels_match_scalar_at_fixed_dims() {
     let mut rng = Rng::new(2);
     for dim in common::FIXED_DIMS {
-        for n_rows in [1, 4, 7] {
+        for n_rows in [1, 4, 7, 8, 16, 17, 33] {
             let query = rng.unit_vec(dim);
             for rows in [rng.unit_vec(dim * n_rows), rng.wide_vec(dim * n_rows)] {
                 for k in supported() {

@@ -8,10 +8,11 @@
 
 use ndb_kernels::{kernels_for, Isa, Kernels};
 
-/// Dimensions every fixed-size test covers: around the 8/16/64-lane boundaries of each ISA
-/// and the common embedding sizes.
-pub const FIXED_DIMS: [usize; 18] = [
-    1, 3, 7, 8, 15, 16, 17, 31, 33, 383, 384, 385, 767, 768, 1536, 1537, 2048, 63,
+/// Dimensions every fixed-size test covers: around the 8/16/64-lane boundaries of each ISA,
+/// around the narrow kernels' limit (256), and the common embedding sizes.
+pub const FIXED_DIMS: [usize; 27] = [
+    1, 3, 7, 8, 15, 16, 17, 31, 33, 383, 384, 385, 767, 768, 1536, 1537, 2048, 63, 32, 50, 100,
+    128, 255, 256, 257, 300, 4,
 ];
 
 /// The kernel tables of every ISA this CPU supports, scalar first.
