@@ -5,7 +5,7 @@ TexMex files that `ndb-search-bench` reads.
 
     target/bench-venv/bin/python scripts/bench/reference.py DIR [--metric l2|cosine|dot] [--k 10]
                                                            [--queries N] [--warmup 10]
-                                                           [--engines faiss,numpy]
+                                                           [--engines faiss,numpy] [--repeat 1]
 
 DIR holds base.fvecs, query.fvecs, gt.ivecs and gt_dist.fvecs (scripts/fetch-dataset.sh makes them;
 `ndb-search-bench --synthetic N,DIM` writes synthetic ones to a temporary folder and calls this
@@ -13,6 +13,9 @@ script on it). The venv comes from scripts/bench/setup-venv.sh.
 
 - faiss: IndexFlatL2 for l2, IndexFlatIP for cosine (base and queries normalised) and dot;
   faiss.omp_set_num_threads(1); each query timed alone: index.search(q[i:i+1], k).
+- --repeat R: R timed passes over the queries per engine; the row's QPS and latencies are those of
+  the median pass (by wall time) and `qps_runs` lists every pass's QPS (ndb-search-bench --dims
+  uses it for its per-dimension medians).
 - numpy: per query one matrix-vector product against the base (single-threaded BLAS), then
   argpartition + sort of the k best; l2 uses precomputed base norms (|b|^2 - 2<q,b>).
 
@@ -193,6 +196,15 @@ def timed_loop(fn, queries, warmup):
     return ms, out, wall, run_delay_s() - d0
 
 
+def median_pass(fn, queries, warmup, repeat):
+    """timed_loop `repeat` times (warmup before the first only): the median pass by wall time,
+    and every pass's QPS."""
+    passes = [timed_loop(fn, queries, warmup if i == 0 else 0) for i in range(max(repeat, 1))]
+    runs = [round(len(queries) / p[2], 2) for p in passes]
+    passes.sort(key=lambda p: p[2])
+    return passes[(len(passes) - 1) // 2], runs
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dir")
@@ -200,6 +212,8 @@ def main():
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--queries", type=int, default=None)
     ap.add_argument("--warmup", type=int, default=10)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="timed passes per engine (exact search); the median pass is reported")
     ap.add_argument("--engines", default=None,
                     help="default faiss,numpy; with --hnsw hnswlib,usearch")
     ap.add_argument("--hnsw", action="store_true", help="approximate search: hnswlib / USearch sweep")
@@ -297,11 +311,12 @@ def main():
             _, ids = index.search(xq[i:i + 1], k)
             return ids[0]
 
-        ms, res, wall, wait = timed_loop(faiss_one, xq, a.warmup)
+        (ms, res, wall, wait), runs = median_pass(faiss_one, xq, a.warmup, a.repeat)
         rec = recall(metric, k, base, queries, gt, gt_dist, res)
         row = summarise(f"faiss {faiss.__version__} {name}", "exact, one query at a time",
                         f"omp_set_num_threads(1), index.search(q[i:i+1], k), SIMD {info['faiss_simd']}",
                         ms, wall, rec, wait)
+        row["qps_runs"] = runs
         info["rows"].append(row)
         log(f"  p50 {row['p50_ms']} ms, {row['qps']} QPS, recall {row['recall']}")
         del index
@@ -319,10 +334,11 @@ def main():
             part = np.argpartition(d, k - 1)[:k]
             return part[np.argsort(d[part], kind="stable")]
 
-        ms, res, wall, wait = timed_loop(numpy_one, xq, a.warmup)
+        (ms, res, wall, wait), runs = median_pass(numpy_one, xq, a.warmup, a.repeat)
         rec = recall(metric, k, base, queries, gt, gt_dist, res)
         row = summarise(f"numpy {np.__version__}", "exact, one query at a time",
                         "xb @ q (single-threaded BLAS) + argpartition", ms, wall, rec, wait)
+        row["qps_runs"] = runs
         info["rows"].append(row)
         log(f"  p50 {row['p50_ms']} ms, {row['qps']} QPS, recall {row['recall']}")
 

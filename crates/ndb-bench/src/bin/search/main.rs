@@ -28,14 +28,21 @@
 //! M / ef_construction / ef sweep through `scripts/bench/reference.py --hnsw`, and the curves of
 //! every engine are drawn in one SVG (`--plot`, default `recall-qps.svg` beside `--md`).
 //!
+//! With `--dims LIST` it runs the exact-search dimension sweep instead (issue 14): per
+//! dimension, seeded synthetic data of `--rows` vectors, nDB one query at a time on one thread
+//! and faiss IndexFlat (`reference.py --engines faiss --repeat R`) side by side, the median of
+//! `--reps` passes each, and their ratio.
+//!
 //! Output: a markdown report on stdout (and `--md FILE`), JSON with `--json FILE`; progress on
 //! stderr.
 //!
 //! Modules: [`dataset`] (the data and its ground truth), [`timing`] (timed searches),
 //! [`exact`] (the exact-search run and its report), [`hnsw`] (build, reopen, ef sweep),
-//! [`hnsw_report`] (its report, plot and `--replot`), [`reference`] (the Python references).
+//! [`hnsw_report`] (its report, plot and `--replot`), [`reference`] (the Python references),
+//! [`dims`] (the dimension sweep).
 
 mod dataset;
+mod dims;
 mod exact;
 mod hnsw;
 mod hnsw_report;
@@ -195,6 +202,17 @@ struct Args {
         help_heading = "Approximate search (HNSW)"
     )]
     ref_engines: String,
+
+    /// Sweep exact search over these dimensions (synthetic data, nDB and faiss side by side,
+    /// one thread; no DATASET_DIR), e.g. 32,50,128,384,768,1536.
+    #[arg(long, value_name = "LIST", value_parser = cli::ef_list, help_heading = "Dimension sweep")]
+    dims: Option<List<usize>>,
+    /// Base vectors per dimension of the sweep.
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = cli::positive_count, help_heading = "Dimension sweep")]
+    rows: usize,
+    /// Timed passes over the queries per engine and dimension (the median is reported).
+    #[arg(long, value_name = "R", default_value_t = 5, value_parser = cli::positive_count, help_heading = "Dimension sweep")]
+    reps: usize,
 }
 
 impl Args {
@@ -208,7 +226,7 @@ impl Args {
     /// for; `--ef-sweep` implies `--hnsw`.
     fn check(mut a: Args) -> Result<Args, clap::Error> {
         a.hnsw |= a.ef_sweep.is_some();
-        if a.bandwidth_only || a.replot.is_some() {
+        if a.bandwidth_only || a.replot.is_some() || a.dims.is_some() {
             return Ok(a);
         }
         let (kind, msg) = match (&a.dataset, &a.synthetic) {
@@ -338,6 +356,14 @@ fn real_main(args: &Args) -> Res<()> {
     }
     // Removes the scratch directories at the end, also on an error (dropped after the database).
     let mut dirs = ScratchDirs::new(BENCH, args.keep);
+    if let Some(dims) = &args.dims {
+        let ctx = Ctx {
+            args,
+            command,
+            load_start,
+        };
+        return dims::run(&ctx, dims, &mut dirs);
+    }
     let mut ds = load_data(args, &mut dirs)?;
     let ctx = Ctx {
         args,
@@ -371,6 +397,7 @@ mod tests {
             "b d --queries 1000 --skip-throughput --bw-mib 256",
             "b --bandwidth-only",
             "b --replot r.json --plot p.svg",
+            "b --dims 32,50,128,384,768,1536 --reps 5 --rows 100000",
         ] {
             parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
         }

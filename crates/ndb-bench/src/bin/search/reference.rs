@@ -27,7 +27,8 @@ fn reference_python(args: &Args) -> Res<PathBuf> {
     let st = Command::new("bash")
         .arg(ws.join("scripts/bench/setup-venv.sh"))
         .current_dir(&ws)
-        .stdout(Stdio::inherit())
+        // Its messages go to stderr with the progress lines: stdout holds the report only.
+        .stdout(Stdio::from(std::io::stderr()))
         .stderr(Stdio::inherit())
         .status()?;
     if !st.success() {
@@ -101,6 +102,24 @@ pub fn exact(args: &Args, ds: &Dataset) -> Res<Value> {
     run_script(args, ds, &[], &[], |python, script| {
         format!(
             "reference: {python} {script} {} --metric {} --k {} --queries {}",
+            ds.dir.display(),
+            ds.metric.name(),
+            args.k,
+            ds.queries.rows()
+        )
+    })
+}
+
+/// faiss IndexFlat alone on the same files, `repeat` timed passes (the `--dims` sweep): its
+/// row's `qps_runs` holds every pass's QPS.
+pub fn exact_faiss(args: &Args, ds: &Dataset, repeat: usize) -> Res<Value> {
+    let tail = [
+        ("--engines", "faiss".into()),
+        ("--repeat", repeat.to_string().into()),
+    ];
+    run_script(args, ds, &[], &tail, |python, script| {
+        format!(
+            "reference: {python} {script} {} --engines faiss --repeat {repeat} --metric {} --k {} --queries {}",
             ds.dir.display(),
             ds.metric.name(),
             args.k,

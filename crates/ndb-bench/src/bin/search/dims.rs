@@ -1,0 +1,220 @@
+//! `--dims LIST`: the exact-search dimension sweep (issue 14, "Exact search at low dimension").
+//!
+//! For each dimension: seeded synthetic data (`--rows` base vectors, `--queries` queries,
+//! default 200), ingested into one segment without an HNSW index; then, side by side in the same
+//! run, nDB exact search one query at a time on one thread (`Search::threads(1)`) and faiss
+//! IndexFlat through `scripts/bench/reference.py --engines faiss --repeat R` on the same files.
+//! Each engine makes `--reps` timed passes over the queries (nDB half before faiss and half
+//! after, so that a slow spell of the shared machine does not land on one engine only); the
+//! table shows the median pass of each and their ratio.
+
+use std::fmt::Write as _;
+
+use ndb::{CollectionConfig, IndexConfig};
+use ndb_bench::report::fmt::{qps_ungrouped, r2, r4, thousands};
+use ndb_bench::report::Machine;
+use ndb_bench::scratch::{scratch_root, ScratchDirs};
+use ndb_bench::Res;
+use serde_json::{json, Value};
+
+use crate::dataset::Dataset;
+use crate::timing::{run_sequential, Stopwatch};
+use crate::{reference, Args, Ctx, BENCH};
+
+/// Queries per dimension when `--queries` is not given.
+const DEFAULT_QUERIES: usize = 200;
+
+/// One dimension's figures.
+struct DimRow {
+    dim: usize,
+    rows: usize,
+    ndb_runs: Vec<f64>,
+    faiss_runs: Vec<f64>,
+    faiss_engine: String,
+    recall: f64,
+    ingest_s: f64,
+}
+
+impl DimRow {
+    fn ndb_qps(&self) -> f64 {
+        median(&self.ndb_runs)
+    }
+
+    fn faiss_qps(&self) -> f64 {
+        median(&self.faiss_runs)
+    }
+
+    fn ratio(&self) -> f64 {
+        self.ndb_qps() / self.faiss_qps()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "dim": self.dim,
+            "rows": self.rows,
+            "ndb_qps": r2(self.ndb_qps()),
+            "faiss_qps": r2(self.faiss_qps()),
+            "ratio": r4(self.ratio()),
+            "ndb_qps_runs": self.ndb_runs.iter().map(|&q| r2(q)).collect::<Vec<_>>(),
+            "faiss_qps_runs": self.faiss_runs,
+            "faiss_engine": self.faiss_engine,
+            "ndb_recall": r4(self.recall),
+            "ingest_s": r4(self.ingest_s),
+        })
+    }
+}
+
+/// The median of `v` (the mean of the middle two for an even count); NaN if empty.
+fn median(v: &[f64]) -> f64 {
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    match s.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => s[n / 2],
+        n => (s[n / 2 - 1] + s[n / 2]) / 2.0,
+    }
+}
+
+/// `passes` timed nDB passes (one query at a time, one thread) over the queries; their QPS and
+/// the recall of the last.
+fn ndb_passes(
+    args: &Args,
+    coll: &ndb::Collection,
+    ds: &Dataset,
+    passes: usize,
+) -> Res<(Vec<f64>, f64)> {
+    let judge = ds.judge(args.k)?;
+    let mut qps = Vec::with_capacity(passes);
+    let mut recall = f64::NAN;
+    for _ in 0..passes {
+        let t = run_sequential(coll, ds, args.k, Some(1), None, args.warmup)?;
+        qps.push(t.ms.len() as f64 / t.wall_s);
+        recall = judge.recall(&t.rows);
+    }
+    Ok((qps, recall))
+}
+
+/// One dimension: data, ingest, nDB and faiss passes.
+fn measure_dim(args: &Args, db: &ndb::Database, dim: usize, dirs: &mut ScratchDirs) -> Res<DimRow> {
+    let dir = scratch_root().join(format!("search-dims-{}-{dim}", std::process::id()));
+    dirs.push(dir.clone());
+    let mut ds = Dataset::synthetic(args, args.rows, dim, &dir)?;
+    let name = format!("dims{dim}");
+    let config = CollectionConfig::new(dim)
+        .with_distance(ds.metric.ndb_distance())
+        .with_index(IndexConfig::default().with_min_rows(usize::MAX));
+    let coll = db.create_collection(&name, config)?;
+    let clock = Stopwatch::start();
+    ds.insert_into(&coll)?;
+    coll.flush()?;
+    let ingest_s = clock.wall_s();
+    ds.ground_truth_from(&coll, args.k)?;
+
+    let reps = args.reps;
+    let (mut ndb_runs, _) = ndb_passes(args, &coll, &ds, reps.div_ceil(2))?;
+    let r = reference::exact_faiss(args, &ds, reps)?;
+    let (after, recall) = ndb_passes(args, &coll, &ds, reps / 2)?;
+    ndb_runs.extend(after);
+    let faiss = r["rows"]
+        .as_array()
+        .and_then(|rows| rows.first())
+        .ok_or("the reference script returned no faiss row")?;
+    let faiss_runs: Vec<f64> = faiss["qps_runs"]
+        .as_array()
+        .map(|v| v.iter().filter_map(Value::as_f64).collect())
+        .unwrap_or_default();
+    if faiss_runs.is_empty() {
+        return Err("the reference script's faiss row has no qps_runs".into());
+    }
+    let row = DimRow {
+        dim,
+        rows: args.rows,
+        ndb_runs,
+        faiss_runs,
+        faiss_engine: faiss["engine"].as_str().unwrap_or("faiss").to_string(),
+        recall,
+        ingest_s,
+    };
+    BENCH.progress(format!(
+        "dim {dim}: nDB {:.1} QPS, faiss {:.1} QPS, ratio {:.2}",
+        row.ndb_qps(),
+        row.faiss_qps(),
+        row.ratio()
+    ));
+    drop(coll);
+    db.drop_collection(&name)?;
+    Ok(row)
+}
+
+pub fn run(ctx: &Ctx<'_>, dims: &[usize], dirs: &mut ScratchDirs) -> Res<()> {
+    let mut args = ctx.args.clone();
+    args.queries.get_or_insert(DEFAULT_QUERIES);
+    let (_, db) = crate::open_db(&args, dirs)?;
+    let mut rows = Vec::with_capacity(dims.len());
+    for &dim in dims {
+        rows.push(measure_dim(&args, &db, dim, dirs)?);
+    }
+    let machine = Machine::describe();
+    let isa = ndb_kernels::active_isa();
+    let metric = args.metric.unwrap_or(ndb_bench::measure::Metric::L2);
+    let nq = args.queries.unwrap_or(DEFAULT_QUERIES);
+
+    let mut md = String::new();
+    let _ = write!(
+        md,
+        "## nDB vs faiss exact search by dimension: {} rows, {metric_name}, k={}, {nq} queries\n\n",
+        thousands(args.rows as u64),
+        args.k,
+        metric_name = metric.name(),
+    );
+    let _ = write!(md, "Command: `{}`\n\n", ctx.command);
+    let _ = write!(
+        md,
+        "Machine: {}; nDB kernels: {isa}. One query at a time on one thread (nDB \
+         `Search::threads(1)`, faiss `omp_set_num_threads(1)`, `index.search(q[i:i+1], k)`); \
+         QPS = median of {} passes per engine, nDB's split around faiss's.\n\n",
+        machine.summary(),
+        args.reps
+    );
+    md.push_str("| dim | nDB QPS | faiss QPS | nDB / faiss | nDB passes | faiss passes |\n");
+    md.push_str("|---:|---:|---:|---:|---|---|\n");
+    let passes = |v: &[f64]| {
+        v.iter()
+            .map(|q| format!("{q:.0}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    for r in &rows {
+        let _ = writeln!(
+            md,
+            "| {} | {} | {} | **{:.2}x** | {} | {} |",
+            r.dim,
+            qps_ungrouped(r.ndb_qps()),
+            qps_ungrouped(r.faiss_qps()),
+            r.ratio(),
+            passes(&r.ndb_runs),
+            passes(&r.faiss_runs),
+        );
+    }
+    let worst = rows.iter().map(DimRow::ratio).fold(f64::INFINITY, f64::min);
+    let _ = write!(
+        md,
+        "\n- Lowest nDB / faiss ratio: **{worst:.2}x** (goal >= 1.0x at every dimension).\n\
+         - Data: uniform in [-1,1), seed {}; faiss: {}.\n",
+        args.seed,
+        rows.first().map(|r| r.faiss_engine.as_str()).unwrap_or("-"),
+    );
+    let json = json!({
+        "bench": "ndb-search-bench --dims",
+        "command": ctx.command,
+        "machine": machine.to_json(),
+        "isa": isa.name(),
+        "metric": metric.name(),
+        "k": args.k,
+        "queries": nq,
+        "reps": args.reps,
+        "seed": args.seed,
+        "dims": rows.iter().map(DimRow::to_json).collect::<Vec<_>>(),
+    });
+    crate::publish(&args, &md, &json)
+}
