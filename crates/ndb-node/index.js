@@ -16,17 +16,47 @@ try {
   throw err
 }
 
-// The addon returns search results as JSON text: V8's JSON.parse builds the `{ id, score,
-// payload }` objects several times faster than N-API can, property by property.
+// `search` results come as JSON text: V8's JSON.parse builds the `{ id, score, payload }`
+// objects several times faster than N-API can, property by property.
 const hits = (json) => JSON.parse(json)
 
+// `searchSync` results come packed (the addon's `packed_hits`): the addon writes
+// `[n, hasPayloads, idChars, score x n, idLength x n]` into `packed`, a Float64Array kept here
+// and reused, and returns the ids one after the other, then (when some hit has a payload) the
+// JSON array of the payloads. When `packed` is too small for the hits it sets n to -1 and
+// returns the JSON text of the hits instead; `packed` then grows for the next call.
+let packed = new Float64Array(3 + 2 * 32)
+function unpack(text, f) {
+  const n = f[0]
+  if (n < 0) {
+    const all = JSON.parse(text)
+    packed = new Float64Array(3 + 2 * all.length)
+    return all
+  }
+  const idChars = f[2]
+  const payloads = f[1] === 1 ? JSON.parse(text.slice(idChars)) : null
+  const out = []
+  let at = 0
+  for (let i = 0; i < n; i++) {
+    const end = at + f[3 + n + i]
+    out.push({ id: text.slice(at, end), score: f[3 + i], payload: payloads === null ? null : payloads[i] })
+    at = end
+  }
+  return out
+}
+
+// The request's properties are read here (fast in JavaScript) and passed in order; anything
+// but an object goes to the addon whole, which rejects it with NDB_INVALID_ARGUMENT.
 const { prototype } = binding.Collection
 const method = (name, fn) => Object.defineProperty(prototype, name, { value: fn, writable: true, configurable: true })
-method('search', function search(request) {
-  return this._search(request).then(hits)
+method('search', function search(r) {
+  if (typeof r !== 'object' || r === null) return this._search(r).then(hits)
+  return this._searchArgs(r.vector, r.topK, r.filter, r.exact, r.ef, r.distance).then(hits)
 })
-method('searchSync', function searchSync(request) {
-  return hits(this._searchSync(request))
+method('searchSync', function searchSync(r) {
+  if (typeof r !== 'object' || r === null) return hits(this._searchSync(r))
+  const f = packed
+  return unpack(this._searchSyncPacked(r.vector, r.topK, r.filter, r.exact, r.ef, r.distance, f), f)
 })
 
 module.exports = binding

@@ -2,13 +2,13 @@
 
 use crate::error::{guard, Failure, JsFailure, Result};
 use crate::js::{self, Vector};
-use crate::options::{self, SearchSpec};
+use crate::options::{self, SearchArgs, SearchSpec};
 use crate::task::{self, IntoJs, Job};
 use crate::values::{
-    collection_config, compaction_stats, distance_name, document, raw_hits, stats,
+    collection_config, compaction_stats, distance_name, document, packed_hits, raw_hits, stats,
     CollectionConfig, CollectionStats, Document, PayloadIndex, RawHits,
 };
-use napi::bindgen_prelude::{AsyncTask, Env, ToNapiValue, Unknown};
+use napi::bindgen_prelude::{AsyncTask, Env, Float64ArraySlice, ToNapiValue, Unknown};
 use napi_derive::napi;
 use parking_lot::RwLock;
 use std::sync::Arc;
@@ -292,6 +292,75 @@ impl Collection {
     pub fn search_sync_raw(&self, request: Unknown<'_>) -> Result<String, JsFailure> {
         let (vector, spec): (Vector<'_>, SearchSpec) = options::search(&request)?;
         self.now(|c| Ok(raw_hits(c.search(spec.apply(vector.as_slice()))?)?.0))
+    }
+
+    /// `search` (index.js) with the request's properties read in JavaScript and passed in
+    /// order (see [`options::search_args`]); like `_search` otherwise.
+    #[napi(js_name = "_searchArgs", skip_typescript)]
+    pub fn search_args(
+        &self,
+        vector: Unknown<'_>,
+        top_k: Unknown<'_>,
+        filter: Unknown<'_>,
+        exact: Unknown<'_>,
+        ef: Unknown<'_>,
+        distance: Unknown<'_>,
+    ) -> AsyncTask<Job<RawHits>> {
+        let args = SearchArgs {
+            vector,
+            top_k,
+            filter,
+            exact,
+            ef,
+            distance,
+        };
+        // The query is copied: JavaScript may change the array while the search runs.
+        let parsed = options::search_args(&args).map(|(v, spec)| (v.into_vec(), spec));
+        self.spawn(
+            parsed.map(|(query, spec)| {
+                move |c: ndb::Collection| raw_hits(c.search(spec.apply(&query))?)
+            }),
+        )
+    }
+
+    /// `searchSync` (index.js) with the request's properties read in JavaScript and passed in
+    /// order; the results are packed into `packed` and the returned text (see
+    /// [`packed_hits`]), or, when `packed` is too small for them, `packed[0]` is -1 and the
+    /// text is [`RawHits`]' JSON.
+    #[napi(js_name = "_searchSyncPacked", skip_typescript)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn search_sync_packed(
+        &self,
+        vector: Unknown<'_>,
+        top_k: Unknown<'_>,
+        filter: Unknown<'_>,
+        exact: Unknown<'_>,
+        ef: Unknown<'_>,
+        distance: Unknown<'_>,
+        mut packed: Float64ArraySlice<'_>,
+    ) -> Result<String, JsFailure> {
+        let args = SearchArgs {
+            vector,
+            top_k,
+            filter,
+            exact,
+            ef,
+            distance,
+        };
+        let (vector, spec) = options::search_args(&args)?;
+        let out = js::scratch(&mut packed);
+        self.now(|c| {
+            let hits = c.search(spec.apply(vector.as_slice()))?;
+            match packed_hits(&hits, out)? {
+                Some(text) => Ok(text),
+                None => {
+                    if let Some(first) = out.first_mut() {
+                        *first = -1.0;
+                    }
+                    Ok(raw_hits(hits)?.0)
+                }
+            }
+        })
     }
 
     /// Write the in-memory documents to a new immutable segment. When the Promise resolves,

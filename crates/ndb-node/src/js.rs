@@ -7,7 +7,9 @@
 #![allow(unsafe_code)]
 
 use crate::error::{Failure, Result};
-use napi::bindgen_prelude::{Array, Float32ArraySlice, FromNapiValue, Object, Unknown};
+use napi::bindgen_prelude::{
+    Array, Float32ArraySlice, Float64ArraySlice, FromNapiValue, Object, Unknown,
+};
 use napi::{JsValue, ValueType};
 use serde_json::Value;
 
@@ -211,4 +213,11 @@ pub fn payload(v: Option<&Unknown<'_>>, what: &str) -> Result<Option<Value>> {
         Some(v) if is_nullish(v)? => Ok(None),
         Some(v) => json(v, what).map(Some),
     }
+}
+
+/// The `Float64Array` that `index.js` keeps for `searchSync`'s packed results, to write into.
+pub fn scratch<'a>(buf: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
+    // SAFETY: the array is `index.js`'s own (never handed to user code) and no JavaScript runs
+    // while this synchronous call writes to it; the slice does not outlive the call.
+    unsafe { buf.as_mut() }
 }

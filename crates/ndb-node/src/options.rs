@@ -139,25 +139,59 @@ impl SearchSpec {
 pub fn search<'env>(v: &Unknown<'env>) -> Result<(Vector<'env>, SearchSpec)> {
     const W: &str = "search";
     let o = js::object(v, W)?;
-    let vector = match js::property(&o, "vector", W)? {
+    search_with(|key| js::property(&o, key, W))
+}
+
+/// The properties of a search request, read by `index.js` and passed in this order (the
+/// request object was checked to be an object there).
+pub struct SearchArgs<'env> {
+    pub vector: Unknown<'env>,
+    pub top_k: Unknown<'env>,
+    pub filter: Unknown<'env>,
+    pub exact: Unknown<'env>,
+    pub ef: Unknown<'env>,
+    pub distance: Unknown<'env>,
+}
+
+/// Parse a search request given as its properties: the same checks and messages as [`search`],
+/// without an N-API property lookup per option.
+pub fn search_args<'env>(args: &SearchArgs<'env>) -> Result<(Vector<'env>, SearchSpec)> {
+    search_with(|key| {
+        let v = match key {
+            "vector" => &args.vector,
+            "topK" => &args.top_k,
+            "filter" => &args.filter,
+            "exact" => &args.exact,
+            "ef" => &args.ef,
+            _ => &args.distance,
+        };
+        Ok((!js::is_nullish(v)?).then_some(*v))
+    })
+}
+
+/// Parse a search request whose properties `get` reads (`None`: undefined or null).
+fn search_with<'env>(
+    mut get: impl FnMut(&str) -> Result<Option<Unknown<'env>>>,
+) -> Result<(Vector<'env>, SearchSpec)> {
+    let vector = match get("vector")? {
         Some(v) => js::vector(&v, "search.vector")?,
         None => return Err(Failure::invalid("search.vector is required")),
     };
     let mut spec = SearchSpec::default();
-    if let Some(v) = js::property(&o, "topK", W)? {
+    if let Some(v) = get("topK")? {
         spec.top_k = Some(js::count(&v, "search.topK")?);
     }
-    if let Some(v) = js::property(&o, "filter", W)? {
+    if let Some(v) = get("filter")? {
         let json = js::json(&v, "search.filter")?;
         spec.filter = Some(Filter::from_json(&json).map_err(Failure::from)?);
     }
-    if let Some(v) = js::property(&o, "exact", W)? {
+    if let Some(v) = get("exact")? {
         spec.exact = Some(js::boolean(&v, "search.exact")?);
     }
-    if let Some(v) = js::property(&o, "ef", W)? {
+    if let Some(v) = get("ef")? {
         spec.ef = Some(js::count(&v, "search.ef")?);
     }
-    if let Some(v) = js::property(&o, "distance", W)? {
+    if let Some(v) = get("distance")? {
         spec.distance = Some(distance(&v, "search.distance")?);
     }
     Ok((vector, spec))

@@ -192,6 +192,61 @@ pub fn raw_hits(matches: Vec<ndb::Match>) -> Result<RawHits> {
     })
 }
 
+/// `searchSync`'s results packed for `index.js`, which builds the `{ id, score, payload }`
+/// objects from them (V8 makes plain objects far faster in JavaScript than N-API can, and
+/// numbers never go through text). `out` receives `[n, hasPayloads, idChars, score × n,
+/// idLength × n]` (lengths in UTF-16 code units, as JavaScript counts); the returned text is
+/// every id, one after the other, followed, when some hit has a payload, by the JSON array of
+/// the n payloads (`null` for none). `Ok(None)` when `out` is too small for the hits.
+pub fn packed_hits(matches: &[ndb::Match], out: &mut [f64]) -> Result<Option<String>> {
+    let n = matches.len();
+    if out.len() < 3 + 2 * n {
+        return Ok(None);
+    }
+    let id_bytes: usize = matches.iter().map(|m| m.id.len()).sum();
+    let mut text = String::with_capacity(id_bytes);
+    let mut chars = 0usize;
+    let with_payloads = matches.iter().any(|m| m.payload.is_some());
+    for (i, m) in matches.iter().enumerate() {
+        let len = if m.id.is_ascii() {
+            m.id.len()
+        } else {
+            m.id.encode_utf16().count()
+        };
+        text.push_str(&m.id);
+        chars += len;
+        out[3 + i] = f64::from(m.score);
+        out[3 + n + i] = len as f64;
+    }
+    out[0] = n as f64;
+    out[1] = if with_payloads { 1.0 } else { 0.0 };
+    out[2] = chars as f64;
+    if with_payloads {
+        let mut json = std::mem::take(&mut text).into_bytes();
+        json.push(b'[');
+        for (i, m) in matches.iter().enumerate() {
+            if i > 0 {
+                json.push(b',');
+            }
+            serde_json::to_writer(&mut json, &m.payload).map_err(|e| {
+                Failure::new(
+                    Code::Internal,
+                    format!("internal error: search results: {e}"),
+                )
+            })?;
+        }
+        json.push(b']');
+        // Ids are strings and serde_json writes UTF-8.
+        text = String::from_utf8(json).map_err(|e| {
+            Failure::new(
+                Code::Internal,
+                format!("internal error: search results: {e}"),
+            )
+        })?;
+    }
+    Ok(Some(text))
+}
+
 pub fn compaction_stats(s: &ndb::CompactionStats) -> CompactionStats {
     CompactionStats {
         docs_before: s.docs_before as f64,

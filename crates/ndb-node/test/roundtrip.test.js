@@ -168,3 +168,38 @@ test('collections: create, list, drop; maintenance calls; payload indexes; read-
   assert.equal(ra.count(), 25)
   assert.equal((await ra.search({ vector: vectors[30], topK: 1 }))[0].id, '30')
 })
+
+test('searchSync and search give the same hits: any ids, mixed payloads, many hits', async (t) => {
+  const { Database } = require('..')
+  const db = closeAtEnd(t, new Database(tempDir(t), { backgroundMaintenance: false }))
+  const c = db.createCollection('ids', 4, { distance: 'euclidean' })
+  // Ids with characters outside ASCII and the BMP (JavaScript counts UTF-16 code units), a NUL,
+  // quotes; every third document without a payload; more hits than searchSync's first buffer.
+  const odd = ['é', '日本', '😀', 'a\u0000b', '"q"', '\\', 'x'.repeat(300)]
+  const docs = []
+  for (let i = 0; i < 200; i++) {
+    const id = `${odd[i % odd.length]}-${i}`
+    const payload = i % 3 === 0 ? null : { i, s: odd[i % odd.length], nested: { a: [i, null, true] } }
+    docs.push({ id, vector: new Float32Array([i, i % 7, -i, 0.5]), payload })
+  }
+  await c.insertBatch(docs)
+  const byId = new Map(docs.map((d) => [d.id, d]))
+  for (const flushed of [false, true]) {
+    if (flushed) await c.flush()
+    for (const topK of [1, 10, 32, 33, 200]) {
+      const req = { vector: new Float32Array([50, 1, -50, 0.5]), topK, exact: true }
+      const sync = c.searchSync(req)
+      const sync2 = c.searchSync(req) // after the buffer grew, when it had to
+      const viaPromise = await c.search(req)
+      assert.equal(sync.length, topK)
+      assert.deepEqual(sync, viaPromise)
+      assert.deepEqual(sync2, viaPromise)
+      for (const h of sync) {
+        assert.deepEqual(Object.keys(h), ['id', 'score', 'payload'])
+        assert.deepEqual(h.payload, byId.get(h.id).payload)
+        assert.equal(h.score, Math.fround(h.score))
+      }
+    }
+    assert.deepEqual(c.searchSync({ vector: [50, 1, -50, 0.5], topK: 3, filter: { i: { $lt: 0 } } }), [])
+  }
+})

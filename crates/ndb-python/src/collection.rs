@@ -87,12 +87,13 @@ fn make_search<'q>(
     s
 }
 
+/// The `ndb.Match` list of one search (payloads are converted when first read).
 fn matches_to_list<'py>(py: Python<'py>, hits: Vec<ndb::Match>) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for m in hits {
-        list.append(Match::from_match(py, m)?)?;
-    }
-    Ok(list)
+    let items = hits
+        .into_iter()
+        .map(|m| Bound::new(py, Match::from_match(py, m)))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyList::new(py, items)
 }
 
 fn secs(d: Duration) -> f64 {
@@ -368,11 +369,11 @@ impl Collection {
             })
             .map_err(|e| invalid_argument(format!("invalid argument: threads: {e}")))?
             .py_err()?;
-        let list = PyList::empty(py);
-        for hits in results {
-            list.append(matches_to_list(py, hits)?)?;
-        }
-        Ok(list)
+        let lists = results
+            .into_iter()
+            .map(|hits| matches_to_list(py, hits))
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, lists)
     }
 
     /// Write the memtable to a new immutable segment now. When it returns, every acknowledged

@@ -76,6 +76,15 @@ fn f32_array<'py>(obj: &Bound<'py, PyAny>, ndim: usize, what: &str) -> PyResult<
 
 /// One vector, copied into a `Vec<f32>` (the crate owns what it stores and searches for).
 pub(crate) fn vector(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f32>> {
+    // The common case first: a contiguous 1-D float32 array, read without asking numpy for
+    // its dtype twice.
+    if let Ok(arr) = obj.cast::<PyArray1<f32>>() {
+        if let Ok(ro) = arr.try_readonly() {
+            if let Ok(slice) = ro.as_slice() {
+                return Ok(slice.to_vec());
+            }
+        }
+    }
     let arr = f32_array(obj, 1, what)?;
     let arr = arr.cast::<PyArray1<f32>>()?.try_readonly()?;
     Ok(arr
@@ -213,11 +222,11 @@ pub(crate) fn from_json<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, 
         }
         Value::String(s) => PyString::new(py, s).into_any(),
         Value::Array(items) => {
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(from_json(py, item)?)?;
-            }
-            list.into_any()
+            let items = items
+                .iter()
+                .map(|item| from_json(py, item))
+                .collect::<PyResult<Vec<_>>>()?;
+            PyList::new(py, items)?.into_any()
         }
         Value::Object(map) => {
             let dict = PyDict::new(py);

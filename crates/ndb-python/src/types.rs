@@ -3,6 +3,7 @@
 use crate::convert;
 use numpy::{PyArray1, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
 use pyo3::types::PyString;
 
 /// A stored document: its id, its vector (a float32 numpy array) and its payload (a dict or None).
@@ -77,34 +78,50 @@ impl Document {
 /// One search result: the document id, its score (higher is better) and its payload.
 ///
 /// Scores: dot product; cosine similarity in [-1, 1]; Euclidean distance negated.
-#[pyclass(module = "ndb", frozen, get_all)]
+#[pyclass(module = "ndb", frozen)]
 pub struct Match {
     /// The document id.
-    pub id: Py<PyString>,
+    #[pyo3(get)]
+    id: Py<PyString>,
     /// Similarity; higher is better.
-    pub score: f32,
-    /// The document's payload (a dict) or None.
-    pub payload: Py<PyAny>,
+    #[pyo3(get)]
+    score: f32,
+    /// The payload as the library returned it; made into Python values on the first read of
+    /// `payload` (a caller that reads only ids and scores never pays for the dicts).
+    raw_payload: Option<serde_json::Value>,
+    payload: PyOnceLock<Py<PyAny>>,
 }
 
 impl Match {
-    pub(crate) fn from_match(py: Python<'_>, m: ndb::Match) -> PyResult<Self> {
-        Ok(Self {
+    pub(crate) fn from_match(py: Python<'_>, m: ndb::Match) -> Self {
+        Self {
             id: PyString::new(py, &m.id).unbind(),
             score: m.score,
-            payload: convert::payload_from(py, &m.payload)?,
-        })
+            raw_payload: m.payload,
+            payload: PyOnceLock::new(),
+        }
     }
 }
 
 #[pymethods]
 impl Match {
+    /// The document's payload (a dict) or None. The same object on every read.
+    #[getter]
+    fn payload(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        if self.raw_payload.is_none() {
+            return Ok(py.None());
+        }
+        self.payload
+            .get_or_try_init(py, || convert::payload_from(py, &self.raw_payload))
+            .map(|p| p.clone_ref(py))
+    }
+
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
         Ok(format!(
             "Match(id={}, score={}, payload={})",
             self.id.bind(py).repr()?,
             self.score,
-            self.payload.bind(py).repr()?
+            self.payload(py)?.bind(py).repr()?
         ))
     }
 }

@@ -42,6 +42,18 @@ def test_round_trip_through_reopen(db_path, rng):
         assert hits[0].score >= hits[1].score >= hits[2].score
 
 
+def test_match_payload_is_one_dict(db):
+    """A hit's payload is made into Python values when first read; later reads give that object."""
+    coll = db.create_collection("m", dim=2, distance="euclidean")
+    coll.upsert(["a", "b"], np.array([[0, 0], [1, 0]], np.float32), [{"x": [1, {"y": None}]}, None])
+    a, b = coll.search(np.zeros(2, np.float32), k=2)
+    assert (a.id, b.id) == ("a", "b") and b.payload is None
+    assert a.payload is a.payload and a.payload == {"x": [1, {"y": None}]}
+    a.payload["z"] = 1
+    assert a.payload == {"x": [1, {"y": None}], "z": 1}
+    assert repr(b) == "Match(id='b', score=-1, payload=None)"
+
+
 def test_search_modes_and_batch(db, rng):
     n, dim = 3000, 24
     vecs = rng.standard_normal((n, dim)).astype(np.float32)
