@@ -4,9 +4,10 @@
 //! default 200), ingested into one segment without an HNSW index; then, side by side in the same
 //! run, nDB exact search one query at a time on one thread (`Search::threads(1)`) and faiss
 //! IndexFlat through `scripts/bench/reference.py --engines faiss --repeat R` on the same files.
-//! Each engine makes `--reps` timed passes over the queries (nDB half before faiss and half
-//! after, so that a slow spell of the shared machine does not land on one engine only); the
-//! table shows the median pass of each and their ratio.
+//! The engines take turns, `--reps` times: one timed nDB pass over the queries, then one faiss
+//! pass (a fresh reference process), so that a slow spell of the shared machine lands on both
+//! alike. The table shows the median pass of each, the ratio of those medians, and the median
+//! of the per-turn ratios (each nDB pass over the faiss pass that followed it).
 
 use std::fmt::Write as _;
 
@@ -48,6 +49,14 @@ impl DimRow {
         self.ndb_qps() / self.faiss_qps()
     }
 
+    /// The median of the per-turn ratios.
+    fn turn_ratio(&self) -> f64 {
+        let ratios: Vec<f64> = (self.ndb_runs.iter().zip(&self.faiss_runs))
+            .map(|(n, f)| n / f)
+            .collect();
+        median(&ratios)
+    }
+
     fn to_json(&self) -> Value {
         json!({
             "dim": self.dim,
@@ -55,6 +64,7 @@ impl DimRow {
             "ndb_qps": r2(self.ndb_qps()),
             "faiss_qps": r2(self.faiss_qps()),
             "ratio": r4(self.ratio()),
+            "turn_ratio": r4(self.turn_ratio()),
             "ndb_qps_runs": self.ndb_runs.iter().map(|&q| r2(q)).collect::<Vec<_>>(),
             "faiss_qps_runs": self.faiss_runs,
             "faiss_engine": self.faiss_engine,
@@ -110,36 +120,42 @@ fn measure_dim(args: &Args, db: &ndb::Database, dim: usize, dirs: &mut ScratchDi
     let ingest_s = clock.wall_s();
     ds.ground_truth_from(&coll, args.k)?;
 
-    let reps = args.reps;
-    let (mut ndb_runs, _) = ndb_passes(args, &coll, &ds, reps.div_ceil(2))?;
-    let r = reference::exact_faiss(args, &ds, reps)?;
-    let (after, recall) = ndb_passes(args, &coll, &ds, reps / 2)?;
-    ndb_runs.extend(after);
-    let faiss = r["rows"]
-        .as_array()
-        .and_then(|rows| rows.first())
-        .ok_or("the reference script returned no faiss row")?;
-    let faiss_runs: Vec<f64> = faiss["qps_runs"]
-        .as_array()
-        .map(|v| v.iter().filter_map(Value::as_f64).collect())
-        .unwrap_or_default();
-    if faiss_runs.is_empty() {
-        return Err("the reference script's faiss row has no qps_runs".into());
+    let mut ndb_runs = Vec::with_capacity(args.reps);
+    let mut faiss_runs = Vec::with_capacity(args.reps);
+    let mut recall = f64::NAN;
+    let mut faiss_engine = String::new();
+    for _ in 0..args.reps {
+        let (qps, pass_recall) = ndb_passes(args, &coll, &ds, 1)?;
+        ndb_runs.extend(qps);
+        recall = pass_recall;
+        let r = reference::exact_faiss(args, &ds, 1)?;
+        let faiss = r["rows"]
+            .as_array()
+            .and_then(|rows| rows.first())
+            .ok_or("the reference script returned no faiss row")?;
+        let qps = faiss["qps_runs"]
+            .as_array()
+            .and_then(|v| v.first())
+            .and_then(Value::as_f64)
+            .ok_or("the reference script's faiss row has no qps_runs")?;
+        faiss_runs.push(qps);
+        faiss_engine = faiss["engine"].as_str().unwrap_or("faiss").to_string();
     }
     let row = DimRow {
         dim,
         rows: args.rows,
         ndb_runs,
         faiss_runs,
-        faiss_engine: faiss["engine"].as_str().unwrap_or("faiss").to_string(),
+        faiss_engine,
         recall,
         ingest_s,
     };
     BENCH.progress(format!(
-        "dim {dim}: nDB {:.1} QPS, faiss {:.1} QPS, ratio {:.2}",
+        "dim {dim}: nDB {:.1} QPS, faiss {:.1} QPS, ratio {:.2} (per turn {:.2})",
         row.ndb_qps(),
         row.faiss_qps(),
-        row.ratio()
+        row.ratio(),
+        row.turn_ratio()
     ));
     drop(coll);
     db.drop_collection(&name)?;
@@ -172,12 +188,15 @@ pub fn run(ctx: &Ctx<'_>, dims: &[usize], dirs: &mut ScratchDirs) -> Res<()> {
         md,
         "Machine: {}; nDB kernels: {isa}. One query at a time on one thread (nDB \
          `Search::threads(1)`, faiss `omp_set_num_threads(1)`, `index.search(q[i:i+1], k)`); \
-         QPS = median of {} passes per engine, nDB's split around faiss's.\n\n",
+         {} turns of one nDB pass then one faiss pass; QPS = median pass of each engine; \
+         per turn = median of (nDB pass / the faiss pass after it).\n\n",
         machine.summary(),
         args.reps
     );
-    md.push_str("| dim | nDB QPS | faiss QPS | nDB / faiss | nDB passes | faiss passes |\n");
-    md.push_str("|---:|---:|---:|---:|---|---|\n");
+    md.push_str(
+        "| dim | nDB QPS | faiss QPS | nDB / faiss | per turn | nDB passes | faiss passes |\n",
+    );
+    md.push_str("|---:|---:|---:|---:|---:|---|---|\n");
     let passes = |v: &[f64]| {
         v.iter()
             .map(|q| format!("{q:.0}"))
@@ -187,11 +206,12 @@ pub fn run(ctx: &Ctx<'_>, dims: &[usize], dirs: &mut ScratchDirs) -> Res<()> {
     for r in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | **{:.2}x** | {} | {} |",
+            "| {} | {} | {} | **{:.2}x** | {:.2}x | {} | {} |",
             r.dim,
             qps_ungrouped(r.ndb_qps()),
             qps_ungrouped(r.faiss_qps()),
             r.ratio(),
+            r.turn_ratio(),
             passes(&r.ndb_runs),
             passes(&r.faiss_runs),
         );
