@@ -14,8 +14,8 @@ script on it). The venv comes from scripts/bench/setup-venv.sh.
 - faiss: IndexFlatL2 for l2, IndexFlatIP for cosine (base and queries normalised) and dot;
   faiss.omp_set_num_threads(1); each query timed alone: index.search(q[i:i+1], k).
 - --repeat R: R timed passes over the queries per engine; the row's QPS and latencies are those of
-  the median pass (by wall time) and `qps_runs` lists every pass's QPS (ndb-search-bench --dims
-  uses it for its per-dimension medians).
+  the median pass (by wall time), `qps_runs` lists every pass's QPS and `cpu_qps_runs` its
+  queries per CPU second (ndb-search-bench --dims uses them for its per-dimension medians).
 - numpy: per query one matrix-vector product against the base (single-threaded BLAS), then
   argpartition + sort of the k best; l2 uses precomputed base norms (|b|^2 - 2<q,b>).
 
@@ -198,8 +198,15 @@ def timed_loop(fn, queries, warmup):
 
 def median_pass(fn, queries, warmup, repeat):
     """timed_loop `repeat` times (warmup before the first only): the median pass by wall time,
-    and every pass's QPS."""
-    passes = [timed_loop(fn, queries, warmup if i == 0 else 0) for i in range(max(repeat, 1))]
+    and every pass's QPS; every pass's queries per CPU second of this process (its time on a
+    CPU, waits for one excluded) in median_pass.cpu_runs."""
+    passes = []
+    cpu_runs = []
+    for i in range(max(repeat, 1)):
+        passes.append(timed_loop(fn, queries, warmup if i == 0 else 0))
+        cpu = timed_loop.cpu_s
+        cpu_runs.append(round(len(queries) / cpu, 2) if cpu > 0 else None)
+    median_pass.cpu_runs = cpu_runs
     runs = [round(len(queries) / p[2], 2) for p in passes]
     passes.sort(key=lambda p: p[2])
     return passes[(len(passes) - 1) // 2], runs
@@ -317,6 +324,7 @@ def main():
                         f"omp_set_num_threads(1), index.search(q[i:i+1], k), SIMD {info['faiss_simd']}",
                         ms, wall, rec, wait)
         row["qps_runs"] = runs
+        row["cpu_qps_runs"] = median_pass.cpu_runs
         info["rows"].append(row)
         log(f"  p50 {row['p50_ms']} ms, {row['qps']} QPS, recall {row['recall']}")
         del index

@@ -31,6 +31,10 @@ struct DimRow {
     rows: usize,
     ndb_runs: Vec<f64>,
     faiss_runs: Vec<f64>,
+    /// Queries per CPU second of each pass (the time the engine's thread ran; waits for a CPU
+    /// taken by other processes excluded).
+    ndb_cpu_runs: Vec<f64>,
+    faiss_cpu_runs: Vec<f64>,
     faiss_engine: String,
     recall: f64,
     ingest_s: f64,
@@ -51,10 +55,12 @@ impl DimRow {
 
     /// The median of the per-turn ratios.
     fn turn_ratio(&self) -> f64 {
-        let ratios: Vec<f64> = (self.ndb_runs.iter().zip(&self.faiss_runs))
-            .map(|(n, f)| n / f)
-            .collect();
-        median(&ratios)
+        turn_ratio(&self.ndb_runs, &self.faiss_runs)
+    }
+
+    /// The median of the per-turn ratios of queries per CPU second.
+    fn cpu_turn_ratio(&self) -> f64 {
+        turn_ratio(&self.ndb_cpu_runs, &self.faiss_cpu_runs)
     }
 
     fn to_json(&self) -> Value {
@@ -65,6 +71,9 @@ impl DimRow {
             "faiss_qps": r2(self.faiss_qps()),
             "ratio": r4(self.ratio()),
             "turn_ratio": r4(self.turn_ratio()),
+            "cpu_turn_ratio": r4(self.cpu_turn_ratio()),
+            "ndb_cpu_qps_runs": self.ndb_cpu_runs.iter().map(|&q| r2(q)).collect::<Vec<_>>(),
+            "faiss_cpu_qps_runs": self.faiss_cpu_runs,
             "ndb_qps_runs": self.ndb_runs.iter().map(|&q| r2(q)).collect::<Vec<_>>(),
             "faiss_qps_runs": self.faiss_runs,
             "faiss_engine": self.faiss_engine,
@@ -72,6 +81,12 @@ impl DimRow {
             "ingest_s": r4(self.ingest_s),
         })
     }
+}
+
+/// The median of `ndb[i] / faiss[i]`.
+fn turn_ratio(ndb: &[f64], faiss: &[f64]) -> f64 {
+    let ratios: Vec<f64> = ndb.iter().zip(faiss).map(|(n, f)| n / f).collect();
+    median(&ratios)
 }
 
 /// The median of `v` (the mean of the middle two for an even count); NaN if empty.
@@ -85,23 +100,13 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-/// `passes` timed nDB passes (one query at a time, one thread) over the queries; their QPS and
-/// the recall of the last.
-fn ndb_passes(
-    args: &Args,
-    coll: &ndb::Collection,
-    ds: &Dataset,
-    passes: usize,
-) -> Res<(Vec<f64>, f64)> {
+/// One timed nDB pass (one query at a time, one thread) over the queries: its QPS, queries per
+/// CPU second and recall.
+fn ndb_pass(args: &Args, coll: &ndb::Collection, ds: &Dataset) -> Res<(f64, f64, f64)> {
     let judge = ds.judge(args.k)?;
-    let mut qps = Vec::with_capacity(passes);
-    let mut recall = f64::NAN;
-    for _ in 0..passes {
-        let t = run_sequential(coll, ds, args.k, Some(1), None, args.warmup)?;
-        qps.push(t.ms.len() as f64 / t.wall_s);
-        recall = judge.recall(&t.rows);
-    }
-    Ok((qps, recall))
+    let t = run_sequential(coll, ds, args.k, Some(1), None, args.warmup)?;
+    let nq = t.ms.len() as f64;
+    Ok((nq / t.wall_s, nq / t.cpu_s, judge.recall(&t.rows)))
 }
 
 /// One dimension: data, ingest, nDB and faiss passes.
@@ -122,11 +127,14 @@ fn measure_dim(args: &Args, db: &ndb::Database, dim: usize, dirs: &mut ScratchDi
 
     let mut ndb_runs = Vec::with_capacity(args.reps);
     let mut faiss_runs = Vec::with_capacity(args.reps);
+    let mut ndb_cpu_runs = Vec::with_capacity(args.reps);
+    let mut faiss_cpu_runs = Vec::with_capacity(args.reps);
     let mut recall = f64::NAN;
     let mut faiss_engine = String::new();
     for _ in 0..args.reps {
-        let (qps, pass_recall) = ndb_passes(args, &coll, &ds, 1)?;
-        ndb_runs.extend(qps);
+        let (qps, cpu_qps, pass_recall) = ndb_pass(args, &coll, &ds)?;
+        ndb_runs.push(qps);
+        ndb_cpu_runs.push(cpu_qps);
         recall = pass_recall;
         let r = reference::exact_faiss(args, &ds, 1)?;
         let faiss = r["rows"]
@@ -139,6 +147,12 @@ fn measure_dim(args: &Args, db: &ndb::Database, dim: usize, dirs: &mut ScratchDi
             .and_then(Value::as_f64)
             .ok_or("the reference script's faiss row has no qps_runs")?;
         faiss_runs.push(qps);
+        let cpu_qps = faiss["cpu_qps_runs"]
+            .as_array()
+            .and_then(|v| v.first())
+            .and_then(Value::as_f64)
+            .unwrap_or(f64::NAN);
+        faiss_cpu_runs.push(cpu_qps);
         faiss_engine = faiss["engine"].as_str().unwrap_or("faiss").to_string();
     }
     let row = DimRow {
@@ -146,16 +160,19 @@ fn measure_dim(args: &Args, db: &ndb::Database, dim: usize, dirs: &mut ScratchDi
         rows: args.rows,
         ndb_runs,
         faiss_runs,
+        ndb_cpu_runs,
+        faiss_cpu_runs,
         faiss_engine,
         recall,
         ingest_s,
     };
     BENCH.progress(format!(
-        "dim {dim}: nDB {:.1} QPS, faiss {:.1} QPS, ratio {:.2} (per turn {:.2})",
+        "dim {dim}: nDB {:.1} QPS, faiss {:.1} QPS, ratio {:.2} (per turn {:.2}, per CPU second {:.2})",
         row.ndb_qps(),
         row.faiss_qps(),
         row.ratio(),
-        row.turn_ratio()
+        row.turn_ratio(),
+        row.cpu_turn_ratio()
     ));
     drop(coll);
     db.drop_collection(&name)?;
@@ -189,14 +206,16 @@ pub fn run(ctx: &Ctx<'_>, dims: &[usize], dirs: &mut ScratchDirs) -> Res<()> {
         "Machine: {}; nDB kernels: {isa}. One query at a time on one thread (nDB \
          `Search::threads(1)`, faiss `omp_set_num_threads(1)`, `index.search(q[i:i+1], k)`); \
          {} turns of one nDB pass then one faiss pass; QPS = median pass of each engine; \
-         per turn = median of (nDB pass / the faiss pass after it).\n\n",
+         per turn = median of (nDB pass / the faiss pass after it); per CPU s = the same with \
+         queries per CPU second of each pass (time spent waiting for a CPU taken by other \
+         processes left out).\n\n",
         machine.summary(),
         args.reps
     );
     md.push_str(
-        "| dim | nDB QPS | faiss QPS | nDB / faiss | per turn | nDB passes | faiss passes |\n",
+        "| dim | nDB QPS | faiss QPS | nDB / faiss | per turn | per CPU s | nDB passes | faiss passes |\n",
     );
-    md.push_str("|---:|---:|---:|---:|---:|---|---|\n");
+    md.push_str("|---:|---:|---:|---:|---:|---:|---|---|\n");
     let passes = |v: &[f64]| {
         v.iter()
             .map(|q| format!("{q:.0}"))
@@ -206,12 +225,13 @@ pub fn run(ctx: &Ctx<'_>, dims: &[usize], dirs: &mut ScratchDirs) -> Res<()> {
     for r in &rows {
         let _ = writeln!(
             md,
-            "| {} | {} | {} | **{:.2}x** | {:.2}x | {} | {} |",
+            "| {} | {} | {} | **{:.2}x** | {:.2}x | {:.2}x | {} | {} |",
             r.dim,
             qps_ungrouped(r.ndb_qps()),
             qps_ungrouped(r.faiss_qps()),
             r.ratio(),
             r.turn_ratio(),
+            r.cpu_turn_ratio(),
             passes(&r.ndb_runs),
             passes(&r.faiss_runs),
         );
