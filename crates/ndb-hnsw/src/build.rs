@@ -144,6 +144,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
                 self.ef,
                 n,
                 &|node| node != q,
+                None,
                 scratch,
             );
             let found: Vec<Scored> = scratch.results.drain().map(|Reverse(s)| s).collect();
@@ -369,6 +370,7 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
                     self.ef,
                     n,
                     &|x| x != u && seen[x as usize],
+                    None,
                     &mut scratch,
                 );
                 let mut near: Vec<Scored> = scratch.results.drain().map(|Reverse(s)| s).collect();
@@ -498,6 +500,72 @@ mod tests {
         );
         assert_eq!(got.len(), 10);
         assert!(got.iter().all(|(_, i)| i % 2 == 0));
+        two_hop_keeps_recall_for_selective_filters(&view, &v, dim);
+    }
+
+    /// The two-hop walk scores only allowed nodes and still finds the filtered neighbours:
+    /// 10% and 25% of the nodes allowed, recall@10 against the exact filtered answer.
+    fn two_hop_keeps_recall_for_selective_filters(
+        view: &GraphView<'_>,
+        v: &FlatVectors<'_>,
+        dim: usize,
+    ) {
+        let kern = ndb_kernels::active();
+        let queries = data(100, dim, 1234);
+        for keep_one_in in [10u32, 4] {
+            let allow = |i: u32| splitmix64(u64::from(i)).is_multiple_of(u64::from(keep_one_in));
+            let mut scratch = Scratch::new();
+            let (mut hits, mut scored_max) = (0, 0);
+            for q in queries.chunks_exact(dim) {
+                let mut truth: Vec<(f32, u32)> = (0..v.len() as u32)
+                    .filter(|&i| allow(i))
+                    .map(|i| (-kern.l2_squared(q, v.vector(i)), i))
+                    .collect();
+                truth.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                let truth: Vec<u32> = truth.iter().take(10).map(|x| x.1).collect();
+                let scored = std::cell::Cell::new(0usize);
+                let score = CountingScore {
+                    inner: ExactScore {
+                        vectors: v,
+                        metric: Metric::NegL2Squared,
+                        kernels: &kern,
+                        query: q,
+                    },
+                    scored: &scored,
+                };
+                let got = view.search_two_hop(&score, 10, 64, &allow, &mut scratch);
+                assert_eq!(got.len(), 10);
+                assert!(got.iter().all(|&(_, i)| allow(i)));
+                hits += got.iter().filter(|(_, i)| truth.contains(i)).count();
+                scored_max = scored_max.max(scored.get());
+            }
+            let recall = hits as f64 / 1000.0;
+            println!("1 in {keep_one_in} allowed: two-hop recall@10 {recall}, at most {scored_max} nodes scored");
+            assert!(
+                recall >= 0.9,
+                "1 in {keep_one_in} allowed: two-hop recall@10 {recall}"
+            );
+            // Only allowed nodes are scored on level 0: at most the allowed ones, plus the
+            // upper levels' few.
+            let allowed = (0..v.len() as u32).filter(|&i| allow(i)).count();
+            assert!(
+                scored_max < allowed + 100,
+                "1 in {keep_one_in}: scored {scored_max} of {allowed} allowed"
+            );
+        }
+    }
+
+    /// Exact scores that count the nodes scored.
+    struct CountingScore<'a, 'v> {
+        inner: ExactScore<'a, FlatVectors<'v>>,
+        scored: &'a std::cell::Cell<usize>,
+    }
+
+    impl crate::NodeScore for CountingScore<'_, '_> {
+        fn score(&self, node: u32) -> f32 {
+            self.scored.set(self.scored.get() + 1);
+            self.inner.score(node)
+        }
     }
 
     /// Every node reachable from the entry point on level 0, degrees bounded, no self loops.

@@ -29,7 +29,7 @@ mod search;
 mod view;
 
 pub use build::{build, build_cancellable, build_seeded, build_seeded_cancellable};
-pub use search::{NodeScore, Scratch};
+pub use search::{ExactScore, NodeScore, Scratch};
 pub use view::GraphView;
 
 use ndb_kernels::Kernels;

@@ -33,6 +33,9 @@ pub struct Scratch {
     candidates: BinaryHeap<Scored>,
     pub(crate) results: BinaryHeap<Reverse<Scored>>,
     buf: Vec<u32>,
+    /// Two-hop expansion: a rejected neighbour's neighbours, and the expanded list.
+    hop: Vec<u32>,
+    expanded: Vec<u32>,
 }
 
 impl Scratch {
@@ -103,8 +106,51 @@ pub(crate) fn greedy<S: NodeScore + ?Sized>(
     }
 }
 
+/// Replace `buf` (a node's neighbours) by the nodes `allow` accepts among them and, in place
+/// of each rejected neighbour, among its own neighbours (ACORN-1's two-hop expansion), at most
+/// `cap` unvisited ones. Rejected neighbours are marked visited: they are never scored.
+fn expand_two_hop(
+    neighbors: &impl Fn(u32, &mut Vec<u32>),
+    buf: &mut Vec<u32>,
+    n: u32,
+    allow: &dyn Fn(u32) -> bool,
+    cap: usize,
+    scratch: &mut Scratch,
+) {
+    let mut out = std::mem::take(&mut scratch.expanded);
+    let mut hop = std::mem::take(&mut scratch.hop);
+    out.clear();
+    for &nb in buf.iter() {
+        if out.len() >= cap {
+            break;
+        }
+        if nb >= n || scratch.is_visited(nb) {
+            continue;
+        }
+        if allow(nb) {
+            out.push(nb);
+            continue;
+        }
+        scratch.visit(nb);
+        neighbors(nb, &mut hop);
+        for &nb2 in &hop {
+            if out.len() >= cap {
+                break;
+            }
+            if nb2 < n && !scratch.is_visited(nb2) && allow(nb2) && !out.contains(&nb2) {
+                out.push(nb2);
+            }
+        }
+    }
+    std::mem::swap(buf, &mut out);
+    scratch.expanded = out;
+    scratch.hop = hop;
+}
+
 /// Best-first search of one level from `entries`, keeping the `ef` best nodes that `allow`
-/// accepts (others are traversed, not kept). Results are left in `scratch.results`.
+/// accepts (others are traversed, not kept; with `two_hop = Some(cap)`, rejected nodes are not
+/// scored at all: the walk steps over them to their neighbours, at most `cap` per expansion).
+/// Results are left in `scratch.results`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn beam<S: NodeScore + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
@@ -113,6 +159,7 @@ pub(crate) fn beam<S: NodeScore + ?Sized>(
     ef: usize,
     n: u32,
     allow: &dyn Fn(u32) -> bool,
+    two_hop: Option<usize>,
     scratch: &mut Scratch,
 ) {
     scratch.reset(n);
@@ -137,6 +184,9 @@ pub(crate) fn beam<S: NodeScore + ?Sized>(
             }
         }
         neighbors(c.1, &mut buf);
+        if let Some(cap) = two_hop {
+            expand_two_hop(&neighbors, &mut buf, n, allow, cap, scratch);
+        }
         // Start loading every unvisited neighbour's vector before scoring the first one.
         for &nb in &buf {
             if nb < n && !scratch.is_visited(nb) {
@@ -175,10 +225,14 @@ pub trait NodeScore {
 }
 
 /// Exact scores of `f32` vectors under a metric.
-pub(crate) struct ExactScore<'a, V: ?Sized> {
+pub struct ExactScore<'a, V: ?Sized> {
+    /// The vectors the graph indexes.
     pub vectors: &'a V,
+    /// How closeness is measured.
     pub metric: Metric,
+    /// The distance kernels.
     pub kernels: &'a Kernels,
+    /// The query.
     pub query: &'a [f32],
 }
 
@@ -233,6 +287,33 @@ impl GraphView<'_> {
         allow: &dyn Fn(u32) -> bool,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {
+        self.walk(score, top_k, ef, allow, None, scratch)
+    }
+
+    /// [`GraphView::search_by`] for a selective `allow` (a filter most nodes fail): the walk
+    /// on level 0 scores only allowed nodes, reaching past rejected neighbours to their own
+    /// neighbours (ACORN-1's two-hop expansion, at most `2·m` nodes per expansion), so its cost
+    /// follows the allowed nodes it visits rather than every node it passes.
+    pub fn search_two_hop<S: NodeScore + ?Sized>(
+        &self,
+        score: &S,
+        top_k: usize,
+        ef: usize,
+        allow: &dyn Fn(u32) -> bool,
+        scratch: &mut Scratch,
+    ) -> Vec<(f32, u32)> {
+        self.walk(score, top_k, ef, allow, Some(2 * self.m()), scratch)
+    }
+
+    fn walk<S: NodeScore + ?Sized>(
+        &self,
+        score: &S,
+        top_k: usize,
+        ef: usize,
+        allow: &dyn Fn(u32) -> bool,
+        two_hop: Option<usize>,
+        scratch: &mut Scratch,
+    ) -> Vec<(f32, u32)> {
         let n = self.len();
         if n == 0 || top_k == 0 {
             return Vec::new();
@@ -261,6 +342,7 @@ impl GraphView<'_> {
             ef.max(top_k),
             n,
             allow,
+            two_hop,
             scratch,
         );
         let mut out: Vec<(f32, u32)> = scratch

@@ -170,3 +170,71 @@ fn filtered_search_without_payload_indexes() {
     let (c, queries) = build(dir.path(), false);
     check(&c, &queries, "unindexed");
 }
+
+/// Without declared indexes, fields that filters use get automatic in-memory indexes (ADR
+/// 0015): the documents they select are exactly those a row-by-row evaluation selects, for
+/// fields of mixed types, negations, ranges and combinations, before and after reopen.
+#[test]
+fn automatic_indexes_select_what_row_by_row_evaluation_selects() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = 3_000;
+    let payload = |i: usize| match i % 5 {
+        0 => json!({"mixed": i % 7, "uid": format!("u{i}")}),
+        1 => json!({"mixed": (i % 7) as f64 + 0.5, "uid": format!("u{i}")}),
+        2 => json!({"mixed": format!("s{}", i % 3), "flag": i.is_multiple_of(2)}),
+        3 => json!({"mixed": [i % 7, "s1"], "flag": true}),
+        _ => json!({"other": 1}),
+    };
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection("c", graphs_from(4, 1000)).unwrap();
+        c.insert_batch((0..n).map(|i| {
+            Document::new(format!("{i}"), vec![i as f32, 1.0, (i % 13) as f32, 0.5])
+                .with_payload(payload(i))
+        }))
+        .unwrap();
+        c.flush().unwrap();
+    }
+    let filters = [
+        Filter::eq("mixed", 3),
+        Filter::gte("mixed", 2.5),
+        Filter::lt("mixed", 4),
+        Filter::eq("mixed", "s1"),
+        Filter::in_("mixed", [json!(1), json!("s2"), json!(3.5)]),
+        Filter::not(Filter::eq("mixed", 3)),
+        Filter::or([Filter::eq("flag", true), Filter::eq("uid", "u10")]),
+        Filter::and([Filter::gt("mixed", 1), Filter::eq("flag", true)]),
+        Filter::eq("uid", "u995"),
+    ];
+    for round in ["first open", "reopened"] {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.get_collection("c").unwrap();
+        let q = [100.0, 1.0, 3.0, 0.5];
+        for f in &filters {
+            let naive: HashSet<String> = (0..n)
+                .filter(|&i| f.matches(Some(&payload(i))))
+                .map(|i| format!("{i}"))
+                .collect();
+            let exact: HashSet<String> = c
+                .search(
+                    Search::new(&q)
+                        .top_k(n)
+                        .filter(f.clone())
+                        .approximate(false),
+                )
+                .unwrap()
+                .into_iter()
+                .map(|m| m.id)
+                .collect();
+            assert_eq!(exact, naive, "{round}: {f:?}");
+            let approx = c
+                .search(Search::new(&q).top_k(10).filter(f.clone()))
+                .unwrap();
+            assert_eq!(approx.len(), naive.len().min(10), "{round}: {f:?}");
+            assert!(
+                approx.iter().all(|m| naive.contains(&m.id)),
+                "{round}: {f:?}"
+            );
+        }
+    }
+}

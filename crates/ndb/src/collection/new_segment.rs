@@ -116,6 +116,7 @@ impl CollectionInner {
             segment.advise_random();
         }
         Ok(LiveSegment {
+            auto_index: Arc::default(),
             segment: Arc::new(segment),
             deleted: Arc::new(deleted),
             persisted: Arc::new(persisted),

@@ -253,6 +253,7 @@ fn open_segment(
     }
     let deleted = Arc::new(deleted);
     Ok(LiveSegment {
+        auto_index: Arc::default(),
         codes,
         codes_gen: entry.codes.map(|c| c.gen),
         payload_index_bytes: payload_index.as_ref().map_or(0, |p| p.1),

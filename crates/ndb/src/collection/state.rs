@@ -38,6 +38,9 @@ pub(crate) struct LiveSegment {
     pub codes: Option<Arc<crate::segment::codes::SegmentCodes>>,
     /// The code file generation the manifest names (kept even if it failed to open).
     pub codes_gen: Option<u64>,
+    /// In-memory indexes of the fields filters use that no declared index covers (ADR 0015);
+    /// shared by every copy of this segment's view.
+    pub auto_index: Arc<crate::payload_index::AutoIndex>,
 }
 
 impl LiveSegment {

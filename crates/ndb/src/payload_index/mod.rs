@@ -4,11 +4,14 @@
 //! An index is declared per collection ([`PayloadIndexKind`] per field, in the manifest) and
 //! built per segment when the segment is written (flush, compaction) or when the index is
 //! declared; it is stored in a checksummed file next to the segment (`file.rs`) and loaded when
-//! the segment is opened. [`SegmentPayloadIndex::candidates`] turns a filter into a bitmap of
+//! the segment is opened. Fields that filters use without a declared index get one in memory,
+//! built on first use (`auto.rs`, ADR 0015). [`candidates_in`] turns a filter into a bitmap of
 //! rows, saying whether the bitmap is exact or a superset that must still be checked row by row.
 
+mod auto;
 mod file;
 
+pub(crate) use auto::AutoIndex;
 pub(crate) use file::{payload_index_file_name, read as read_file, write as write_file};
 
 use crate::filter::{Cond, Node};
@@ -90,6 +93,16 @@ impl FieldIndex {
             PayloadIndexKind::Bool => {
                 FieldIndex::Bool([RoaringBitmap::new(), RoaringBitmap::new()])
             }
+        }
+    }
+
+    /// Distinct keys held (the size of the index, roughly).
+    pub(crate) fn distinct_keys(&self) -> usize {
+        match self {
+            FieldIndex::Keyword(m) => m.len(),
+            FieldIndex::Integer(m, _) => m.len(),
+            FieldIndex::Float(m) => m.len(),
+            FieldIndex::Bool(_) => 2,
         }
     }
 
@@ -286,65 +299,70 @@ impl SegmentPayloadIndex {
         }
         Self { fields }
     }
+}
 
-    /// The rows of a segment with `rows` rows that may match `node`: `(rows, exact)`, or `None`
-    /// when the indexes cannot narrow it down.
-    pub(crate) fn candidates(&self, node: &Node, rows: u32) -> Option<(RoaringBitmap, bool)> {
-        match node {
-            Node::Field { path, cond } => {
-                let index = self.fields.get(path)?;
-                match cond {
-                    Cond::Eq(v) => index.eq(v),
-                    Cond::In(values) => {
-                        let mut out = RoaringBitmap::new();
-                        let mut exact = true;
-                        for v in values {
-                            let (b, e) = index.eq(v)?;
-                            out |= b;
-                            exact &= e;
-                        }
-                        Some((out, exact))
+/// The rows of a segment with `rows` rows that may match `node`, from the field indexes
+/// `lookup` finds (declared and automatic ones together): `(rows, exact)`, or `None` when the
+/// indexes cannot narrow it down.
+pub(crate) fn candidates_in<'i>(
+    lookup: &dyn Fn(&str) -> Option<&'i FieldIndex>,
+    node: &Node,
+    rows: u32,
+) -> Option<(RoaringBitmap, bool)> {
+    match node {
+        Node::Field { path, cond } => {
+            let index = lookup(path)?;
+            match cond {
+                Cond::Eq(v) => index.eq(v),
+                Cond::In(values) => {
+                    let mut out = RoaringBitmap::new();
+                    let mut exact = true;
+                    for v in values {
+                        let (b, e) = index.eq(v)?;
+                        out |= b;
+                        exact &= e;
                     }
-                    Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) => index.range(cond),
-                    _ => None,
+                    Some((out, exact))
                 }
+                Cond::Gt(_) | Cond::Gte(_) | Cond::Lt(_) | Cond::Lte(_) => index.range(cond),
+                _ => None,
             }
-            Node::And(children) => {
-                let mut acc: Option<(RoaringBitmap, bool)> = None;
-                let mut all_answered = true;
-                for c in children {
-                    match self.candidates(c, rows) {
-                        Some((b, e)) => {
-                            acc = Some(match acc {
-                                None => (b, e),
-                                Some((a, ae)) => (a & b, ae && e),
-                            })
-                        }
-                        None => all_answered = false,
-                    }
-                }
-                acc.map(|(b, e)| (b, e && all_answered))
-            }
-            Node::Or(children) => {
-                let mut out = RoaringBitmap::new();
-                let mut exact = true;
-                for c in children {
-                    let (b, e) = self.candidates(c, rows)?;
-                    out |= b;
-                    exact &= e;
-                }
-                Some((out, exact))
-            }
-            Node::Not(inner) => {
-                let (b, exact) = self.candidates(inner, rows)?;
-                if !exact {
-                    return None;
-                }
-                let mut all = RoaringBitmap::new();
-                all.insert_range(0..rows);
-                Some((all - b, true))
-            }
-            Node::TooDeep => Some((RoaringBitmap::new(), true)),
         }
+        Node::And(children) => {
+            let mut acc: Option<(RoaringBitmap, bool)> = None;
+            let mut all_answered = true;
+            for c in children {
+                match candidates_in(lookup, c, rows) {
+                    Some((b, e)) => {
+                        acc = Some(match acc {
+                            None => (b, e),
+                            Some((a, ae)) => (a & b, ae && e),
+                        })
+                    }
+                    None => all_answered = false,
+                }
+            }
+            acc.map(|(b, e)| (b, e && all_answered))
+        }
+        Node::Or(children) => {
+            let mut out = RoaringBitmap::new();
+            let mut exact = true;
+            for c in children {
+                let (b, e) = candidates_in(lookup, c, rows)?;
+                out |= b;
+                exact &= e;
+            }
+            Some((out, exact))
+        }
+        Node::Not(inner) => {
+            let (b, exact) = candidates_in(lookup, inner, rows)?;
+            if !exact {
+                return None;
+            }
+            let mut all = RoaringBitmap::new();
+            all.insert_range(0..rows);
+            Some((all - b, true))
+        }
+        Node::TooDeep => Some((RoaringBitmap::new(), true)),
     }
 }

@@ -215,11 +215,12 @@ pub(crate) fn run(
             .as_deref()
             .filter(|_| use_index && search.quantized);
         match planner::plan(seg, filter, has_graph, ef)? {
-            planner::Plan::Graph { allow, ef } => {
+            planner::Plan::Graph { allow, ef, two_hop } => {
                 let beam = Beam {
                     allow: &allow,
                     k,
                     ef,
+                    two_hop,
                 };
                 match codes {
                     Some(codes) => {
@@ -562,12 +563,34 @@ thread_local! {
         std::cell::RefCell::new(ndb_hnsw::Scratch::new());
 }
 
-/// What a graph search keeps: `k` results of the rows `allow` accepts, from a beam of `ef`.
+/// What a graph search keeps: `k` results of the rows `allow` accepts, from a beam of `ef`
+/// (stepping over rejected rows with `two_hop`).
 #[derive(Clone, Copy)]
 struct Beam<'p, 'f> {
     allow: &'p planner::Allow<'f>,
     k: usize,
     ef: usize,
+    two_hop: bool,
+}
+
+impl Beam<'_, '_> {
+    /// Walk `view` with `score`, keeping `want` results.
+    fn walk<S: ndb_hnsw::NodeScore>(
+        &self,
+        view: &ndb_hnsw::GraphView<'_>,
+        score: &S,
+        want: usize,
+        allow: &dyn Fn(u32) -> bool,
+    ) -> Vec<(f32, u32)> {
+        let ef = self.ef.max(want);
+        GRAPH_SCRATCH.with(|s| {
+            let scratch = &mut s.borrow_mut();
+            match self.two_hop {
+                true => view.search_two_hop(score, want, ef, allow, scratch),
+                false => view.search_by(score, want, ef, allow, scratch),
+            }
+        })
+    }
 }
 
 /// Search one segment through its HNSW graph: deleted and filtered-out rows are traversed but
@@ -583,24 +606,18 @@ fn search_graph<'s>(
     let Some(index) = &seg.index else {
         return Ok(());
     };
-    let Beam { allow, k, ef } = beam;
     let view = index.view()?;
     let vectors = seg.segment.graph_vectors();
-    let allow = |row: u32| allow.allows(seg, row);
+    let allow = |row: u32| beam.allow.allows(seg, row);
     let kernels = ndb_kernels::active();
-    let metric = crate::segment::index::graph_metric(stored);
-    let hits = GRAPH_SCRATCH.with(|s| {
-        view.search(
-            &vectors,
-            metric,
-            &kernels,
-            scorer.query(),
-            k,
-            ef,
-            &allow,
-            &mut s.borrow_mut(),
-        )
-    });
+    let score = ndb_hnsw::ExactScore {
+        vectors: &vectors,
+        metric: crate::segment::index::graph_metric(stored),
+        kernels: &kernels,
+        query: scorer.query(),
+    };
+    let k = beam.k;
+    let hits = beam.walk(&view, &score, k, &allow);
     // A vector block the traversal touched failed its checksum: no answer from damaged bytes.
     vectors.finish()?;
     for (graph_score, row) in hits {
@@ -665,8 +682,10 @@ fn scan_segment_rows<'s>(
             &vectors[start..start + n as usize * dim],
             &mut scores[..n as usize],
         );
+        // Most rows score below the k-th best so far: one compare each (scores are never NaN).
+        let mut floor = top.floor();
         for (j, &score) in scores[..n as usize].iter().enumerate() {
-            if !top.admits(score) {
+            if score < floor || !top.admits(score) {
                 continue;
             }
             let r = row + j as u32;
@@ -681,6 +700,7 @@ fn scan_segment_rows<'s>(
                 id: Cow::Borrowed(seg.segment.id_of(r)?),
                 source: Source::Segment(seg_index, r),
             });
+            floor = top.floor();
         }
         row += n;
     }

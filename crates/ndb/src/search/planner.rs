@@ -8,8 +8,14 @@ use crate::filter::Filter;
 use crate::Result;
 use roaring::RoaringBitmap;
 
-/// Below this fraction of matching rows the graph is not used.
+/// Below this fraction of matching rows the graph is not walked through rejected nodes.
 const GRAPH_SELECTIVITY_MIN: f64 = 0.05;
+/// Below this fraction of matching rows (and from `TWO_HOP_SELECTIVITY_MIN` up), a graph walk
+/// over a row bitmap steps over rejected nodes instead of scoring them.
+const TWO_HOP_BELOW: f64 = 0.5;
+/// Below this fraction the allowed nodes are too sparse for two-hop steps to keep them
+/// connected; the matches are few enough to score exactly anyway.
+const TWO_HOP_SELECTIVITY_MIN: f64 = 0.02;
 /// Rows decoded to estimate a filter's selectivity when no payload index answers it.
 const SAMPLE_ROWS: u32 = 512;
 
@@ -44,6 +50,9 @@ pub(crate) enum Plan<'f> {
     Graph {
         allow: Allow<'f>,
         ef: usize,
+        /// Step over rejected nodes to their neighbours instead of scoring them (a selective
+        /// filter; see `ndb_hnsw::GraphView::search_two_hop`).
+        two_hop: bool,
     },
     /// Score exactly these rows.
     Rows(RoaringBitmap),
@@ -58,14 +67,14 @@ fn row_matches(seg: &LiveSegment, filter: &Filter, row: u32) -> Result<bool> {
     ))
 }
 
-/// Live rows of `seg` matching `filter`, from its payload index if that can answer.
+/// Live rows of `seg` matching `filter`, from its payload indexes if they can answer: the
+/// declared ones, and the automatic ones built (on first use) for the other fields.
 fn matching_rows(seg: &LiveSegment, filter: &Filter) -> Result<Option<RoaringBitmap>> {
     let rows = seg.segment.rows();
-    let Some((candidates, exact)) = seg
-        .payload_index
-        .as_ref()
-        .and_then(|p| p.candidates(filter.node(), rows))
-    else {
+    let declared = seg.payload_index.as_deref();
+    seg.auto_index
+        .ensure(&seg.segment, declared, filter.node())?;
+    let Some((candidates, exact)) = seg.auto_index.candidates(declared, filter.node(), rows) else {
         return Ok(None);
     };
     let mut out = candidates - &*seg.deleted;
@@ -88,6 +97,19 @@ fn matching_rows(seg: &LiveSegment, filter: &Filter) -> Result<Option<RoaringBit
 fn graph_is_cheaper(matches: u64, selectivity: f64, ef: usize, m0: usize) -> bool {
     let graph = widen(ef, selectivity).saturating_mul(m0) as f64 / selectivity.max(1e-6);
     selectivity >= GRAPH_SELECTIVITY_MIN && (matches as f64) > graph
+}
+
+/// A two-hop walk scores only allowed nodes, about `m0` per expansion and a beam's worth of
+/// expansions: cheaper than scoring every match once the matches outnumber that.
+fn two_hop_is_cheaper(matches: u64, selectivity: f64, ef: usize, m0: usize) -> bool {
+    (TWO_HOP_SELECTIVITY_MIN..TWO_HOP_BELOW).contains(&selectivity)
+        && matches as f64 > (widen_two_hop(ef, selectivity).saturating_mul(m0)) as f64
+}
+
+/// The beam of a two-hop walk: a little wider for rarer matches, whose subgraph is sparser.
+fn widen_two_hop(ef: usize, selectivity: f64) -> usize {
+    let factor = 1.0 + (TWO_HOP_BELOW - selectivity).max(0.0);
+    ((ef as f64) * factor).ceil() as usize
 }
 
 fn widen(ef: usize, selectivity: f64) -> usize {
@@ -115,6 +137,7 @@ pub(crate) fn plan<'f>(
             Plan::Graph {
                 allow: Allow::Live,
                 ef,
+                two_hop: false,
             }
         } else {
             Plan::Scan
@@ -126,16 +149,24 @@ pub(crate) fn plan<'f>(
     }
     if let Some(matches) = matching_rows(seg, filter)? {
         let selectivity = matches.len() as f64 / f64::from(rows);
-        return Ok(
-            if has_graph && graph_is_cheaper(matches.len(), selectivity, ef, m0) {
-                Plan::Graph {
-                    ef: widen(ef, selectivity),
-                    allow: Allow::Rows(matches),
-                }
-            } else {
-                Plan::Rows(matches)
-            },
-        );
+        let n = matches.len();
+        return Ok(if !has_graph {
+            Plan::Rows(matches)
+        } else if two_hop_is_cheaper(n, selectivity, ef, m0) {
+            Plan::Graph {
+                ef: widen_two_hop(ef, selectivity),
+                allow: Allow::Rows(matches),
+                two_hop: true,
+            }
+        } else if selectivity >= TWO_HOP_BELOW && graph_is_cheaper(n, selectivity, ef, m0) {
+            Plan::Graph {
+                ef: widen(ef, selectivity),
+                allow: Allow::Rows(matches),
+                two_hop: false,
+            }
+        } else {
+            Plan::Rows(matches)
+        });
     }
     if !has_graph {
         return Ok(Plan::Scan);
@@ -152,6 +183,7 @@ pub(crate) fn plan<'f>(
         return Ok(Plan::Graph {
             ef: widen(ef, selectivity),
             allow: Allow::Filter(filter),
+            two_hop: false,
         });
     }
     let mut matches = RoaringBitmap::new();

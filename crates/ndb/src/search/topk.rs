@@ -74,6 +74,16 @@ impl<'s> TopK<'s> {
         }
     }
 
+    /// A score below which nothing is admitted: `-inf` until the heap is full, then the worst
+    /// score kept (a plain `<` against it is a cheaper first check than [`TopK::admits`]).
+    #[inline]
+    pub fn floor(&self) -> f32 {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() >= self.k => worst.0.score,
+            _ => f32::NEG_INFINITY,
+        }
+    }
+
     /// Offer a hit (call only if [`TopK::admits`]).
     pub fn push(&mut self, hit: Hit<'s>) {
         if self.k == 0 {

@@ -55,6 +55,17 @@ pub(crate) fn build_graph(
         ef_construction: config.ef_construction,
         seed,
     };
+    // On a background task's own pool (the task thread waits without running other tasks).
+    crate::background::install(|| build_on_this_pool(vectors, metric, params, start_from, cancel))
+}
+
+fn build_on_this_pool(
+    vectors: &(impl ndb_hnsw::Vectors + ?Sized),
+    metric: Metric,
+    params: ndb_hnsw::Params,
+    start_from: Option<&GraphSeed<'_>>,
+    cancel: &AtomicBool,
+) -> Option<ndb_hnsw::Graph> {
     if let Some(from) = start_from {
         let seeded = ndb_hnsw::build_seeded_cancellable(
             vectors,
@@ -66,7 +77,7 @@ pub(crate) fn build_graph(
         );
         match seeded {
             Ok(graph) => return graph,
-            Err(e) => log::info!("building segment {seed}'s graph from scratch: {e}"),
+            Err(e) => log::info!("building segment {}'s graph from scratch: {e}", params.seed),
         }
     }
     ndb_hnsw::build_cancellable(vectors, metric, params, cancel)

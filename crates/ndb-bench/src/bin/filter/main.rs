@@ -10,8 +10,8 @@
 //!   one thread (`.threads(1)`) and results per query;
 //! - plain post-filtering as the baseline: unfiltered HNSW `top_k(k * c)` (c = 10 by default),
 //!   keep the matching rows, the first k; its recall and results per query;
-//! - the same filtered searches after dropping the payload indexes (the planner then estimates
-//!   selectivity by sampling and checks payloads per visited row).
+//! - the same filtered searches after dropping the payload indexes (the segments then build
+//!   in-memory indexes of the filtered fields on first use, ADR 0015).
 //!
 //! Every query runs every configuration in turn (interleaved), so load changes on the machine
 //! touch all configurations alike.

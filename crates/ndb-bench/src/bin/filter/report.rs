@@ -14,13 +14,21 @@ use crate::Args;
 
 /// The goal: recall at least this at every selectivity ...
 const GOAL_RECALL: f64 = 0.95;
-/// ... with p50 at most this many times the unfiltered p50.
+/// ... with p50 at most this many times the unfiltered p50 with payload indexes (issue 14) ...
 const GOAL_P50_RATIO: f64 = 2.0;
+/// ... and at most this many times without any declared payload index (issue 14).
+const GOAL_P50_RATIO_NO_INDEX: f64 = 5.0;
 
-/// Whether a filtered cell meets the goal: its recall, and its p50 against `unfiltered`.
-fn goal(c: &Cell, unfiltered: &Latency) -> (f64, bool) {
+/// Whether a filtered cell meets the goal `max_ratio`: its recall, and its p50 against
+/// `unfiltered`.
+fn goal_within(c: &Cell, unfiltered: &Latency, max_ratio: f64) -> (f64, bool) {
     let ratio = c.latency().p50_ms / unfiltered.p50_ms;
-    (ratio, c.recall() >= GOAL_RECALL && ratio <= GOAL_P50_RATIO)
+    (ratio, c.recall() >= GOAL_RECALL && ratio <= max_ratio)
+}
+
+/// [`goal_within`] the goal with payload indexes.
+fn goal(c: &Cell, unfiltered: &Latency) -> (f64, bool) {
+    goal_within(c, unfiltered, GOAL_P50_RATIO)
 }
 
 pub struct Report<'a> {
@@ -52,10 +60,12 @@ impl Report<'_> {
     /// Whether the goal is met at every selectivity, with and without payload indexes.
     fn goals(&self) -> (bool, bool) {
         let (unf_a, unf_b) = self.unfiltered();
-        let all = |cells: &[Cell], unf: &Latency| cells[1..].iter().all(|c| goal(c, unf).1);
+        let all = |cells: &[Cell], unf: &Latency, max: f64| {
+            cells[1..].iter().all(|c| goal_within(c, unf, max).1)
+        };
         (
-            all(&self.run.cells_idx, &unf_a),
-            all(&self.run.cells_noidx, &unf_b),
+            all(&self.run.cells_idx, &unf_a, GOAL_P50_RATIO),
+            all(&self.run.cells_noidx, &unf_b, GOAL_P50_RATIO_NO_INDEX),
         )
     }
 
@@ -177,14 +187,14 @@ impl Report<'_> {
         let mut t = self
             .planner_table()
             .rights(["p50 unfiltered ms (same pass)", "p50 / unfiltered p50"])
-            .left("Goal met");
+            .left("Goal met (recall ≥ 0.95, p50 ≤ 5×)");
         let unfiltered = small(unf_b.p50_ms);
         let mut cells = self.planner_cells(None, &run.cells_noidx[0]);
         cells.extend([&unfiltered, "1.00", "—"].map(String::from));
         t.row(cells);
         for (ci, case) in CASES.iter().enumerate().rev() {
             let c = &run.cells_noidx[ci + 1];
-            let (ratio, met) = goal(c, &unf_b);
+            let (ratio, met) = goal_within(c, &unf_b, GOAL_P50_RATIO_NO_INDEX);
             let mut cells = self.planner_cells(Some(case), c);
             cells.extend([
                 unfiltered.clone(),
@@ -193,7 +203,7 @@ impl Report<'_> {
             ]);
             t.row(cells);
         }
-        format!("## Without payload indexes (indexes dropped; selectivity estimated from a sample, payloads checked per row)\n\n{t}\n")
+        format!("## Without payload indexes (declared indexes dropped; the segments build in-memory indexes of the filtered fields on first use, ADR 0015)\n\n{t}\n")
     }
 
     fn findings(&self) -> String {
@@ -201,7 +211,7 @@ impl Report<'_> {
         let (goal_all, goal_noidx) = self.goals();
         let (short, violations) = self.short_and_violations();
         let mut md = format!(
-            "Goal (recall ≥ 0.95 at every selectivity with p50 ≤ 2× unfiltered p50): with payload indexes **{}**; without indexes **{}**.\n\
+            "Goal (recall ≥ 0.95 at every selectivity, p50 ≤ 2× unfiltered p50 with payload indexes, ≤ 5× without): with payload indexes **{}**; without indexes **{}**.\n\
              Planner answers with fewer than min(k, matches) results: {short}; results violating the filter: {violations}. Exact search cross-checked against f64 brute force on {} queries: {} disagreements.\n\
              Recall counts a result as a hit when it is in the exact answer or its exact distance ties the k-th exact distance (integer pixel data has ties).\n",
             met(goal_all),
@@ -235,6 +245,7 @@ impl Report<'_> {
                     "p50_over_unfiltered_p50_indexed": ratio,
                     "p50_over_unfiltered_p50_no_index": cb.latency().p50_ms / unf_b.p50_ms,
                     "goal_met_indexed": met,
+                    "goal_met_no_index": goal_within(cb, &unf_b, GOAL_P50_RATIO_NO_INDEX).1,
                 })
             })
             .collect();

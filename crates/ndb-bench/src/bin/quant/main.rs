@@ -16,6 +16,7 @@
 //!
 //! Usage: `ndb-quant-bench (--data DIR | --synthetic 200000:768) --db DIR [--kinds none,int8,binary]
 //!   [--ef 16,32,64,128] [--oversampling 1,2,4] [--queries 500] [--exact] [--build-only]
+//!   [--ef-construction 200] [--no-base]
 //!   [--json-out PATH]`. `scripts/bench/quant-memcap.sh` runs the search phases under a memory
 //! cgroup.
 
@@ -70,6 +71,9 @@ struct Args {
     /// Also measure exact search: f32 against scans on codes (deletes the graphs: last phase).
     #[arg(long)]
     exact: bool,
+    /// HNSW build beam of the collections built by this run.
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
     /// Build the collections and stop.
     #[arg(long)]
     build_only: bool,
@@ -111,7 +115,7 @@ fn run(a: Args) -> Res<()> {
             .iter()
             .any(|k| k == kind || (kind == "int8" && k == "none"))
         {
-            let built = build(&db, kind, &data)?;
+            let built = build(&db, kind, &data, a.ef_construction)?;
             out[format!("build_seconds_{kind}")] = json!(built);
         }
     }
@@ -264,7 +268,7 @@ fn rows_of(hits: &[ndb::Match]) -> Res<Vec<usize>> {
 
 /// Build collection `kind` (one segment, graph and codes) unless it exists. Returns the
 /// seconds from the first insert to the end of `flush()` (0 when it existed).
-fn build(db: &Database, kind: &str, data: &Data) -> Res<f64> {
+fn build(db: &Database, kind: &str, data: &Data, ef_construction: usize) -> Res<f64> {
     if db.collection_names()?.iter().any(|n| n == kind) {
         return Ok(0.0);
     }
@@ -277,7 +281,11 @@ fn build(db: &Database, kind: &str, data: &Data) -> Res<f64> {
     let config = CollectionConfig::new(data.base.dim)
         .with_distance(data.metric.ndb_distance())
         .with_flush_threshold_bytes(bytes.next_power_of_two())
-        .with_index(IndexConfig::default().with_min_rows(1_000))
+        .with_index(
+            IndexConfig::default()
+                .with_min_rows(1_000)
+                .with_ef_construction(ef_construction),
+        )
         .with_quantization(q);
     let coll = db.create_collection(kind, config)?;
     let started = Instant::now();
@@ -335,7 +343,7 @@ fn metric_of(dir: &Path) -> Metric {
     }
 }
 
-/// The synthetic set and its ground truth (computed once, cached in `db_dir`).
+/// The synthetic set and its ground truth (computed once, cached beside `db_dir`).
 fn synthetic_data(
     rows: usize,
     dim: usize,
@@ -344,7 +352,8 @@ fn synthetic_data(
     with_base: bool,
 ) -> Res<Data> {
     let set = synthetic::clustered(rows, dim, queries.max(1), with_base);
-    let cache = db_dir.join(format!("gt-{rows}x{dim}-{}.bin", set.queries.rows()));
+    // Beside the database directory, not in it: nDB opens only its own directories.
+    let cache = db_dir.with_extension(format!("gt-{rows}x{dim}-{}.bin", set.queries.rows()));
     let (gt, gt_dist) = match std::fs::read(&cache) {
         Ok(bytes) => synthetic::decode_gt(&bytes, K)?,
         Err(_) if !with_base => return Err("--no-base needs the cached ground truth".into()),
@@ -352,7 +361,6 @@ fn synthetic_data(
             let started = Instant::now();
             let (gt, d) = exact_ground_truth(Metric::L2, &set.base, &set.queries, K);
             eprintln!("ground truth in {:.1} s", started.elapsed().as_secs_f64());
-            std::fs::create_dir_all(db_dir)?;
             std::fs::write(&cache, synthetic::encode_gt(&gt, &d))?;
             (gt, d)
         }

@@ -5,7 +5,9 @@
 use std::path::Path;
 use std::time::Instant;
 
-use ndb::{CollectionConfig, CollectionStats, Database, IndexConfig, Search};
+use ndb::{
+    CollectionConfig, CollectionStats, ConfigUpdate, Database, IndexConfig, Quantization, Search,
+};
 use ndb_bench::measure::Latency;
 use ndb_bench::report::fmt::{or_dash, percent, qps_ungrouped, r2, r4};
 use ndb_bench::scratch::ScratchDirs;
@@ -14,7 +16,7 @@ use ndb_bench::{bandwidth, files_under, median, Res};
 use serde_json::{json, Value};
 
 use crate::dataset::Dataset;
-use crate::timing::run_sequential;
+use crate::timing::run_sequential_with;
 use crate::{hnsw_report, Args, Ctx, BENCH, COLL};
 
 /// One timed index build.
@@ -114,6 +116,16 @@ pub struct Reopen {
 pub struct NdbHnsw {
     pub built: Built,
     pub reopen: Reopen,
+    pub sweep: Vec<SweepPoint>,
+    /// The `--quantization` × `--oversampling` curves.
+    pub quantized: Vec<QuantizedCurve>,
+}
+
+/// One quantization and oversampling's ef sweep.
+pub struct QuantizedCurve {
+    pub name: String,
+    /// Graph plus codes per vector (`stats().resident_bytes_per_vector`).
+    pub resident_bytes_per_vector: f64,
     pub sweep: Vec<SweepPoint>,
 }
 
@@ -239,14 +251,21 @@ fn reopen(args: &Args, ds: &Dataset, db_dir: &Path) -> Res<(Reopen, Database, nd
 
 /// The ef sweep: one thread, one query at a time, the fastest of `--sweep-runs` passes per ef
 /// (the shared machine's noise only ever slows a pass).
-fn sweep(args: &Args, ds: &Dataset, coll: &ndb::Collection) -> Res<Vec<SweepPoint>> {
+fn sweep(
+    args: &Args,
+    ds: &Dataset,
+    coll: &ndb::Collection,
+    oversampling: Option<f32>,
+) -> Res<Vec<SweepPoint>> {
     let (k, nq) = (args.k, ds.queries.rows());
     let judge = ds.judge(k)?;
     let mut points = Vec::new();
+    let run =
+        |ef, warmup| run_sequential_with(coll, ds, k, Some(1), Some(ef), warmup, oversampling);
     for &ef in args.ef_sweep() {
-        let mut tm = run_sequential(coll, ds, k, Some(1), Some(ef), args.warmup)?;
+        let mut tm = run(ef, args.warmup)?;
         for _ in 1..args.sweep_runs {
-            let again = run_sequential(coll, ds, k, Some(1), Some(ef), 0)?;
+            let again = run(ef, 0)?;
             if again.rows != tm.rows {
                 return Err(format!("ef {ef}: results differ between passes").into());
             }
@@ -265,7 +284,12 @@ fn sweep(args: &Args, ds: &Dataset, coll: &ndb::Collection) -> Res<Vec<SweepPoin
             cpu_qps: (tm.cpu_s > 0.0).then(|| nq as f64 / tm.cpu_s),
         };
         BENCH.progress(format!(
-            "nDB ef {ef}: recall@{k} {:.4}, {} QPS ({} per CPU second), p50 {:.3} ms, p99 {:.3} ms, CPU wait {:.0}%",
+            "nDB{} ef {ef}: recall@{k} {:.4}",
+            oversampling.map_or(String::new(), |o| format!(" (oversampling {o})")),
+            p.recall
+        ));
+        BENCH.progress(format!(
+            "  recall@{k} {:.4}, {} QPS ({} per CPU second), p50 {:.3} ms, p99 {:.3} ms, CPU wait {:.0}%",
             p.recall,
             qps_ungrouped(p.qps),
             or_dash(p.cpu_qps, qps_ungrouped),
@@ -278,6 +302,30 @@ fn sweep(args: &Args, ds: &Dataset, coll: &ndb::Collection) -> Res<Vec<SweepPoin
     Ok(points)
 }
 
+/// The quantization axis: for each `--quantization`, switch the collection to it
+/// (`update_config` + `rebuild_index`: graph and codes), then sweep ef at each oversampling.
+fn quantized_sweeps(args: &Args, ds: &Dataset, coll: &ndb::Collection) -> Res<Vec<QuantizedCurve>> {
+    let mut curves = Vec::new();
+    for q in &args.quantization {
+        let quantization = Quantization::from_name(q)?;
+        if quantization == Quantization::None {
+            continue;
+        }
+        BENCH.progress(format!("nDB: rebuilding the index with {q} codes"));
+        coll.update_config(&ConfigUpdate::new().quantization(quantization))?;
+        coll.rebuild_index()?;
+        let resident = coll.stats()?.resident_bytes_per_vector;
+        for &o in &args.oversampling {
+            curves.push(QuantizedCurve {
+                name: format!("nDB {q} ×{o}"),
+                resident_bytes_per_vector: resident,
+                sweep: sweep(args, ds, coll, Some(o))?,
+            });
+        }
+    }
+    Ok(curves)
+}
+
 pub fn run(ctx: &Ctx<'_>, ds: &mut Dataset, dirs: &mut ScratchDirs) -> Res<()> {
     let args = ctx.args;
     ds.ensure_ground_truth(args.k)?;
@@ -285,13 +333,15 @@ pub fn run(ctx: &Ctx<'_>, ds: &mut Dataset, dirs: &mut ScratchDirs) -> Res<()> {
     let built = build(args, ds, &db, &db_dir)?;
     drop(db);
     let (reopen, db, coll) = reopen(args, ds, &db_dir)?;
-    let sweep = sweep(args, ds, &coll)?;
+    let sweep = sweep(args, ds, &coll, None)?;
+    let quantized = quantized_sweeps(args, ds, &coll)?;
     drop(coll);
     drop(db);
     let ndb = NdbHnsw {
         built,
         reopen,
         sweep,
+        quantized,
     };
     hnsw_report::report(ctx, ds, ndb)
 }

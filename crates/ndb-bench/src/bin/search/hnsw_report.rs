@@ -77,6 +77,19 @@ impl EngineResult {
         .with_sweep(ndb.sweep.clone())
     }
 
+    /// One quantized curve of nDB: the same collection and builds, its own sweep, and the
+    /// bytes per vector searches read at random (graph plus codes).
+    fn quantized(ndb: &NdbHnsw, curve: &crate::hnsw::QuantizedCurve, n: usize) -> EngineResult {
+        let mut e = EngineResult::ndb(ndb, n).with_sweep(curve.sweep.clone());
+        e.name = curve.name.clone();
+        e.index_bytes_per_vector = Some(curve.resident_bytes_per_vector);
+        e.note = "Search::ef(ef).oversampling(o).threads(1) after update_config(quantization) + \
+                  rebuild_index; bytes/vector = graph + codes (the f32 vectors are read only to \
+                  rescore); builds are the f32 collection's"
+            .to_string();
+        e
+    }
+
     /// A reference engine's figures from the reference script's JSON.
     fn from_json(e: &Value, n: usize, raw_vector_bytes: f64) -> EngineResult {
         let f = |v: &Value, key: &str| v[key].as_f64().unwrap_or(f64::NAN);
@@ -213,6 +226,9 @@ struct HnswReport<'a> {
 pub fn report(ctx: &Ctx<'_>, ds: &Dataset, ndb: NdbHnsw) -> Res<()> {
     let (args, n) = (ctx.args, ds.base.rows());
     let mut engines = vec![EngineResult::ndb(&ndb, n)];
+    for curve in &ndb.quantized {
+        engines.push(EngineResult::quantized(&ndb, curve, n));
+    }
     let mut reference = None;
     let mut skipped = Vec::new();
     if args.reference {

@@ -179,6 +179,25 @@ struct Args {
     /// written with the data to a scratch folder the reference reads).
     #[arg(long, value_name = "N", value_parser = cli::positive_count, help_heading = "Approximate search (HNSW)")]
     base_limit: Option<usize>,
+    /// Quantizations to sweep besides none (int8, binary): after the f32 sweep, the collection
+    /// is switched to each (update_config + rebuild_index) and swept again at every
+    /// --oversampling, one curve per pair.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        help_heading = "Approximate search (HNSW)"
+    )]
+    quantization: Vec<String>,
+    /// Candidates per result rescored with f32, for the --quantization curves.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "2",
+        help_heading = "Approximate search (HNSW)"
+    )]
+    oversampling: Vec<f32>,
     /// Passes over the queries per ef, the fastest reported.
     #[arg(long, value_name = "R", default_value_t = 3, value_parser = cli::positive_count, help_heading = "Approximate search (HNSW)")]
     sweep_runs: usize,

@@ -61,7 +61,22 @@ pub fn search_once(
     threads: Option<usize>,
     ef: Option<usize>,
 ) -> Res<(Vec<usize>, Vec<f32>)> {
+    search_once_with(coll, q, k, threads, ef, None)
+}
+
+/// [`search_once`] with an oversampling for quantized collections.
+pub fn search_once_with(
+    coll: &ndb::Collection,
+    q: &[f32],
+    k: usize,
+    threads: Option<usize>,
+    ef: Option<usize>,
+    oversampling: Option<f32>,
+) -> Res<(Vec<usize>, Vec<f32>)> {
     let mut s = Search::new(q).top_k(k);
+    if let Some(o) = oversampling {
+        s = s.oversampling(o);
+    }
     s = match ef {
         Some(ef) => s.approximate(true).ef(ef),
         None => s.approximate(false),
@@ -95,9 +110,22 @@ pub fn run_sequential(
     ef: Option<usize>,
     warmup: usize,
 ) -> Res<Timed> {
+    run_sequential_with(coll, ds, k, threads, ef, warmup, None)
+}
+
+/// [`run_sequential`] with an oversampling for quantized collections.
+pub fn run_sequential_with(
+    coll: &ndb::Collection,
+    ds: &Dataset,
+    k: usize,
+    threads: Option<usize>,
+    ef: Option<usize>,
+    warmup: usize,
+    oversampling: Option<f32>,
+) -> Res<Timed> {
     let nq = ds.queries.rows();
     for i in 0..warmup.min(nq) {
-        search_once(coll, ds.queries.row(i), k, threads, ef)?;
+        search_once_with(coll, ds.queries.row(i), k, threads, ef, oversampling)?;
     }
     let mut ms = Vec::with_capacity(nq);
     let mut rows = Vec::with_capacity(nq);
@@ -106,7 +134,7 @@ pub fn run_sequential(
     let clock = Stopwatch::start();
     for i in 0..nq {
         let t = Instant::now();
-        let (r, s) = search_once(coll, ds.queries.row(i), k, threads, ef)?;
+        let (r, s) = search_once_with(coll, ds.queries.row(i), k, threads, ef, oversampling)?;
         ms.push(t.elapsed().as_secs_f64() * 1e3);
         rows.push(r);
         scores.push(s);
