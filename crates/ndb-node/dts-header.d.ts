@@ -4,7 +4,7 @@
 // types) or dts-header.d.ts, then `npm run build`.
 
 import type { CollectionOptions, ConfigUpdate, DatabaseOptions, Distance, DocumentInput } from './types'
-import type { Durability, FileKind, Payload, PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { Durability, FileKind, Payload, PayloadIndexKind, Quantization, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).

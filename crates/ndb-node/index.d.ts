@@ -4,7 +4,7 @@
 // types) or dts-header.d.ts, then `npm run build`.
 
 import type { CollectionOptions, ConfigUpdate, DatabaseOptions, Distance, DocumentInput } from './types'
-import type { Durability, FileKind, Payload, PayloadIndexKind, SearchHit, SearchRequest } from './types'
+import type { Durability, FileKind, Payload, PayloadIndexKind, Quantization, SearchHit, SearchRequest } from './types'
 export * from './types'
 
 // `search` and `searchSync` are defined in index.js (they shape the native results into objects).
@@ -218,6 +218,8 @@ export interface CollectionConfig {
   efSearch: number
   /** Segments with at least this many rows get an HNSW graph. */
   minRows: number
+  /** The codes of segments written from now on. */
+  quantization: Quantization
 }
 
 /** What was recovered of one collection, and what was lost, per file. */
@@ -263,6 +265,21 @@ export interface CollectionStats {
   indexBacklogSegments: number
   /** Whether HNSW graphs are built (false after `deleteIndex`). */
   indexEnabled: boolean
+  /** The quantization of segments written from now on. */
+  quantization: Quantization
+  /** Live documents in segments with usable codes. */
+  quantizedDocs: number
+  /** Bytes of float32 vectors in segments. */
+  vectorBytes: number
+  /** Bytes of code files. */
+  codeBytes: number
+  /** Bytes of HNSW graph files. */
+  graphBytes: number
+  /**
+   * Per row: graph plus codes (quantized segments) or plus float32 vectors (the others),
+   * what searches read at random.
+   */
+  residentBytesPerVector: number
   flushes: number
   writeStalls: number
   writeStallMs: number
@@ -376,4 +393,7 @@ export interface SegmentStats {
   deleted: number
   bytes: number
   indexed: boolean
+  /** `'none'` when the segment has no usable codes. */
+  quantization: Quantization
+  codeBytes: number
 }

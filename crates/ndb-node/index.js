@@ -49,12 +49,15 @@ function unpack(text, f) {
 // but an object goes to the addon whole, which rejects it with NDB_INVALID_ARGUMENT.
 const { prototype } = binding.Collection
 const method = (name, fn) => Object.defineProperty(prototype, name, { value: fn, writable: true, configurable: true })
+// Requests with quantization options take the general path (the positional one covers the
+// common options only).
+const general = (r) => typeof r !== 'object' || r === null || r.oversampling !== undefined || r.rescore !== undefined
 method('search', function search(r) {
-  if (typeof r !== 'object' || r === null) return this._search(r).then(hits)
+  if (general(r)) return this._search(r).then(hits)
   return this._searchArgs(r.vector, r.topK, r.filter, r.exact, r.ef, r.distance).then(hits)
 })
 method('searchSync', function searchSync(r) {
-  if (typeof r !== 'object' || r === null) return hits(this._searchSync(r))
+  if (general(r)) return hits(this._searchSync(r))
   const f = packed
   return unpack(this._searchSyncPacked(r.vector, r.topK, r.filter, r.exact, r.ef, r.distance, f), f)
 })

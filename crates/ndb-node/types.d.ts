@@ -60,7 +60,12 @@ export interface CollectionOptions {
   /** Memtable size that triggers a flush to a new segment (default 64 MiB). */
   flushThresholdBytes?: number
   index?: IndexOptions
+  /** Compressed codes that searches traverse, the best candidates rescored with the float32
+   * vectors (default `'none'`; `'binary'` needs at least 32 dimensions). */
+  quantization?: Quantization
 }
+
+export type Quantization = 'none' | 'int8' | 'binary'
 
 /** `Collection.updateConfig`'s settings; those left out stay as they are. The dimension and
  * the distance cannot change. */
@@ -77,6 +82,8 @@ export interface ConfigUpdate {
   efConstruction?: number
   /** For segments written from now on. */
   minRows?: number
+  /** For segments written from now on (`rebuildIndex()` rewrites every segment's codes). */
+  quantization?: Quantization
 }
 
 export interface DocumentInput {
@@ -96,6 +103,11 @@ export interface SearchRequest {
   ef?: number
   /** Rank by another metric than the collection's (the search is then exact). */
   distance?: Distance
+  /** Quantized collections: candidates per result rescored with the float32 vectors (at least
+   * 1; default 2 for int8, 4 for binary). */
+  oversampling?: number
+  /** Quantized collections: `false` returns the codes' estimates as scores (default `true`). */
+  rescore?: boolean
 }
 
 /** The `code` of every error nDB throws or rejects with. */

@@ -32,7 +32,8 @@ pub fn payload_index_kind(v: &Unknown<'_>, what: &str) -> Result<PayloadIndexKin
     library_name(js::string(v, what)?, what)
 }
 
-/// `createCollection`'s options: `{ distance, durability, flushThresholdBytes, index }`.
+/// `createCollection`'s options: `{ distance, durability, flushThresholdBytes, index,
+/// quantization }`.
 pub fn collection_config(dim: usize, options: Option<Object<'_>>) -> Result<CollectionConfig> {
     let mut config = CollectionConfig::new(dim);
     let Some(o) = options else {
@@ -47,6 +48,14 @@ pub fn collection_config(dim: usize, options: Option<Object<'_>>) -> Result<Coll
     }
     if let Some(v) = js::property(&o, "flushThresholdBytes", W)? {
         config = config.with_flush_threshold_bytes(js::count(&v, "options.flushThresholdBytes")?);
+    }
+    if let Some(v) = js::property(&o, "quantization", W)? {
+        let name = js::string(&v, "options.quantization")?;
+        config = config.with_quantization(ndb::Quantization::from_name(&name).map_err(|_| {
+            Failure::invalid(format!(
+                "options.quantization: {name:?} is not 'none', 'int8' or 'binary'"
+            ))
+        })?);
     }
     if let Some(v) = js::property(&o, "index", W)? {
         let ix = js::object(&v, "options.index")?;
@@ -102,7 +111,8 @@ fn snake_case(key: &str) -> String {
     out
 }
 
-/// A search request without its vector: `{ topK, filter, exact, ef, distance }`.
+/// A search request without its vector: `{ topK, filter, exact, ef, distance, oversampling,
+/// rescore }`.
 #[derive(Clone, Default)]
 pub struct SearchSpec {
     top_k: Option<usize>,
@@ -110,6 +120,8 @@ pub struct SearchSpec {
     exact: Option<bool>,
     ef: Option<usize>,
     distance: Option<Distance>,
+    oversampling: Option<f32>,
+    rescore: Option<bool>,
 }
 
 impl SearchSpec {
@@ -130,6 +142,12 @@ impl SearchSpec {
         }
         if let Some(d) = self.distance {
             s = s.distance(d);
+        }
+        if let Some(o) = self.oversampling {
+            s = s.oversampling(o);
+        }
+        if let Some(r) = self.rescore {
+            s = s.rescore(r);
         }
         s
     }
@@ -163,7 +181,9 @@ pub fn search_args<'env>(args: &SearchArgs<'env>) -> Result<(Vector<'env>, Searc
             "filter" => &args.filter,
             "exact" => &args.exact,
             "ef" => &args.ef,
-            _ => &args.distance,
+            "distance" => &args.distance,
+            // Requests with other options take the general path (index.js).
+            _ => return Ok(None),
         };
         Ok((!js::is_nullish(v)?).then_some(*v))
     })
@@ -193,6 +213,12 @@ fn search_with<'env>(
     }
     if let Some(v) = get("distance")? {
         spec.distance = Some(distance(&v, "search.distance")?);
+    }
+    if let Some(v) = get("oversampling")? {
+        spec.oversampling = Some(js::number(&v, "search.oversampling")? as f32);
+    }
+    if let Some(v) = get("rescore")? {
+        spec.rescore = Some(js::boolean(&v, "search.rescore")?);
     }
     Ok((vector, spec))
 }

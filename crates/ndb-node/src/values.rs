@@ -67,6 +67,9 @@ pub struct CollectionConfig {
     pub ef_search: u32,
     /// Segments with at least this many rows get an HNSW graph.
     pub min_rows: f64,
+    /// The codes of segments written from now on.
+    #[napi(ts_type = "Quantization")]
+    pub quantization: String,
 }
 
 /// One segment, in `CollectionStats.segments`.
@@ -77,6 +80,10 @@ pub struct SegmentStats {
     pub deleted: f64,
     pub bytes: f64,
     pub indexed: bool,
+    /// `'none'` when the segment has no usable codes.
+    #[napi(ts_type = "Quantization")]
+    pub quantization: String,
+    pub code_bytes: f64,
 }
 
 /// A declared payload index.
@@ -110,6 +117,20 @@ pub struct CollectionStats {
     pub index_backlog_segments: u32,
     /// Whether HNSW graphs are built (false after `deleteIndex`).
     pub index_enabled: bool,
+    /// The quantization of segments written from now on.
+    #[napi(ts_type = "Quantization")]
+    pub quantization: String,
+    /// Live documents in segments with usable codes.
+    pub quantized_docs: f64,
+    /// Bytes of float32 vectors in segments.
+    pub vector_bytes: f64,
+    /// Bytes of code files.
+    pub code_bytes: f64,
+    /// Bytes of HNSW graph files.
+    pub graph_bytes: f64,
+    /// Per row: graph plus codes (quantized segments) or plus float32 vectors (the others),
+    /// what searches read at random.
+    pub resident_bytes_per_vector: f64,
     pub flushes: f64,
     pub write_stalls: f64,
     pub write_stall_ms: f64,
@@ -157,6 +178,7 @@ pub fn collection_config(c: &ndb::CollectionConfig) -> CollectionConfig {
         ef_construction: index.ef_construction as u32,
         ef_search: index.ef_search as u32,
         min_rows: index.min_rows as f64,
+        quantization: c.quantization().name().to_string(),
     }
 }
 
@@ -292,6 +314,12 @@ pub fn stats(s: &ndb::CollectionStats) -> CollectionStats {
         index_backlog_rows: s.index_backlog_rows as f64,
         index_backlog_segments: s.index_backlog_segments as u32,
         index_enabled: s.index_enabled,
+        quantization: s.quantization.name().to_string(),
+        quantized_docs: s.quantized_docs as f64,
+        vector_bytes: s.vector_bytes as f64,
+        code_bytes: s.code_bytes as f64,
+        graph_bytes: s.graph_bytes as f64,
+        resident_bytes_per_vector: s.resident_bytes_per_vector,
         flushes: s.flushes as f64,
         write_stalls: s.write_stalls as f64,
         write_stall_ms: ms(s.write_stall_time),
@@ -309,6 +337,8 @@ pub fn stats(s: &ndb::CollectionStats) -> CollectionStats {
                 deleted: g.deleted as f64,
                 bytes: g.bytes as f64,
                 indexed: g.indexed,
+                quantization: g.quantization.name().to_string(),
+                code_bytes: g.code_bytes as f64,
             })
             .collect(),
         payload_indexes: payload_indexes(s.payload_indexes.clone()),

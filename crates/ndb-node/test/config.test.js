@@ -17,7 +17,7 @@ test('config() reports the settings', async (t) => {
   const { c } = await fixture(t)
   const config = c.config()
   assert.deepEqual(Object.keys(config).sort(), [
-    'dim', 'distance', 'durability', 'efConstruction', 'efSearch', 'flushThresholdBytes', 'm', 'minRows',
+    'dim', 'distance', 'durability', 'efConstruction', 'efSearch', 'flushThresholdBytes', 'm', 'minRows', 'quantization',
   ])
   assert.equal(config.dim, 3)
   assert.equal(config.distance, 'euclidean')

@@ -67,14 +67,25 @@ impl Collection {
 }
 
 /// Build a crate search from the Python arguments.
+/// How a search uses quantized codes (`oversampling`, `rescore` of `search`).
+#[derive(Clone, Copy)]
+struct Codes {
+    oversampling: Option<f32>,
+    rescore: bool,
+}
+
 fn make_search<'q>(
     q: &'q [f32],
     k: usize,
     filter: &Option<ndb::Filter>,
     exact: bool,
     ef: Option<usize>,
+    codes: Codes,
 ) -> ndb::Search<'q> {
-    let mut s = ndb::Search::new(q).top_k(k);
+    let mut s = ndb::Search::new(q).top_k(k).rescore(codes.rescore);
+    if let Some(o) = codes.oversampling {
+        s = s.oversampling(o);
+    }
     if let Some(f) = filter {
         s = s.filter(f.clone());
     }
@@ -122,7 +133,7 @@ impl Collection {
 
     /// The collection's settings as of now, as a dict with the keywords of
     /// ``Database.create_collection``: dim, distance, durability ("buffered" or "fsync"), m,
-    /// ef_construction, ef_search, index_min_rows, flush_threshold_bytes.
+    /// ef_construction, ef_search, index_min_rows, flush_threshold_bytes, quantization.
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         config_dict(py, &self.handle()?.config())
     }
@@ -130,7 +141,8 @@ impl Collection {
     /// Change the settings that may change without rewriting data, given as keywords:
     /// ``durability`` ("buffered" or "fsync"), ``flush_threshold_bytes`` (from the next
     /// write), ``ef_search`` (from the next search), ``m``, ``ef_construction`` and
-    /// ``index_min_rows`` (for graphs built from now on). The change is persisted before this
+    /// ``index_min_rows`` (for graphs built from now on), ``quantization`` (for segments written
+    /// from now on; at once with ``rebuild_index()``). The change is persisted before this
     /// returns; returns the new settings (as ``config()``).
     ///
     /// Each value is passed to the library as text (``str(value)``), which checks it. Raises
@@ -316,8 +328,13 @@ impl Collection {
     /// ``filter``: a dict in the MongoDB-style form, e.g. ``{"lang": "en", "year": {"$gte":
     /// 2020}}`` (operators ``$eq $ne $gt $gte $lt $lte $in $nin $exists $and $or $not``).
     /// ``exact=True`` scans every vector instead of using the HNSW index; ``ef`` widens (or
-    /// narrows) the approximate search (default: the collection's ``ef_search``).
-    #[pyo3(signature = (q, k=10, filter=None, exact=false, ef=None))]
+    /// narrows) the approximate search (default: the collection's ``ef_search``). On a
+    /// quantized collection, ``oversampling`` (at least 1; default 2 for int8, 4 for binary)
+    /// is how many candidates per result are rescored with the float32 vectors, and
+    /// ``rescore=False`` returns the codes' estimates instead.
+    #[pyo3(signature = (q, k=10, filter=None, exact=false, ef=None, *, oversampling=None,
+                        rescore=true))]
+    #[allow(clippy::too_many_arguments)]
     fn search<'py>(
         &self,
         py: Python<'py>,
@@ -326,19 +343,26 @@ impl Collection {
         filter: Option<&Bound<'py, PyAny>>,
         exact: bool,
         ef: Option<usize>,
+        oversampling: Option<f32>,
+        rescore: bool,
     ) -> PyResult<Bound<'py, PyList>> {
         let coll = self.handle()?;
         let q = convert::vector(q, "query")?;
         let filter = convert::filter(filter)?;
+        let codes = Codes {
+            oversampling,
+            rescore,
+        };
         let hits = py
-            .detach(|| coll.search(make_search(&q, k, &filter, exact, ef)))
+            .detach(|| coll.search(make_search(&q, k, &filter, exact, ef, codes)))
             .py_err()?;
         matches_to_list(py, hits)
     }
 
     /// One search per row of ``Q`` (an (nq, dim) array-like), run in parallel on ``threads``
     /// threads (default: one per core); returns one list of ``ndb.Match`` per query.
-    #[pyo3(signature = (Q, k=10, filter=None, exact=false, ef=None, threads=None))]
+    #[pyo3(signature = (Q, k=10, filter=None, exact=false, ef=None, threads=None, *,
+                        oversampling=None, rescore=true))]
     #[allow(non_snake_case, clippy::too_many_arguments)]
     fn search_batch<'py>(
         &self,
@@ -349,14 +373,20 @@ impl Collection {
         exact: bool,
         ef: Option<usize>,
         threads: Option<usize>,
+        oversampling: Option<f32>,
+        rescore: bool,
     ) -> PyResult<Bound<'py, PyList>> {
+        let codes = Codes {
+            oversampling,
+            rescore,
+        };
         let coll = self.handle()?;
         let queries = convert::matrix(Q, None, "Q")?;
         let filter = convert::filter(filter)?;
         let results = py
             .detach(|| {
                 let searches: Vec<ndb::Search> = (0..queries.rows)
-                    .map(|i| make_search(queries.row(i), k, &filter, exact, ef))
+                    .map(|i| make_search(queries.row(i), k, &filter, exact, ef, codes))
                     .collect();
                 let run = || coll.search_batch(&searches);
                 match threads {
@@ -429,7 +459,9 @@ impl Collection {
 
     /// Figures about the collection, as a dict: doc_count, deleted_count, segment_count,
     /// memtable_docs, memtable_bytes, disk_bytes, wal_bytes, indexed_docs, index_backlog_rows
-    /// (rows waiting for an HNSW graph), index_backlog_segments, index_enabled, flushes, merges,
+    /// (rows waiting for an HNSW graph), index_backlog_segments, index_enabled, quantization,
+    /// quantized_docs, vector_bytes, code_bytes, graph_bytes, resident_bytes_per_vector (graph
+    /// plus codes, or plus float32 vectors, per row: what searches read at random), flushes, merges,
     /// wal_syncs, write_stalls, write_stall_time_s, open times, ``segments`` (a list of dicts)
     /// and ``payload_indexes`` (field -> kind).
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
@@ -447,6 +479,12 @@ impl Collection {
         d.set_item("index_backlog_rows", s.index_backlog_rows)?;
         d.set_item("index_backlog_segments", s.index_backlog_segments)?;
         d.set_item("index_enabled", s.index_enabled)?;
+        d.set_item("quantization", s.quantization.name())?;
+        d.set_item("quantized_docs", s.quantized_docs)?;
+        d.set_item("vector_bytes", s.vector_bytes)?;
+        d.set_item("code_bytes", s.code_bytes)?;
+        d.set_item("graph_bytes", s.graph_bytes)?;
+        d.set_item("resident_bytes_per_vector", s.resident_bytes_per_vector)?;
         d.set_item("flushes", s.flushes)?;
         d.set_item("merges", s.merges)?;
         d.set_item("wal_syncs", s.wal_syncs)?;
@@ -469,6 +507,8 @@ impl Collection {
             sd.set_item("deleted", seg.deleted)?;
             sd.set_item("bytes", seg.bytes)?;
             sd.set_item("indexed", seg.indexed)?;
+            sd.set_item("quantization", seg.quantization.name())?;
+            sd.set_item("code_bytes", seg.code_bytes)?;
             segments.append(sd)?;
         }
         d.set_item("segments", segments)?;
@@ -582,6 +622,7 @@ fn config_dict<'py>(
     d.set_item("ef_search", index.ef_search)?;
     d.set_item("index_min_rows", index.min_rows)?;
     d.set_item("flush_threshold_bytes", config.flush_threshold_bytes())?;
+    d.set_item("quantization", config.quantization().name())?;
     Ok(d)
 }
 

@@ -162,11 +162,14 @@ impl Database {
     /// ``durability``: "buffered" (default: a write survives a process crash once acknowledged,
     /// a power loss after the next sync) or "fsync" (each write is on stable storage before it
     /// returns). Index options (``m``, ``ef_construction``, ``ef_search``, ``index_min_rows``)
-    /// and ``flush_threshold_bytes`` default to the library's values.
+    /// and ``flush_threshold_bytes`` default to the library's values. ``quantization``:
+    /// "none" (default), "int8" or "binary": compressed codes that searches traverse, the best
+    /// candidates rescored with the float32 vectors (see ``Collection.search``'s
+    /// ``oversampling``).
     /// Raises ``CollectionExistsError`` if the name is taken.
     #[pyo3(signature = (name, dim, distance="cosine", durability="buffered", *, m=None,
                         ef_construction=None, ef_search=None, index_min_rows=None,
-                        flush_threshold_bytes=None))]
+                        flush_threshold_bytes=None, quantization="none"))]
     #[allow(clippy::too_many_arguments)]
     fn create_collection(
         &self,
@@ -180,6 +183,7 @@ impl Database {
         ef_search: Option<usize>,
         index_min_rows: Option<usize>,
         flush_threshold_bytes: Option<usize>,
+        quantization: &str,
     ) -> PyResult<Collection> {
         let distance = parse_distance(distance)?;
         let durability: ndb::Durability = parse_name(
@@ -200,6 +204,7 @@ impl Database {
         if let Some(bytes) = flush_threshold_bytes {
             config = config.with_flush_threshold_bytes(bytes);
         }
+        config = config.with_quantization(ndb::Quantization::from_name(quantization).py_err()?);
         let db = self.shared.db()?;
         let coll = py.detach(|| db.create_collection(name, config)).py_err()?;
         Ok(self.wrap(coll))

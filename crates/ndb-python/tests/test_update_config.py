@@ -21,6 +21,7 @@ def test_config_has_the_create_collection_keywords(db, coll):
         "ef_search": 50,
         "index_min_rows": 500,
         "flush_threshold_bytes": config["flush_threshold_bytes"],
+        "quantization": "none",
     }
     # ...so that it creates a collection with the same settings.
     assert db.create_collection("twin", **config).config() == config

@@ -20,6 +20,7 @@ Filter = Union[dict[str, Any], str]
 Vector = Union[npt.ArrayLike, Sequence[float]]
 Matrix = Union[npt.ArrayLike, Sequence[Sequence[float]]]
 DistanceName = Literal["cosine", "dot_product", "dot", "euclidean", "l2"]
+QuantizationName = Literal["none", "int8", "binary"]
 DurabilityName = Literal["buffered", "fsync"]
 IndexKind = Literal["keyword", "integer", "float", "bool"]
 
@@ -70,6 +71,7 @@ class Collection:
         m: int = ...,
         ef_construction: int = ...,
         index_min_rows: int = ...,
+        quantization: QuantizationName = ...,
     ) -> dict[str, Any]:
         """Change the settings that may change without rewriting data; the new settings."""
     def refresh(self) -> bool:
@@ -97,6 +99,9 @@ class Collection:
         filter: Optional[Filter] = None,
         exact: bool = False,
         ef: Optional[int] = None,
+        *,
+        oversampling: Optional[float] = None,
+        rescore: bool = True,
     ) -> list[Match]:
         """The k nearest documents, best first."""
     def search_batch(
@@ -107,6 +112,9 @@ class Collection:
         exact: bool = False,
         ef: Optional[int] = None,
         threads: Optional[int] = None,
+        *,
+        oversampling: Optional[float] = None,
+        rescore: bool = True,
     ) -> list[list[Match]]:
         """One search per row of Q, in parallel."""
     def flush(self) -> None:
@@ -166,6 +174,7 @@ class Database:
         ef_search: Optional[int] = None,
         index_min_rows: Optional[int] = None,
         flush_threshold_bytes: Optional[int] = None,
+        quantization: QuantizationName = "none",
     ) -> Collection:
         """Create a collection."""
     def get_collection(self, name: str) -> Collection:
