@@ -153,7 +153,7 @@ pub(crate) fn rescore_into<'s>(
 ) -> Result<()> {
     for (estimate, row) in candidates {
         let score = if rescore.rescore {
-            scorer.score_one(seg.segment.checked_vector(row)?)
+            scorer.score_one(seg.segment.row_checked_vector(row)?)
         } else {
             scorer.score_of_graph(estimate)
         };

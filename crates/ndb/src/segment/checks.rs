@@ -137,6 +137,17 @@ impl Segment {
         Ok(self.vector(row))
     }
 
+    /// The vector of `row`, checked by its block if that matched before, else by the row's own
+    /// checksum (which reads only this row's id, payload and vector, not the block's 64 rows):
+    /// for rescoring a few rows at random, where checking whole blocks would read most of the
+    /// vectors once.
+    pub fn row_checked_vector(&self, row: u32) -> Result<&[f32]> {
+        if !self.checks.is_verified(row / VECTOR_BLOCK_ROWS) {
+            self.payload_of(row)?;
+        }
+        Ok(self.vector(row))
+    }
+
     /// The vectors of rows `rows` (row-major; clamped to the segment), every block they touch
     /// checked (once). For exact scans.
     pub fn checked_vectors(&self, rows: Range<u32>) -> Result<&[f32]> {
