@@ -4,43 +4,13 @@
 
 mod common;
 
+use common::data::{glove_sample, recall, test_data};
 use common::quiet;
 use ndb::{
-    CollectionConfig, ConfigUpdate, Database, Distance, Document, Error, IndexConfig, Match,
-    Quantization, Search,
+    CollectionConfig, ConfigUpdate, Database, Distance, Document, Error, IndexConfig, Quantization,
+    Search,
 };
-use std::collections::HashSet;
-use std::path::{Path, PathBuf};
-
-fn read_fvecs(path: &Path) -> Vec<Vec<f32>> {
-    let bytes = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 4 <= bytes.len() {
-        let dim = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let v = bytes[at + 4..at + 4 + 4 * dim]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        out.push(v);
-        at += 4 + 4 * dim;
-    }
-    out
-}
-
-fn test_data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
-}
-
-/// GloVe 6B 50-d: 20,000 base vectors and 200 queries (tests/data/README.md).
-fn glove() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    (
-        read_fvecs(&test_data("glove50-20k.fvecs")),
-        read_fvecs(&test_data("glove50-queries-200.fvecs")),
-    )
-}
+use std::path::PathBuf;
 
 /// Fashion-MNIST, 784-d: 4,000 base images and 100 queries stored as bytes (tests/data/README.md).
 fn fashion() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
@@ -51,15 +21,6 @@ fn fashion() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
         .collect();
     let (base, queries) = rows.split_at(4_000);
     (base.to_vec(), queries.to_vec())
-}
-
-/// Hits of `got` among the exact top-k (ties at the k-th score count).
-fn recall(got: &[Match], exact: &[Match]) -> usize {
-    let want: HashSet<&str> = exact.iter().map(|m| m.id.as_str()).collect();
-    let kth = exact.last().map_or(f32::MAX, |m| m.score);
-    got.iter()
-        .filter(|m| want.contains(m.id.as_str()) || m.score >= kth)
-        .count()
 }
 
 fn docs(base: &[Vec<f32>]) -> Vec<Document> {
@@ -106,7 +67,7 @@ fn collection(
 
 #[test]
 fn int8_recall_on_glove_at_the_default_settings() {
-    let (base, queries) = glove();
+    let (base, queries) = glove_sample();
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_with_options(dir.path(), quiet()).unwrap();
     let c = collection(&db, "g", 50, Distance::Cosine, Quantization::Int8);
@@ -180,7 +141,7 @@ fn assert_codes(c: &ndb::Collection, q: Quantization, base: &[Vec<f32>]) {
 
 #[test]
 fn codes_follow_flushes_merges_compaction_reopen_and_setting_changes() {
-    let (base, _) = glove();
+    let (base, _) = glove_sample();
     let base = &base[..6_000];
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open_with_options(dir.path(), quiet()).unwrap();
@@ -223,7 +184,7 @@ fn codes_follow_flushes_merges_compaction_reopen_and_setting_changes() {
 
 #[test]
 fn damaged_codes_fall_back_to_f32_search_and_verify_names_them() {
-    let (base, queries) = glove();
+    let (base, queries) = glove_sample();
     let base = &base[..3_000];
     let dir = tempfile::tempdir().unwrap();
     {

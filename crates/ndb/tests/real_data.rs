@@ -3,49 +3,18 @@
 //! reopen, and filtered search at 1%, 10% and 50% selectivity returning `min(k, matches)`
 //! results with recall against exact filtered search.
 
+mod common;
+use common::data::{glove_sample, recall};
+
 use ndb::{
     CollectionConfig, Database, DatabaseOptions, Document, Filter, IndexConfig, PayloadIndexKind,
     Search,
 };
 use serde_json::json;
-use std::collections::HashSet;
-use std::path::Path;
-
-fn read_fvecs(path: &Path) -> Vec<Vec<f32>> {
-    let bytes = std::fs::read(path).unwrap();
-    let mut out = Vec::new();
-    let mut at = 0;
-    while at + 4 <= bytes.len() {
-        let dim = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
-        let v = bytes[at + 4..at + 4 + 4 * dim]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
-            .collect();
-        out.push(v);
-        at += 4 + 4 * dim;
-    }
-    out
-}
-
-fn data() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    (
-        read_fvecs(&dir.join("glove50-20k.fvecs")),
-        read_fvecs(&dir.join("glove50-queries-200.fvecs")),
-    )
-}
-
-fn recall(got: &[ndb::Match], exact: &[ndb::Match]) -> usize {
-    let want: HashSet<&str> = exact.iter().map(|m| m.id.as_str()).collect();
-    let kth = exact.last().map_or(f32::MAX, |m| m.score);
-    got.iter()
-        .filter(|m| want.contains(m.id.as_str()) || m.score >= kth)
-        .count()
-}
 
 #[test]
 fn glove_sample_recall_filters_and_reopen() {
-    let (base, queries) = data();
+    let (base, queries) = glove_sample();
     assert_eq!(
         (base.len(), queries.len(), base[0].len()),
         (20_000, 200, 50)

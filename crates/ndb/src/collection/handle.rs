@@ -386,60 +386,33 @@ impl Collection {
     pub fn verify(&self) -> Result<()> {
         self.inner.check_alive()?;
         let segments = self.inner.state.read().segments.clone();
+        let seg_dir = self.inner.dir.join(SEGMENTS_DIR);
+        let vfs = &*self.inner.vfs;
         for s in &segments {
             s.segment.verify()?;
+            let (id, rows) = (s.segment.id(), s.segment.rows());
+            // A file named by the manifest but unusable at open is opened again: report why.
             match (&s.index, s.index_gen) {
                 (Some(index), _) => index.verify()?,
                 (None, Some(gen)) => {
-                    // Named by the manifest but unusable at open: report why.
-                    let id = s.segment.id();
-                    let path = self
-                        .inner
-                        .dir
-                        .join(SEGMENTS_DIR)
-                        .join(crate::segment::index::index_file_name(id, gen));
-                    crate::segment::index::SegmentIndex::open(
-                        &*self.inner.vfs,
-                        &path,
-                        id,
-                        s.segment.rows(),
-                        crate::segment::index::graph_metric(self.inner.config().distance()),
-                    )?
-                    .verify()?;
+                    let path = seg_dir.join(crate::segment::index::index_file_name(id, gen));
+                    let metric =
+                        crate::segment::index::graph_metric(self.inner.config().distance());
+                    crate::segment::index::SegmentIndex::open(vfs, &path, id, rows, metric)?
+                        .verify()?;
                 }
                 (None, None) => {}
             }
             if let Some(gen) = s.payload_index_gen {
-                let id = s.segment.id();
-                let path = self
-                    .inner
-                    .dir
-                    .join(SEGMENTS_DIR)
-                    .join(crate::payload_index::payload_index_file_name(id, gen));
-                crate::payload_index::read_file(
-                    &*self.inner.vfs,
-                    &path,
-                    id,
-                    u64::from(s.segment.rows()),
-                )?;
+                let path = seg_dir.join(crate::payload_index::payload_index_file_name(id, gen));
+                crate::payload_index::read_file(vfs, &path, id, u64::from(rows))?;
             }
             match (&s.codes, s.codes_gen) {
                 (Some(codes), _) => codes.verify()?,
                 (None, Some(gen)) => {
-                    // Named by the manifest but unusable at open: report why.
-                    let id = s.segment.id();
-                    let path = self
-                        .inner
-                        .dir
-                        .join(SEGMENTS_DIR)
-                        .join(crate::segment::codes::codes_file_name(id, gen));
-                    crate::segment::codes::SegmentCodes::open(
-                        &*self.inner.vfs,
-                        &path,
-                        id,
-                        s.segment.rows(),
-                        self.inner.config().dim(),
-                    )?;
+                    let path = seg_dir.join(crate::segment::codes::codes_file_name(id, gen));
+                    let dim = self.inner.config().dim();
+                    crate::segment::codes::SegmentCodes::open(vfs, &path, id, rows, dim)?;
                 }
                 (None, None) => {}
             }

@@ -340,7 +340,8 @@ struct Exact<'a> {
     scorer: &'a Scorer,
     filter: Option<&'a Filter>,
     k: usize,
-    /// Per segment of `segments`: its prepared codes query, where the scan runs on codes.
+    /// Per segment of `segments`: its prepared codes query, where the scan runs on codes
+    /// (empty when no scan does).
     codes: Vec<Option<CodeScan>>,
 }
 
@@ -375,6 +376,11 @@ fn prepare_codes(
     search: &Search<'_>,
     dim: usize,
 ) -> Result<Vec<Option<CodeScan>>> {
+    let with_codes = |si: &usize| use_index && segments[*si].codes.is_some();
+    if !scanned.iter().any(with_codes) {
+        // No scan runs on codes: nothing to prepare, nothing allocated.
+        return Ok(Vec::new());
+    }
     let mut out: Vec<Option<CodeScan>> = segments.iter().map(|_| None).collect();
     for &si in scanned {
         if let Some(codes) = segments[si].codes.as_deref().filter(|_| use_index) {
@@ -409,7 +415,7 @@ impl<'a> Exact<'a> {
         let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'a>> {
             let mut local = TopK::new(self.k);
             let seg = &self.segments[si];
-            match &self.codes[si] {
+            match self.codes.get(si).and_then(Option::as_ref) {
                 Some(c) => self.scan_codes(seg, si, c, start..end, &mut local)?,
                 None => {
                     scan_segment_rows(seg, si, start..end, self.scorer, self.filter, &mut local)?

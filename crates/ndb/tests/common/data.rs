@@ -42,3 +42,44 @@ pub fn clustered(
         })
         .collect()
 }
+
+/// The vectors of a TexMex `.fvecs` file (per vector an `i32` dimension, then that many `f32`).
+pub fn read_fvecs(path: &std::path::Path) -> Vec<Vec<f32>> {
+    let bytes = std::fs::read(path).unwrap();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 4 <= bytes.len() {
+        let dim = i32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+        let v = bytes[at + 4..at + 4 + 4 * dim]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        out.push(v);
+        at += 4 + 4 * dim;
+    }
+    out
+}
+
+/// A file of `tests/data` (see its README).
+pub fn test_data(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// GloVe 6B 50-d: 20,000 base vectors and 200 queries (tests/data/README.md).
+pub fn glove_sample() -> (Vec<Vec<f32>>, Vec<Vec<f32>>) {
+    (
+        read_fvecs(&test_data("glove50-20k.fvecs")),
+        read_fvecs(&test_data("glove50-queries-200.fvecs")),
+    )
+}
+
+/// Hits of `got` among the exact top-k `exact` (a result tying the k-th exact score counts).
+pub fn recall(got: &[ndb::Match], exact: &[ndb::Match]) -> usize {
+    let want: std::collections::HashSet<&str> = exact.iter().map(|m| m.id.as_str()).collect();
+    let kth = exact.last().map_or(f32::MAX, |m| m.score);
+    got.iter()
+        .filter(|m| want.contains(m.id.as_str()) || m.score >= kth)
+        .count()
+}
