@@ -1,12 +1,13 @@
 //! Parallel graph construction (insertion order is parallel, so two builds of the same data may
 //! differ; the built graph is stored, never rebuilt at open).
 
+use crate::links::Links;
 use crate::search::{beam, greedy, ExactScore, Scored, Scratch};
 use crate::{
     Graph, GraphView, Metric, Params, Vectors, HEADER_WORDS, LEVEL_MAX, MAGIC, M_MAX, VERSION,
 };
 use ndb_kernels::Kernels;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use rayon::prelude::*;
 use std::cell::RefCell;
 use std::cmp::Reverse;
@@ -39,8 +40,8 @@ struct Builder<'v, V: Vectors + ?Sized> {
     m0: usize,
     ef: usize,
     levels: Vec<u8>,
-    /// Per node, its neighbour lists for levels 0..=level.
-    links: Vec<Mutex<Vec<Vec<u32>>>>,
+    /// Every node's neighbour lists.
+    links: Links,
     /// (entry node, top level).
     entry: RwLock<(u32, usize)>,
 }
@@ -63,10 +64,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
             m,
             m0: 2 * m,
             ef: ef_construction.max(m),
-            links: levels
-                .iter()
-                .map(|&l| Mutex::new(vec![Vec::new(); l as usize + 1]))
-                .collect(),
+            links: Links::new(&levels, 2 * m),
             entry: RwLock::new((entry, top)),
             levels,
         }
@@ -88,10 +86,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
     }
 
     fn fill(&self, level: usize, node: u32, buf: &mut Vec<u32>) {
-        buf.clear();
-        if let Some(list) = self.links[node as usize].lock().get(level) {
-            buf.extend_from_slice(list);
-        }
+        self.links.read(level, node, buf);
     }
 
     /// Malkov & Yashunin's heuristic: walk candidates best first, keep one unless it is closer
@@ -139,6 +134,7 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
         for level in (0..=lq.min(top)).rev() {
             beam(
                 |node, b: &mut Vec<u32>| self.fill(level, node, b),
+                |node| self.links.prefetch(level, node),
                 &score,
                 &entries,
                 self.ef,
@@ -153,22 +149,25 @@ impl<'v, V: Vectors + ?Sized> Builder<'v, V> {
             }
             let neighbours = self.select(found.clone(), self.m);
             let cap = if level == 0 { self.m0 } else { self.m };
-            self.links[q as usize].lock()[level] = neighbours.clone();
+            if let Some(mut list) = self.links.lock(level, q) {
+                list.set(&neighbours);
+            }
             for &e in &neighbours {
-                let mut links = self.links[e as usize].lock();
-                let Some(list) = links.get_mut(level) else {
+                let Some(mut list) = self.links.lock(level, e) else {
                     continue;
                 };
-                if list.contains(&q) {
+                if list.contains(q) {
                     continue;
                 }
                 if list.len() < cap {
                     list.push(q);
                 } else {
+                    buf.clear();
+                    list.copy_to(&mut buf);
                     let mut cands: Vec<Scored> =
-                        list.iter().map(|&x| Scored(self.score(e, x), x)).collect();
+                        buf.iter().map(|&x| Scored(self.score(e, x), x)).collect();
                     cands.push(Scored(self.score(e, q), q));
-                    *list = self.select(cands, cap);
+                    list.set(&self.select(cands, cap));
                 }
             }
             entries = found;
@@ -306,13 +305,14 @@ pub fn build_seeded_cancellable<V: Vectors + ?Sized>(
         .ok_or("seed entry out of range")?;
     let builder = Builder::new(vectors, metric, m, params.ef_construction, levels, entry);
     for (from, &to) in map.iter().enumerate() {
-        let mut lists = builder.links[to as usize].lock();
-        for (level, list) in lists.iter_mut().enumerate() {
-            list.extend(
-                seed.neighbors(level, from as u32)
-                    .iter()
-                    .filter_map(|&x| map.get(x as usize).copied()),
-            );
+        for level in 0..=builder.levels[to as usize] as usize {
+            if let Some(mut list) = builder.links.lock(level, to) {
+                for &x in seed.neighbors(level, from as u32) {
+                    if let Some(&x) = map.get(x as usize) {
+                        list.push(x);
+                    }
+                }
+            }
         }
     }
     let fresh = (0..n as u32)
@@ -335,9 +335,11 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
             return seen;
         }
         let mut stack = vec![self.entry.read().0];
+        let mut buf = Vec::new();
         while let Some(x) = stack.pop() {
             if !std::mem::replace(&mut seen[x as usize], true) {
-                stack.extend(self.links[x as usize].lock()[0].iter().copied());
+                self.links.read(0, x, &mut buf);
+                stack.extend_from_slice(&buf);
             }
         }
         seen
@@ -365,6 +367,7 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
                 );
                 beam(
                     |node, b: &mut Vec<u32>| self.fill(0, node, b),
+                    |node| self.links.prefetch(0, node),
                     &self.exact(query),
                     &[start],
                     self.ef,
@@ -380,23 +383,28 @@ impl<V: Vectors + ?Sized> Builder<'_, V> {
                 };
                 let host = near
                     .iter()
-                    .find(|c| self.links[c.1 as usize].lock()[0].len() < self.m0)
+                    .find(|c| self.links.lock(0, c.1).is_some_and(|l| l.len() < self.m0))
                     .copied()
                     .unwrap_or(best);
-                let mut links = self.links[host.1 as usize].lock();
-                let list = &mut links[0];
-                if list.contains(&u) {
+                let Some(mut list) = self.links.lock(0, host.1) else {
+                    continue;
+                };
+                if list.contains(u) {
                     continue;
                 }
                 if list.len() < self.m0 {
                     list.push(u);
-                } else if let Some((worst, _)) = list
+                    continue;
+                }
+                let mut ids = Vec::with_capacity(self.m0);
+                list.copy_to(&mut ids);
+                if let Some((worst, _)) = ids
                     .iter()
                     .enumerate()
                     .map(|(i, &x)| (i, self.score(host.1, x)))
                     .min_by(|a, b| a.1.total_cmp(&b.1))
                 {
-                    list[worst] = u;
+                    list.replace(worst, u);
                 }
             }
         }
@@ -420,9 +428,9 @@ fn serialize<V: Vectors + ?Sized>(b: &Builder<'_, V>, n: usize) -> Graph {
         0,
     ];
     words.resize(HEADER_WORDS + top, 0);
-    for i in 0..n {
-        let links = b.links[i].lock();
-        let list = &links[0];
+    let mut list = Vec::with_capacity(b.m0);
+    for i in 0..n as u32 {
+        b.links.read(0, i, &mut list);
         words.push(list.len().min(b.m0) as u32);
         words.extend(list.iter().take(b.m0));
         words.extend(std::iter::repeat_n(0, b.m0 - list.len().min(b.m0)));
@@ -435,8 +443,7 @@ fn serialize<V: Vectors + ?Sized>(b: &Builder<'_, V>, n: usize) -> Graph {
         words.push(nodes.len() as u32);
         words.extend(&nodes);
         for &i in &nodes {
-            let links = b.links[i as usize].lock();
-            let list = &links[level];
+            b.links.read(level, i, &mut list);
             words.push(list.len().min(b.m) as u32);
             words.extend(list.iter().take(b.m));
             words.extend(std::iter::repeat_n(0, b.m - list.len().min(b.m)));

@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 mod build;
+mod links;
 mod search;
 mod view;
 
@@ -74,12 +75,15 @@ impl<'a> FlatVectors<'a> {
 }
 
 impl Vectors for FlatVectors<'_> {
+    #[inline]
     fn dim(&self) -> usize {
         self.dim
     }
+    #[inline]
     fn len(&self) -> usize {
         self.data.len().checked_div(self.dim).unwrap_or(0)
     }
+    #[inline]
     fn vector(&self, i: u32) -> &[f32] {
         let start = i as usize * self.dim;
         &self.data[start..start + self.dim]

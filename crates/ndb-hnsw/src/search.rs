@@ -12,11 +12,13 @@ pub(crate) struct Scored(pub f32, pub u32);
 
 impl Eq for Scored {}
 impl PartialOrd for Scored {
+    #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
 impl Ord for Scored {
+    #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
         self.0
             .total_cmp(&other.0)
@@ -154,6 +156,7 @@ fn expand_two_hop(
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn beam<S: NodeScore + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
+    prefetch_list: impl Fn(u32),
     score: &S,
     entries: &[Scored],
     ef: usize,
@@ -182,6 +185,11 @@ pub(crate) fn beam<S: NodeScore + ?Sized>(
                     break;
                 }
             }
+        }
+        // The next candidate's list is likely read next: load it while this one's
+        // neighbours are scored.
+        if let Some(next) = scratch.candidates.peek() {
+            prefetch_list(next.1);
         }
         neighbors(c.1, &mut buf);
         if let Some(cap) = two_hop {
@@ -337,6 +345,7 @@ impl GraphView<'_> {
                 buf.clear();
                 buf.extend_from_slice(self.neighbors(0, node));
             },
+            |node| ndb_kernels::prefetch(self.neighbors(0, node)),
             score,
             &[cur],
             ef.max(top_k),

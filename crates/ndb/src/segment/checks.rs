@@ -213,6 +213,7 @@ impl ndb_hnsw::Vectors for GraphVectors<'_> {
         self.segment.rows as usize
     }
 
+    #[inline]
     fn vector(&self, i: u32) -> &[f32] {
         let block = i / VECTOR_BLOCK_ROWS;
         if !self.segment.checks.is_verified(block)

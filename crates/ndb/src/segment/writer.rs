@@ -32,6 +32,7 @@ impl ndb_hnsw::Vectors for RowVectors<'_> {
     fn len(&self) -> usize {
         self.rows.len()
     }
+    #[inline]
     fn vector(&self, i: u32) -> &[f32] {
         self.rows[i as usize].vector
     }
