@@ -1,6 +1,6 @@
 //! Search as users meet it (issue 14): after an ingest with background maintenance on and a
 //! `flush()`, every segment that should have a graph has one; the backlog is reported;
-//! `wait_for_index` waits for it; a close with a graph build in flight returns at once;
+//! `wait_for_index` waits for it; it stays bounded under a sustained ingest; a close with a graph build in flight returns at once;
 //! `search_batch` answers as the one-by-one searches do.
 //!
 //! Gates are process-wide, so the tests that use them run one at a time.
@@ -127,6 +127,48 @@ fn the_backlog_is_reported_and_wait_for_index_works_it_off() {
         .unwrap()
         .wait_for_index(Duration::ZERO)
         .is_ok());
+    done.store(true, Ordering::Relaxed);
+}
+
+/// With the background indexer held, an ingest with maintenance on cannot outrun graph builds
+/// by more than the bound: once the backlog holds two memtables' worth of vectors, the
+/// flusher builds each new segment's graph itself (without the bound, every row of this
+/// ingest waits for the indexer).
+#[test]
+fn a_sustained_ingest_keeps_the_backlog_bounded() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let done = watchdog(Duration::from_secs(240), "bounded backlog");
+    let dim = 16;
+    let threshold = 64 << 10;
+    let (_dir, db) = temp_db();
+    let config = graphs_from(dim, 300).with_flush_threshold_bytes(threshold);
+    let c = db.create_collection("c", config).unwrap();
+    // Two memtables' worth of vectors (a memtable also holds ids and bookkeeping, so it holds
+    // fewer rows than this), and at most one more segment written while under the bound.
+    let bound = (2 * threshold / (dim * 4)) as u64;
+    close_gate("background.build");
+    let n = 20_000u64;
+    let mut most = 0;
+    for start in (0..n).step_by(200) {
+        c.insert_batch((start..start + 200).map(|i| doc(i, dim)))
+            .unwrap();
+        most = most.max(c.stats().unwrap().index_backlog_rows);
+    }
+    let s = c.stats().unwrap();
+    println!(
+        "indexer held: {n} rows in {} segments ({} indexed), backlog at most {most} rows (bound {bound})",
+        s.segment_count,
+        s.segments.iter().filter(|g| g.indexed).count()
+    );
+    assert!(most <= 2 * bound, "backlog reached {most} rows: {s:?}");
+    assert!(
+        s.segments.iter().filter(|g| g.indexed).count() > 0,
+        "the flusher built graphs: {s:?}"
+    );
+    open_gate("background.build");
+    assert!(c.wait_for_index(Duration::from_secs(120)).unwrap());
+    assert!(c.has_index());
+    assert_eq!(c.stats().unwrap().doc_count, n);
     done.store(true, Ordering::Relaxed);
 }
 

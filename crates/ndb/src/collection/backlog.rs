@@ -3,12 +3,19 @@
 //!
 //! A segment without a graph is searched exactly, so the backlog is what makes searches right
 //! after an ingest slow. The background index builds work it off; `flush` and
-//! `wait_for_index` also build on the caller's thread, at full priority, beside them.
+//! `wait_for_index` also build on the caller's thread, at full priority, beside them. The
+//! backlog is bounded: once it holds [`BACKLOG_MEMTABLES`] memtables' worth of vectors, the
+//! background flusher builds each new segment's graph before committing it (ADR 0008).
 
+use super::new_segment::Graph;
 use super::CollectionInner;
 use crate::Result;
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
+
+/// The backlog may hold the vectors of this many full memtables (`flush_threshold_bytes`
+/// each) before the background flusher builds each new segment's graph itself.
+pub(crate) const BACKLOG_MEMTABLES: usize = 2;
 
 /// How often a waiter looks again while the segments it waits for are claimed by background
 /// work.
@@ -27,6 +34,25 @@ pub(crate) struct Backlog {
 }
 
 impl CollectionInner {
+    /// The most rows the backlog may hold before flushes build graphs themselves: the rows
+    /// whose vectors fill [`BACKLOG_MEMTABLES`] memtables.
+    pub(crate) fn backlog_bound_rows(&self) -> u64 {
+        let config = self.config();
+        let vector_bytes = config.dim().max(1) * std::mem::size_of::<f32>();
+        (BACKLOG_MEMTABLES * config.flush_threshold_bytes() / vector_bytes) as u64
+    }
+
+    /// When the background flusher's next segment gets its graph: later (from the indexer)
+    /// while the backlog is under its bound, else now, on the flusher's thread. Building there
+    /// holds the flush lock, so writers that fill the next memtable meanwhile wait for it:
+    /// ingest slows to the speed of graph builds instead of the backlog growing.
+    pub(crate) fn background_flush_graph(&self) -> Graph {
+        match self.backlog().rows >= self.backlog_bound_rows() {
+            true => Graph::Now,
+            false => Graph::Later,
+        }
+    }
+
     pub(crate) fn backlog(&self) -> Backlog {
         let enabled = self.catalog.index_enabled();
         let st = self.state.read();

@@ -7,8 +7,9 @@
 //! **Write** (without blocking writers or readers):
 //! 1. Under the manifest lock, briefly: reserve a segment id and file generations.
 //! 2. Without locks: write the segment (and, for flushes on the caller's thread, its HNSW
-//!    graph; the background flusher leaves graphs to the indexer, see `maintenance.rs`) and
-//!    its payload indexes, fsync each.
+//!    graph; the background flusher leaves graphs to the indexer, see `maintenance.rs`,
+//!    unless the backlog is at its bound, see `backlog.rs`) and its payload indexes, fsync
+//!    each.
 //! 3. Under the manifest lock: write the changed deletion files, fsync the segments directory,
 //!    replace the manifest (which names the new files, the new WAL generation and the flushed
 //!    sequence number) atomically; then, under the WAL lock, install the segment (marking rows
@@ -18,7 +19,8 @@
 //! One `flush_lock` serializes writes of the frozen memtable (index and payload index changes
 //! take it too, so the configuration reserved in step 1 is still the one committed in step 3). There is one frozen slot: a
 //! writer that fills a second memtable while the first is still being written waits for that
-//! write (back-pressure when the disk cannot keep up), never for a graph build.
+//! write (back-pressure when the disk cannot keep up), and for a graph build only when the
+//! backlog of segments without graphs is at its bound.
 //!
 //! A failure at any step poisons the collection: on disk, the old manifest (or the new one, if
 //! its rename happened) is consistent with the WAL, and reopening recovers.
@@ -59,12 +61,13 @@ impl CollectionInner {
 
     /// The background flusher's job: write the frozen memtable (one a writer froze), or freeze
     /// the active one if it is over the threshold and write that.
+    /// The new segments get their graphs from the indexer, unless the backlog is at its bound.
     pub(crate) fn background_flush(&self) -> Result<()> {
         let _flushing = self.jobs.flush.lock();
-        self.write_frozen(Graph::Later)?;
+        self.write_frozen(self.background_flush_graph())?;
         if self.freeze(false)? {
             crate::failpoint::gate("flush.write");
-            self.write_frozen(Graph::Later)?;
+            self.write_frozen(self.background_flush_graph())?;
         }
         Ok(())
     }
@@ -78,8 +81,9 @@ impl CollectionInner {
         if self.state.read().active.bytes() < 2 * self.config().flush_threshold_bytes() {
             return Ok(()); // another writer swapped meanwhile
         }
-        // The flusher had not started on it yet: write it here (without its graph).
-        self.write_frozen(Graph::Later)?;
+        // The flusher had not started on it yet: write it here (without its graph unless the
+        // backlog is at its bound).
+        self.write_frozen(self.background_flush_graph())?;
         self.freeze(false)?;
         Counters::count(&self.counters.write_stalls, 1);
         let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);

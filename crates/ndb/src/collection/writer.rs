@@ -146,7 +146,8 @@ impl CollectionInner {
             match &self.jobs.maintenance {
                 // The background flusher freezes and writes the memtable; a writer waits only
                 // if it fills a second one before the first is written, and then only for
-                // that write (never for a graph build) and a memtable swap.
+                // that write (which builds a graph only when the backlog is at its bound) and
+                // a memtable swap.
                 Some(m) if m.running() => {
                     if bytes >= 2 * threshold {
                         self.swap_memtable()?;
