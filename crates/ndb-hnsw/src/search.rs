@@ -27,11 +27,12 @@ impl Ord for Scored {
 }
 
 /// Reusable per-thread search state: a generation-stamped visited set and the two heaps, so a
-/// search allocates nothing once warmed up.
+/// search allocates nothing once warmed up. Stamps are 16-bit (half the cache footprint of
+/// 32-bit ones on large graphs; the set is cleared once every 65,535 searches).
 #[derive(Debug, Default)]
 pub struct Scratch {
-    visited: Vec<u32>,
-    stamp: u32,
+    visited: Vec<u16>,
+    stamp: u16,
     candidates: BinaryHeap<Scored>,
     pub(crate) results: BinaryHeap<Reverse<Scored>>,
     buf: Vec<u32>,
@@ -362,5 +363,22 @@ impl GraphView<'_> {
         out.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         out.truncate(top_k);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Scratch;
+
+    #[test]
+    fn the_visited_set_starts_empty_for_every_search_across_stamp_wraps() {
+        let mut s = Scratch::new();
+        for search in 0..3 * u32::from(u16::MAX) {
+            s.reset(8);
+            assert!(!s.is_visited(3), "search {search}: node 3 already visited");
+            assert!(s.visit(3) && !s.visit(3));
+            assert!(s.is_visited(3) && !s.is_visited(4));
+            assert!(s.is_visited(8), "out of range counts as visited");
+        }
     }
 }
