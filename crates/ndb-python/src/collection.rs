@@ -99,7 +99,7 @@ fn make_search<'q>(
 }
 
 /// The `ndb.Match` list of one search (payloads are converted when first read).
-fn matches_to_list<'py>(py: Python<'py>, hits: Vec<ndb::Match>) -> PyResult<Bound<'py, PyList>> {
+fn matches_to_list<'py>(py: Python<'py>, hits: Vec<ndb::RawMatch>) -> PyResult<Bound<'py, PyList>> {
     let items = hits
         .into_iter()
         .map(|m| Bound::new(py, Match::from_match(py, m)))
@@ -354,7 +354,7 @@ impl Collection {
             rescore,
         };
         let hits = py
-            .detach(|| coll.search(make_search(&q, k, &filter, exact, ef, codes)))
+            .detach(|| coll.search_raw(make_search(&q, k, &filter, exact, ef, codes)))
             .py_err()?;
         matches_to_list(py, hits)
     }
@@ -388,7 +388,7 @@ impl Collection {
                 let searches: Vec<ndb::Search> = (0..queries.rows)
                     .map(|i| make_search(queries.row(i), k, &filter, exact, ef, codes))
                     .collect();
-                let run = || coll.search_batch(&searches);
+                let run = || coll.search_batch_raw(&searches);
                 match threads {
                     None => Ok(run()),
                     Some(t) => rayon::ThreadPoolBuilder::new()

@@ -246,6 +246,13 @@ pub(crate) fn payload_from(py: Python<'_>, p: &Option<Value>) -> PyResult<Py<PyA
     })
 }
 
+/// A stored payload (JSON text of an object) as Python values.
+pub(crate) fn payload_from_json(py: Python<'_>, json: &str) -> PyResult<Py<PyAny>> {
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| crate::errors::corruption(format!("a stored payload is not JSON: {e}")))?;
+    Ok(from_json(py, &value)?.unbind())
+}
+
 /// A filter from a dict (the MongoDB-style JSON form) or a JSON string; parsed by the crate.
 pub(crate) fn filter(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Option<ndb::Filter>> {
     use crate::errors::IntoPyResult;

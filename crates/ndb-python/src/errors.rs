@@ -36,6 +36,11 @@ pub(crate) fn closed(msg: impl Into<String>) -> PyErr {
     raise("ClosedError", msg.into())
 }
 
+/// `ndb.CorruptionError` with `msg` (stored bytes that do not decode).
+pub(crate) fn corruption(msg: impl Into<String>) -> PyErr {
+    raise("CorruptionError", msg.into())
+}
+
 /// The Python exception for a crate error.
 pub(crate) fn to_py(e: ndb::Error) -> PyErr {
     let class = match &e {

@@ -86,18 +86,19 @@ pub struct Match {
     /// Similarity; higher is better.
     #[pyo3(get)]
     score: f32,
-    /// The payload as the library returned it; made into Python values on the first read of
-    /// `payload` (a caller that reads only ids and scores never pays for the dicts).
-    raw_payload: Option<serde_json::Value>,
+    /// The payload as stored (JSON text, from `Collection::search_raw`); parsed into Python
+    /// values on the first read of `payload` (a caller that reads only ids and scores never
+    /// pays for parsing, nor for the dicts).
+    raw_payload: Option<String>,
     payload: PyOnceLock<Py<PyAny>>,
 }
 
 impl Match {
-    pub(crate) fn from_match(py: Python<'_>, m: ndb::Match) -> Self {
+    pub(crate) fn from_match(py: Python<'_>, m: ndb::RawMatch) -> Self {
         Self {
             id: PyString::new(py, &m.id).unbind(),
             score: m.score,
-            raw_payload: m.payload,
+            raw_payload: m.payload_json,
             payload: PyOnceLock::new(),
         }
     }
@@ -108,11 +109,11 @@ impl Match {
     /// The document's payload (a dict) or None. The same object on every read.
     #[getter]
     fn payload(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        if self.raw_payload.is_none() {
+        let Some(json) = &self.raw_payload else {
             return Ok(py.None());
-        }
+        };
         self.payload
-            .get_or_try_init(py, || convert::payload_from(py, &self.raw_payload))
+            .get_or_try_init(py, || convert::payload_from_json(py, json))
             .map(|p| p.clone_ref(py))
     }
 

@@ -58,7 +58,7 @@ pub use error::{Error, Result};
 pub use filter::Filter;
 pub use payload_index::PayloadIndexKind;
 pub use recover::{recover, CollectionRecovery, Damage, FileKind, FileRecovery, RecoverReport};
-pub use search::{Match, Search, EF_MAX, TOP_K_MAX};
+pub use search::{Match, RawMatch, Search, EF_MAX, TOP_K_MAX};
 
 /// Test support: the simulated, fault-injecting file system. Enabled by the `testing` feature;
 /// not part of the stable API.

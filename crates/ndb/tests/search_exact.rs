@@ -267,3 +267,60 @@ fn large_collection_uses_threads_with_identical_results() {
         assert_eq!(a, d);
     }
 }
+
+/// `search_raw` / `search_batch_raw` give the same hits as `search`, each payload as JSON text
+/// that parses to the same value, for hits in the memtable, in segments with and without a
+/// graph, with and without payloads, filtered or not.
+#[test]
+fn raw_payload_searches_equal_parsed_ones() {
+    let (_dir, db) = temp_db();
+    let config =
+        CollectionConfig::new(4).with_index(ndb::IndexConfig::default().with_min_rows(150));
+    let c = db.create_collection("c", config).unwrap();
+    let doc = |i: u32| {
+        let v = vec![(i % 17) as f32, (i % 5) as f32, i as f32 / 100.0, 1.0];
+        let d = Document::new(format!("d{i}"), v);
+        match i % 3 {
+            0 => d,
+            _ => d.with_payload(
+                json!({"i": i, "tag": format!("t{}", i % 4), "nested": {"x": [i, 1.5]}}),
+            ),
+        }
+    };
+    c.insert_batch((0..200).map(doc)).unwrap();
+    c.flush().unwrap(); // a segment with a graph
+    c.insert_batch((200..300).map(doc)).unwrap();
+    c.flush().unwrap(); // one without (under min_rows)
+    c.insert_batch((300..350).map(doc)).unwrap(); // and the memtable
+    let queries: Vec<Vec<f32>> = (0..20u32)
+        .map(|i| vec![(i % 17) as f32 + 0.3, (i % 5) as f32, i as f32 / 7.0, 1.0])
+        .collect();
+    let mut searches = Vec::new();
+    for (i, q) in queries.iter().enumerate() {
+        let s = Search::new(q).top_k(1 + i % 15).approximate(i % 2 == 0);
+        searches.push(match i % 4 {
+            3 => s.filter(Filter::eq("tag", "t1")),
+            _ => s,
+        });
+    }
+    let mut payloads = 0;
+    for s in &searches {
+        let parsed = c.search(s.clone()).unwrap();
+        let raw = c.search_raw(s.clone()).unwrap();
+        assert_eq!(parsed.len(), raw.len());
+        for (p, r) in parsed.iter().zip(&raw) {
+            assert_eq!((&p.id, p.score), (&r.id, r.score));
+            let reparsed = r
+                .payload_json
+                .as_deref()
+                .map(|t| serde_json::from_str::<serde_json::Value>(t).unwrap());
+            assert_eq!(p.payload, reparsed, "{}", p.id);
+            payloads += usize::from(r.payload_json.is_some());
+        }
+    }
+    assert!(payloads > 20, "payloads were compared: {payloads}");
+    let batch = c.search_batch_raw(&searches).unwrap();
+    for (s, got) in searches.iter().zip(&batch) {
+        assert_eq!(got, &c.search_raw(s.clone()).unwrap());
+    }
+}

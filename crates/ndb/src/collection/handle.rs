@@ -273,6 +273,53 @@ impl Collection {
         searches.par_iter().map(|s| self.run_search(s)).collect()
     }
 
+    /// [`Collection::search`], each match's payload left as the stored JSON text instead of
+    /// parsed into a [`serde_json::Value`] (parsing ten payloads costs a few microseconds, as
+    /// much as the rest of a small search): for callers that parse payloads their own way, or
+    /// only some of the time.
+    ///
+    /// ```
+    /// use ndb::{CollectionConfig, Database, Document, Search};
+    /// use serde_json::json;
+    /// # let dir = tempfile::tempdir()?;
+    /// let db = Database::open(dir.path())?;
+    /// let c = db.create_collection("c", CollectionConfig::new(2))?;
+    /// c.insert(Document::new("a", vec![1.0, 0.0]).with_payload(json!({"lang": "en"})))?;
+    /// c.insert(Document::new("b", vec![0.0, 1.0]))?;
+    /// let hits = c.search_raw(Search::new(&[1.0, 0.1]).top_k(2))?;
+    /// assert_eq!(hits[0].payload_json.as_deref(), Some(r#"{"lang":"en"}"#));
+    /// assert_eq!(hits[1].payload_json, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn search_raw(&self, search: crate::Search<'_>) -> Result<Vec<crate::RawMatch>> {
+        self.inner.check_alive()?;
+        self.inner.refresh_if_due()?;
+        self.run_search_raw(&search)
+    }
+
+    /// [`Collection::search_batch`] with payloads as JSON text, as [`Collection::search_raw`].
+    pub fn search_batch_raw(
+        &self,
+        searches: &[crate::Search<'_>],
+    ) -> Result<Vec<Vec<crate::RawMatch>>> {
+        use rayon::prelude::*;
+        self.inner.check_alive()?;
+        self.inner.refresh_if_due()?;
+        searches
+            .par_iter()
+            .map(|s| self.run_search_raw(s))
+            .collect()
+    }
+
+    fn run_search_raw(&self, search: &crate::Search<'_>) -> Result<Vec<crate::RawMatch>> {
+        crate::search::run_raw(
+            &self.inner.state,
+            self.inner.config().distance(),
+            self.inner.config().index().ef_search,
+            search,
+        )
+    }
+
     fn run_search(&self, search: &crate::Search<'_>) -> Result<Vec<crate::Match>> {
         crate::search::run(
             &self.inner.state,

@@ -180,6 +180,57 @@ impl<'q> Search<'q> {
     }
 }
 
+/// One search result with its payload as stored: the JSON text of an object, not parsed.
+/// Returned by [`Collection::search_raw`](crate::Collection::search_raw), for callers that
+/// parse payloads themselves or only some of the time (language bindings, proxies that pass
+/// JSON on).
+#[derive(Clone, Debug, PartialEq)]
+pub struct RawMatch {
+    /// Document id.
+    pub id: String,
+    /// Similarity; higher is better (see [`Distance`]).
+    pub score: f32,
+    /// The document's payload as JSON text (an object), or `None` if it has none.
+    pub payload_json: Option<String>,
+}
+
+/// Where a hit's payload is, for [`finish`].
+pub(crate) enum PayloadAt<'a> {
+    /// A memtable document's stored bytes (empty: none).
+    Memtable(&'a [u8]),
+    /// A segment row.
+    Segment(&'a crate::segment::Segment, u32),
+}
+
+impl PayloadAt<'_> {
+    /// The payload parsed (a segment row's bytes checked and parsed, with the error saying
+    /// where).
+    pub(crate) fn value(&self) -> Result<Option<Value>> {
+        match self {
+            PayloadAt::Memtable(bytes) => Ok(crate::document::decode_payload(bytes).ok().flatten()),
+            PayloadAt::Segment(seg, row) => seg.payload_value(*row),
+        }
+    }
+
+    /// The payload's JSON text, unparsed.
+    pub(crate) fn json(&self) -> Result<Option<String>> {
+        let (bytes, at) = match self {
+            PayloadAt::Memtable(bytes) => (*bytes, None),
+            PayloadAt::Segment(seg, row) => (seg.payload_of(*row)?, Some((*seg, *row))),
+        };
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        match (std::str::from_utf8(bytes), at) {
+            (Ok(text), _) => Ok(Some(text.to_owned())),
+            (Err(_), Some((seg, row))) => seg.payload_value(row).map(|v| v.map(|v| v.to_string())),
+            (Err(e), None) => Err(Error::internal(format!(
+                "memtable payload is not UTF-8: {e}"
+            ))),
+        }
+    }
+}
+
 /// Run `search` on the collection state behind `lock`.
 pub(crate) fn run(
     lock: &crate::collection::StateLock<State>,
@@ -187,6 +238,39 @@ pub(crate) fn run(
     ef_default: usize,
     search: &Search<'_>,
 ) -> Result<Vec<Match>> {
+    run_with(lock, stored, ef_default, search, |id, score, payload| {
+        Ok(Match {
+            id,
+            score,
+            payload: payload.value()?,
+        })
+    })
+}
+
+/// [`run`], the matches' payloads left as JSON text.
+pub(crate) fn run_raw(
+    lock: &crate::collection::StateLock<State>,
+    stored: Distance,
+    ef_default: usize,
+    search: &Search<'_>,
+) -> Result<Vec<RawMatch>> {
+    run_with(lock, stored, ef_default, search, |id, score, payload| {
+        Ok(RawMatch {
+            id,
+            score,
+            payload_json: payload.json()?,
+        })
+    })
+}
+
+/// Run `search`; each of the best hits, best first, becomes a `T` through `make`.
+fn run_with<T>(
+    lock: &crate::collection::StateLock<State>,
+    stored: Distance,
+    ef_default: usize,
+    search: &Search<'_>,
+    make: impl Fn(String, f32, PayloadAt<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
     let dim = lock.read().active.dim();
     check_search(dim, search)?;
     let scorer = Scorer::new(search.query, stored, search.distance.unwrap_or(stored))?;
@@ -265,7 +349,7 @@ pub(crate) fn run(
     for partial in exact.scan(&scanned, dim, search.threads) {
         top.merge(partial?);
     }
-    into_matches(top, &mem_docs, &segments)
+    finish(top, &mem_docs, &segments, make)
 }
 
 /// Check a search's arguments against the limits, before any work.
@@ -470,33 +554,31 @@ impl<'a> Exact<'a> {
     }
 }
 
-/// The hits as matches, with their payloads (checked rows).
-fn into_matches(
+/// The hits, best first, made into results by `make` with their payloads (checked rows; a
+/// payload is read only for the hits returned).
+fn finish<T>(
     top: TopK<'_>,
     mem_docs: &[MemDoc],
     segments: &[crate::collection::state::LiveSegment],
-) -> Result<Vec<Match>> {
+    make: impl Fn(String, f32, PayloadAt<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
     top.into_sorted()
         .into_iter()
         .map(|hit| {
             let payload = match hit.source {
-                Source::Memtable(i) => mem_docs[i as usize].payload.clone(),
-                Source::Segment(si, row) => segments[si].segment.payload_value(row)?,
+                Source::Memtable(i) => PayloadAt::Memtable(&mem_docs[i as usize].payload),
+                Source::Segment(si, row) => PayloadAt::Segment(&segments[si].segment, row),
             };
-            Ok(Match {
-                id: hit.id.into_owned(),
-                score: hit.score,
-                payload,
-            })
+            make(hit.id.into_owned(), hit.score, payload)
         })
         .collect()
 }
 
-/// A memtable hit copied out of the lock.
+/// A memtable hit copied out of the lock, its payload as stored (empty: none).
 struct MemDoc {
     id: String,
     score: f32,
-    payload: Option<Value>,
+    payload: Vec<u8>,
 }
 
 impl MemDoc {
@@ -547,13 +629,10 @@ fn scan_memtable(
             if !payload_matches(filter, mem.payload(row)) {
                 continue;
             }
-            let payload = crate::document::decode_payload(mem.payload(row))
-                .ok()
-                .flatten();
             docs.push(MemDoc {
                 id: id.to_string(),
                 score,
-                payload,
+                payload: mem.payload(row).to_vec(),
             });
             top.push(Hit {
                 score,
