@@ -8,7 +8,7 @@ use crate::manifest::{CollectionManifest, IndexEntry, SegmentEntry};
 use crate::payload_index::{payload_index_file_name, SegmentPayloadIndex};
 use crate::segment::codes::{self, codes_file_name, SegmentCodes};
 use crate::segment::index::{self, graph_metric, index_file_name, GraphSeed, SegmentIndex};
-use crate::segment::{segment_file_name, write_segment, RowRef, RowVectors, Segment};
+use crate::segment::{segment_file_name, write_segment, BuildVectors, RowRef, RowVectors, Segment};
 use crate::Result;
 use roaring::RoaringBitmap;
 use std::path::{Path, PathBuf};
@@ -57,7 +57,7 @@ impl CollectionInner {
         let file_bytes = write_segment(&*self.vfs, &path, id, dim, self.config().distance(), rows)?;
         let index = if with_graph && self.wants_graph(plan.index_enabled, rows.len() as u64) {
             let gen = gens.take()?;
-            Some(self.write_index(seg_dir, id, gen, &RowVectors { rows, dim }, start_from)?)
+            Some(self.write_index(seg_dir, id, gen, &BuildVectors::of(rows, dim), start_from)?)
         } else {
             None
         };

@@ -13,7 +13,7 @@ mod salvage;
 mod writer;
 
 pub(crate) use salvage::{SalvagedSegment, Shape};
-pub(crate) use writer::{write_segment, RowRef, RowVectors};
+pub(crate) use writer::{write_segment, BuildVectors, RowRef, RowVectors};
 
 use crate::codec::{u32_at, u64_at};
 use crate::config::Distance;

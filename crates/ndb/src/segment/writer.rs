@@ -38,6 +38,56 @@ impl ndb_hnsw::Vectors for RowVectors<'_> {
     }
 }
 
+/// Largest copy [`BuildVectors::of`] makes: a build's transient memory stays bounded on huge
+/// merges (those read through the row references instead).
+const GATHER_MAX_BYTES: usize = 256 << 20;
+
+/// The vectors a graph build reads: the rows' vectors copied into one block when that copy is
+/// at most [`GATHER_MAX_BYTES`], else the rows themselves. A build reads every vector many
+/// times at random; through a row reference each read is one more dependent load.
+pub(crate) enum BuildVectors<'a> {
+    Flat(Vec<f32>, usize),
+    Rows(RowVectors<'a>),
+}
+
+impl<'a> BuildVectors<'a> {
+    pub(crate) fn of(rows: &'a [RowRef<'a>], dim: usize) -> Self {
+        let bytes = rows.len().saturating_mul(dim).saturating_mul(4);
+        if bytes > GATHER_MAX_BYTES {
+            return BuildVectors::Rows(RowVectors { rows, dim });
+        }
+        let mut flat = Vec::with_capacity(rows.len() * dim);
+        for r in rows {
+            flat.extend_from_slice(r.vector);
+        }
+        BuildVectors::Flat(flat, dim)
+    }
+}
+
+impl ndb_hnsw::Vectors for BuildVectors<'_> {
+    #[inline]
+    fn dim(&self) -> usize {
+        match self {
+            BuildVectors::Flat(_, dim) => *dim,
+            BuildVectors::Rows(r) => r.dim,
+        }
+    }
+    #[inline]
+    fn len(&self) -> usize {
+        match self {
+            BuildVectors::Flat(v, dim) => v.len() / (*dim).max(1),
+            BuildVectors::Rows(r) => r.rows.len(),
+        }
+    }
+    #[inline]
+    fn vector(&self, i: u32) -> &[f32] {
+        match self {
+            BuildVectors::Flat(v, dim) => &v[i as usize * dim..(i as usize + 1) * dim],
+            BuildVectors::Rows(r) => r.rows[i as usize].vector,
+        }
+    }
+}
+
 const WRITE_BUFFER_BYTES: usize = 1 << 20;
 
 /// Buffered sequential writer that checksums each section as it goes.
