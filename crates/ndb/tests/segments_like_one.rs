@@ -136,6 +136,24 @@ fn settle(c: &ndb::Collection, segments: usize, limit: Duration) -> usize {
     }
 }
 
+/// After an ingest and `flush()`, background maintenance leaves one graph: the segments with
+/// graphs are consolidated into one, and any other segment is one that ADR 0012 leaves alone
+/// (below the graph threshold, and less than 1/16 of the graph's rows: the last memtable of an
+/// ingest can be flushed as such a segment, depending on when the background flusher ran).
+fn assert_one_graph(c: &ndb::Collection, n: u64) {
+    let stats = c.stats().unwrap();
+    assert_eq!(stats.doc_count, n);
+    let (with, without): (Vec<_>, Vec<_>) = stats.segments.iter().partition(|s| s.indexed);
+    assert_eq!(with.len(), 1, "one graph: {:?}", stats.segments);
+    let rest: u64 = without.iter().map(|s| s.rows).sum();
+    assert!(
+        without.iter().all(|s| s.rows < 2_000) && rest * 16 < with[0].rows,
+        "the other segments are small: {:?}",
+        stats.segments
+    );
+    assert!(c.has_index());
+}
+
 #[test]
 fn a_flushed_ingest_ends_on_one_graph() {
     let (dim, n) = (32, 24_000);
@@ -143,16 +161,25 @@ fn a_flushed_ingest_ends_on_one_graph() {
     let db = Database::open(dir.path()).unwrap();
     let c = db.create_collection("c", small_segments(dim)).unwrap();
     ingest(&c, &clustered(n, dim, 40, 7));
-    assert_eq!(settle(&c, 1, Duration::from_secs(120)), 1);
-    let stats = c.stats().unwrap();
-    assert_eq!((stats.doc_count, stats.indexed_docs), (n as u64, n as u64));
-    assert!(c.has_index());
+    let settled = Instant::now();
+    while c
+        .stats()
+        .unwrap()
+        .segments
+        .iter()
+        .filter(|s| s.indexed)
+        .count()
+        > 1
+        && settled.elapsed() < Duration::from_secs(120)
+    {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_one_graph(&c, n as u64);
     // What a reopen finds is the same.
     drop((c, db));
     let db = Database::open(dir.path()).unwrap();
     let c = db.get_collection("c").unwrap();
-    assert_eq!(c.stats().unwrap().segment_count, 1);
-    assert!(c.has_index());
+    assert_one_graph(&c, n as u64);
 }
 
 #[test]
