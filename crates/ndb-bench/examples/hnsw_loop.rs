@@ -3,7 +3,8 @@
 //! QPS and recall@10. Meant for `perf record` / `valgrind --tool=callgrind`.
 //!
 //! `cargo run --release -p ndb-bench --example hnsw_loop -- DATASET_DIR DB_DIR EF PASSES [QUERIES]`
-use ndb::{CollectionConfig, Database, Distance, Document, Search};
+use ndb::{CollectionConfig, Database, Document, Search};
+use ndb_bench::measure::Metric;
 use ndb_bench::vecs::{read_fvecs, read_ivecs};
 use std::time::Instant;
 
@@ -13,12 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ef: usize = a[3].parse()?;
     let passes: usize = a[4].parse()?;
     let nq: usize = a.get(5).map_or(Ok(1000), |s| s.parse())?;
-    let info = std::fs::read_to_string(data.join("INFO.md")).unwrap_or_default();
-    let distance = if info.contains("**angular**") || info.contains("**cosine**") {
-        Distance::Cosine
-    } else {
-        Distance::Euclidean
-    };
+    let distance = Metric::from_info(data).unwrap_or(Metric::L2).ndb_distance();
     let queries = read_fvecs(data.join("query.fvecs"), Some(nq))?;
     let gt = read_ivecs(data.join("gt.ivecs"), Some(nq))?;
     let fresh = !std::path::Path::new(db_dir).exists();

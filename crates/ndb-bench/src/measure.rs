@@ -25,6 +25,16 @@ impl Metric {
         }
     }
 
+    /// The metric a dataset's `INFO.md` names ("metric = **l2**", as `scripts/fetch-dataset.sh`
+    /// writes it), if the file and the line are there.
+    pub fn from_info(dir: &std::path::Path) -> Option<Metric> {
+        let text = std::fs::read_to_string(dir.join("INFO.md")).ok()?;
+        let i = text.find("metric = **")?;
+        let rest = &text[i + "metric = **".len()..];
+        let end = rest.find("**")?;
+        Metric::parse(&rest[..end])
+    }
+
     /// The short name (`l2`, `cosine`, `dot`), as the reference script takes it.
     pub fn name(self) -> &'static str {
         match self {

@@ -39,14 +39,17 @@ impl Links {
         }
     }
 
+    /// The level-0 record of `node`, if there is one.
+    #[inline]
+    fn record(&self, node: u32) -> Option<&[AtomicU32]> {
+        let start = node as usize * (1 + self.m0);
+        self.level0.get(start..start + 1 + self.m0)
+    }
+
     /// The list of `node` on `level`, locked; `None` if the node is not on that level.
     pub(crate) fn lock(&self, level: usize, node: u32) -> Option<ListGuard<'_>> {
         match level.checked_sub(1) {
-            None => {
-                let start = node as usize * (1 + self.m0);
-                let record = self.level0.get(start..start + 1 + self.m0)?;
-                Some(ListGuard::Flat(FlatGuard::lock(record)))
-            }
+            None => Some(ListGuard::Flat(FlatGuard::lock(self.record(node)?))),
             Some(upper) => {
                 let lists = self.upper.get(node as usize)?.lock();
                 (upper < lists.len()).then_some(ListGuard::Upper(lists, upper))
@@ -57,11 +60,8 @@ impl Links {
     /// Start loading the level-0 list of `node` (a hint; upper levels are few and left alone).
     #[inline]
     pub(crate) fn prefetch(&self, level: usize, node: u32) {
-        if level == 0 {
-            let start = node as usize * (1 + self.m0);
-            if let Some(record) = self.level0.get(start..start + 1 + self.m0) {
-                ndb_kernels::prefetch(record);
-            }
+        if let (0, Some(record)) = (level, self.record(node)) {
+            ndb_kernels::prefetch(record);
         }
     }
 

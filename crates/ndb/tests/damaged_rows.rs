@@ -63,6 +63,14 @@ fn built() -> (tempfile::TempDir, PathBuf, Vec<u8>) {
     (dir, seg, bytes)
 }
 
+/// Write `bytes` (the segment file `seg`) back with one bit of document `id`'s vector flipped.
+fn flip_vector_byte(seg: &Path, mut bytes: Vec<u8>, id: &str) {
+    let row = row_of(&bytes, id);
+    let at = section(&bytes, VECTORS).start + row * DIM * 4 + 2;
+    bytes[at] ^= 0x40;
+    std::fs::write(seg, &bytes).unwrap();
+}
+
 fn open(dir: &Path) -> (Database, ndb::Collection) {
     let db = Database::open(dir).unwrap();
     let c = db.get_collection("c").unwrap();
@@ -112,12 +120,9 @@ fn a_flipped_payload_byte_is_corruption_for_get_iter_search_and_filters() {
 
 #[test]
 fn a_flipped_vector_byte_is_corruption_for_get_iter_and_search() {
-    let (dir, seg, mut bytes) = built();
+    let (dir, seg, bytes) = built();
     let victim = doc(200);
-    let row = row_of(&bytes, &victim.id);
-    let at = section(&bytes, VECTORS).start + row * DIM * 4 + 2;
-    bytes[at] ^= 0x40;
-    std::fs::write(&seg, &bytes).unwrap();
+    flip_vector_byte(&seg, bytes, &victim.id);
 
     let (_db, c) = open(dir.path());
     assert_row_corruption(c.get(&victim.id), &seg, "get");
@@ -147,12 +152,8 @@ fn a_flipped_vector_byte_is_corruption_when_rescoring_quantized_candidates() {
         assert_eq!(c.stats().unwrap().quantized_docs, DOCS as u64);
         dir.path().join("c/segments/000001.ndb")
     };
-    let mut bytes = std::fs::read(&seg).unwrap();
     let victim = doc(200);
-    let row = row_of(&bytes, &victim.id);
-    let at = section(&bytes, VECTORS).start + row * DIM * 4 + 2;
-    bytes[at] ^= 0x40;
-    std::fs::write(&seg, &bytes).unwrap();
+    flip_vector_byte(&seg, std::fs::read(&seg).unwrap(), &victim.id);
 
     let (_db, c) = open(dir.path());
     assert_eq!(c.stats().unwrap().quantized_docs, DOCS as u64);

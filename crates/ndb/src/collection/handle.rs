@@ -8,6 +8,14 @@ use crate::{Document, Result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A search over a collection's state (`search::run` or `search::run_raw`).
+type SearchFn<T> = fn(
+    &super::StateLock<super::state::State>,
+    crate::Distance,
+    usize,
+    &crate::Search<'_>,
+) -> Result<Vec<T>>;
+
 /// A handle to a collection; cheap to clone, `Send + Sync`.
 ///
 /// ```
@@ -221,7 +229,7 @@ impl Collection {
     pub fn search(&self, search: crate::Search<'_>) -> Result<Vec<crate::Match>> {
         self.inner.check_alive()?;
         self.inner.refresh_if_due()?;
-        self.run_search(&search)
+        self.run_one(&search, crate::search::run)
     }
 
     /// On a handle from [`Database::open_read_only`](crate::Database::open_read_only): move to
@@ -267,10 +275,7 @@ impl Collection {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn search_batch(&self, searches: &[crate::Search<'_>]) -> Result<Vec<Vec<crate::Match>>> {
-        use rayon::prelude::*;
-        self.inner.check_alive()?;
-        self.inner.refresh_if_due()?;
-        searches.par_iter().map(|s| self.run_search(s)).collect()
+        self.run_batch(searches, crate::search::run)
     }
 
     /// [`Collection::search`], each match's payload left as the stored JSON text instead of
@@ -294,7 +299,7 @@ impl Collection {
     pub fn search_raw(&self, search: crate::Search<'_>) -> Result<Vec<crate::RawMatch>> {
         self.inner.check_alive()?;
         self.inner.refresh_if_due()?;
-        self.run_search_raw(&search)
+        self.run_one(&search, crate::search::run_raw)
     }
 
     /// [`Collection::search_batch`] with payloads as JSON text, as [`Collection::search_raw`].
@@ -302,31 +307,30 @@ impl Collection {
         &self,
         searches: &[crate::Search<'_>],
     ) -> Result<Vec<Vec<crate::RawMatch>>> {
+        self.run_batch(searches, crate::search::run_raw)
+    }
+
+    /// `search` on this collection's state and settings, its results made by `run`
+    /// (`search::run` or `search::run_raw`).
+    fn run_one<T>(&self, search: &crate::Search<'_>, run: SearchFn<T>) -> Result<Vec<T>> {
+        run(
+            &self.inner.state,
+            self.inner.config().distance(),
+            self.inner.config().index().ef_search,
+            search,
+        )
+    }
+
+    /// Every search of `searches` through `run`, in parallel on the shared pool.
+    fn run_batch<T: Send>(
+        &self,
+        searches: &[crate::Search<'_>],
+        run: SearchFn<T>,
+    ) -> Result<Vec<Vec<T>>> {
         use rayon::prelude::*;
         self.inner.check_alive()?;
         self.inner.refresh_if_due()?;
-        searches
-            .par_iter()
-            .map(|s| self.run_search_raw(s))
-            .collect()
-    }
-
-    fn run_search_raw(&self, search: &crate::Search<'_>) -> Result<Vec<crate::RawMatch>> {
-        crate::search::run_raw(
-            &self.inner.state,
-            self.inner.config().distance(),
-            self.inner.config().index().ef_search,
-            search,
-        )
-    }
-
-    fn run_search(&self, search: &crate::Search<'_>) -> Result<Vec<crate::Match>> {
-        crate::search::run(
-            &self.inner.state,
-            self.inner.config().distance(),
-            self.inner.config().index().ef_search,
-            search,
-        )
+        searches.par_iter().map(|s| self.run_one(s, run)).collect()
     }
 
     /// Merge all segments into one, dropping every deleted and replaced row (deletes and

@@ -214,19 +214,13 @@ impl PayloadAt<'_> {
 
     /// The payload's JSON text, unparsed.
     pub(crate) fn json(&self) -> Result<Option<String>> {
-        let (bytes, at) = match self {
-            PayloadAt::Memtable(bytes) => (*bytes, None),
-            PayloadAt::Segment(seg, row) => (seg.payload_of(*row)?, Some((*seg, *row))),
-        };
-        if bytes.is_empty() {
-            return Ok(None);
-        }
-        match (std::str::from_utf8(bytes), at) {
-            (Ok(text), _) => Ok(Some(text.to_owned())),
-            (Err(_), Some((seg, row))) => seg.payload_value(row).map(|v| v.map(|v| v.to_string())),
-            (Err(e), None) => Err(Error::internal(format!(
-                "memtable payload is not UTF-8: {e}"
-            ))),
+        match self {
+            PayloadAt::Memtable([]) => Ok(None),
+            // Memtable payloads were serialized by `serde_json`: always UTF-8.
+            PayloadAt::Memtable(bytes) => std::str::from_utf8(bytes)
+                .map(|t| Some(t.to_owned()))
+                .map_err(|e| Error::internal(format!("memtable payload is not UTF-8: {e}"))),
+            PayloadAt::Segment(seg, row) => Ok(seg.payload_json(*row)?.map(str::to_owned)),
         }
     }
 }
@@ -394,9 +388,11 @@ fn search_memtables(
     k: usize,
 ) -> (Vec<MemDoc>, Vec<crate::collection::state::LiveSegment>) {
     let st = lock.read();
-    let mut docs: Vec<MemDoc> = Vec::new();
+    // Admitted rows as (memtable, row); ids are borrowed from the memtables until the best
+    // `k` are known, and only those are copied out.
+    let mut admitted: Vec<(&Memtable, u32)> = Vec::new();
     let mut top = TopK::new(k);
-    scan_memtable(&st.active, None, scorer, filter, &mut top, &mut docs);
+    scan_memtable(&st.active, None, scorer, filter, &mut top, &mut admitted);
     if let Some(frozen) = st.frozen_memtable() {
         scan_memtable(
             frozen,
@@ -404,14 +400,21 @@ fn search_memtables(
             scorer,
             filter,
             &mut top,
-            &mut docs,
+            &mut admitted,
         );
     }
     let kept: Vec<MemDoc> = top
         .into_sorted()
         .into_iter()
         .filter_map(|h| match h.source {
-            Source::Memtable(i) => Some(docs[i as usize].clone_with_score(h.score)),
+            Source::Memtable(i) => {
+                let (mem, row) = admitted[i as usize];
+                Some(MemDoc {
+                    id: h.id.into_owned(),
+                    score: h.score,
+                    payload: mem.payload(row).to_vec(),
+                })
+            }
             Source::Segment(..) => None,
         })
         .collect();
@@ -581,16 +584,6 @@ struct MemDoc {
     payload: Vec<u8>,
 }
 
-impl MemDoc {
-    fn clone_with_score(&self, score: f32) -> MemDoc {
-        MemDoc {
-            id: self.id.clone(),
-            score,
-            payload: self.payload.clone(),
-        }
-    }
-}
-
 pub(crate) fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
     match filter {
         None => true,
@@ -601,14 +594,15 @@ pub(crate) fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
     }
 }
 
-/// Score the live rows of `mem` (skipping ids that `newer` shadows) into `top`.
-fn scan_memtable(
-    mem: &Memtable,
+/// Score the live rows of `mem` (skipping ids that `newer` shadows) into `top`; a hit's
+/// `Source::Memtable(i)` is `admitted[i]`.
+fn scan_memtable<'m>(
+    mem: &'m Memtable,
     newer: Option<&Memtable>,
     scorer: &Scorer,
     filter: Option<&Filter>,
-    top: &mut TopK<'_>,
-    docs: &mut Vec<MemDoc>,
+    top: &mut TopK<'m>,
+    admitted: &mut Vec<(&'m Memtable, u32)>,
 ) {
     let dim = scorer.dim();
     let all = mem.all_vectors();
@@ -629,15 +623,11 @@ fn scan_memtable(
             if !payload_matches(filter, mem.payload(row)) {
                 continue;
             }
-            docs.push(MemDoc {
-                id: id.to_string(),
-                score,
-                payload: mem.payload(row).to_vec(),
-            });
+            admitted.push((mem, row));
             top.push(Hit {
                 score,
-                id: Cow::Owned(id.to_string()),
-                source: Source::Memtable(docs.len() as u32 - 1),
+                id: Cow::Borrowed(id),
+                source: Source::Memtable(admitted.len() as u32 - 1),
             });
         }
     }

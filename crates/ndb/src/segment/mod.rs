@@ -209,6 +209,20 @@ impl Segment {
         })
     }
 
+    /// The payload of `row` as stored, JSON text (`None`: no payload), unparsed.
+    pub fn payload_json(&self, row: u32) -> Result<Option<&str>> {
+        let bytes = self.payload_of(row)?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        std::str::from_utf8(bytes).map(Some).map_err(|e| {
+            self.corrupt(
+                self.payload_bytes.start as u64,
+                format!("payload of row {row} is not UTF-8 JSON: {e}"),
+            )
+        })
+    }
+
     /// The row holding `id`, by binary search over the id index.
     pub fn find(&self, id: &str) -> Result<Option<u32>> {
         let target = id.as_bytes();

@@ -316,7 +316,7 @@ fn load(a: &Args) -> Res<Data> {
         .ok_or("give --data DIR or --synthetic ROWS:DIM")?;
     let metric = match &a.metric {
         Some(m) => Metric::parse(m).ok_or("--metric: l2, cosine or dot")?,
-        None => metric_of(dir),
+        None => Metric::from_info(dir).unwrap_or(Metric::L2),
     };
     let base_path = dir.join("base.fvecs");
     let rows = ndb_bench::vecs::VecsReader::<f32>::open(&base_path)?.rows();
@@ -331,16 +331,6 @@ fn load(a: &Args) -> Res<Data> {
         gt: read_ivecs(dir.join("gt.ivecs"), None)?,
         gt_dist: read_fvecs(dir.join("gt_dist.fvecs"), None)?,
     })
-}
-
-/// The metric a dataset's INFO.md names (cosine for glove, l2 otherwise).
-fn metric_of(dir: &Path) -> Metric {
-    let info = std::fs::read_to_string(dir.join("INFO.md")).unwrap_or_default();
-    if info.contains("**cosine**") || info.contains("angular") {
-        Metric::Cosine
-    } else {
-        Metric::L2
-    }
 }
 
 /// The synthetic set and its ground truth (computed once, cached beside `db_dir`).

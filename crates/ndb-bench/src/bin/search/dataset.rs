@@ -31,15 +31,6 @@ pub struct Dataset {
     pub queries_in_file: usize,
 }
 
-/// The metric named in a dataset's INFO.md ("metric = **l2**"), if any.
-fn metric_from_info(dir: &Path) -> Option<Metric> {
-    let text = std::fs::read_to_string(dir.join("INFO.md")).ok()?;
-    let i = text.find("metric = **")?;
-    let rest = &text[i + "metric = **".len()..];
-    let end = rest.find("**")?;
-    Metric::parse(&rest[..end])
-}
-
 /// The ground truth must cover the queries, `k` neighbours each, with ids inside the base.
 fn check_ground_truth(
     args: &Args,
@@ -96,7 +87,7 @@ impl Dataset {
         }
         let metric = match args.metric {
             Some(m) => m,
-            None => metric_from_info(dir).unwrap_or_else(|| {
+            None => Metric::from_info(dir).unwrap_or_else(|| {
                 BENCH.progress("no metric given and none found in INFO.md: using l2");
                 Metric::L2
             }),
