@@ -275,23 +275,22 @@ impl Collection {
     /// `search` (index.js): the `topK` (default 10) documents nearest to `vector`, best first,
     /// optionally only those whose payload matches `filter`. `exact: true` scans every vector;
     /// otherwise the HNSW index is used where there is one, with breadth `ef`. Runs on the libuv
-    /// thread pool; resolves to [`RawHits`]' JSON text.
+    /// thread pool; resolves to [`RawHits`]' JSON text. Every search path here runs
+    /// `ndb::Collection::search_raw`: payloads reach `index.js` as stored, never parsed in Rust.
     #[napi(js_name = "_search", skip_typescript)]
     pub fn search_raw(&self, request: Unknown<'_>) -> AsyncTask<Job<RawHits>> {
         // The query is copied: JavaScript may change the array while the search runs.
         let parsed = options::search(&request).map(|(v, spec)| (v.into_vec(), spec));
-        self.spawn(
-            parsed.map(|(query, spec)| {
-                move |c: ndb::Collection| raw_hits(c.search(spec.apply(&query))?)
-            }),
-        )
+        self.spawn(parsed.map(|(query, spec)| {
+            move |c: ndb::Collection| raw_hits(&c.search_raw(spec.apply(&query))?)
+        }))
     }
 
     /// `searchSync` (index.js): `search` on this thread, the query `Float32Array` read in place.
     #[napi(js_name = "_searchSync", skip_typescript)]
     pub fn search_sync_raw(&self, request: Unknown<'_>) -> Result<String, JsFailure> {
         let (vector, spec): (Vector<'_>, SearchSpec) = options::search(&request)?;
-        self.now(|c| Ok(raw_hits(c.search(spec.apply(vector.as_slice()))?)?.0))
+        self.now(|c| Ok(raw_hits(&c.search_raw(spec.apply(vector.as_slice()))?)?.0))
     }
 
     /// `search` (index.js) with the request's properties read in JavaScript and passed in
@@ -316,11 +315,9 @@ impl Collection {
         };
         // The query is copied: JavaScript may change the array while the search runs.
         let parsed = options::search_args(&args).map(|(v, spec)| (v.into_vec(), spec));
-        self.spawn(
-            parsed.map(|(query, spec)| {
-                move |c: ndb::Collection| raw_hits(c.search(spec.apply(&query))?)
-            }),
-        )
+        self.spawn(parsed.map(|(query, spec)| {
+            move |c: ndb::Collection| raw_hits(&c.search_raw(spec.apply(&query))?)
+        }))
     }
 
     /// `searchSync` (index.js) with the request's properties read in JavaScript and passed in
@@ -350,14 +347,14 @@ impl Collection {
         let (vector, spec) = options::search_args(&args)?;
         let out = js::scratch(&mut packed);
         self.now(|c| {
-            let hits = c.search(spec.apply(vector.as_slice()))?;
-            match packed_hits(&hits, out)? {
+            let hits = c.search_raw(spec.apply(vector.as_slice()))?;
+            match packed_hits(&hits, out) {
                 Some(text) => Ok(text),
                 None => {
                     if let Some(first) = out.first_mut() {
                         *first = -1.0;
                     }
-                    Ok(raw_hits(hits)?.0)
+                    Ok(raw_hits(&hits)?.0)
                 }
             }
         })

@@ -18,7 +18,8 @@ pub struct Document {
 
 /// Search results as the text of a JSON array of `{ id, score, payload }` objects, which
 /// `index.js` parses with `JSON.parse`: V8 builds those objects several times faster than
-/// N-API can, property by property. Scores are `f32` widened to `f64`, printed exactly.
+/// N-API can, property by property. Scores are `f32` widened to `f64`, printed exactly;
+/// payloads are the stored JSON text, copied in without being parsed (`null` for none).
 pub struct RawHits(pub String);
 
 /// What `Collection.compact` did.
@@ -190,28 +191,46 @@ pub fn document(d: ndb::Document) -> Document {
     }
 }
 
-#[derive(serde::Serialize)]
-struct Hit<'a> {
-    id: &'a str,
-    score: f64,
-    payload: &'a Option<Value>,
+/// The failure of writing search results (a bug: ids, scores and stored payloads always make
+/// JSON text).
+fn results_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::new(
+        Code::Internal,
+        format!("internal error: search results: {e}"),
+    )
 }
 
-pub fn raw_hits(matches: Vec<ndb::Match>) -> Result<RawHits> {
-    let hits: Vec<Hit<'_>> = matches
+/// A hit's payload as JSON text: the stored text as it is (never parsed here), `null` for none.
+fn payload_text(m: &ndb::RawMatch) -> &str {
+    m.payload_json.as_deref().unwrap_or("null")
+}
+
+/// [`RawHits`] of one search's matches. Ids and scores are written by `serde_json` (scores as
+/// `f64`; a non-finite one as `null`), payloads copied in as stored (see [`payload_text`]).
+pub fn raw_hits(matches: &[ndb::RawMatch]) -> Result<RawHits> {
+    let bytes: usize = matches
         .iter()
-        .map(|m| Hit {
-            id: &m.id,
-            score: f64::from(m.score),
-            payload: &m.payload,
-        })
-        .collect();
-    serde_json::to_string(&hits).map(RawHits).map_err(|e| {
-        Failure::new(
-            Code::Internal,
-            format!("internal error: search results: {e}"),
-        )
-    })
+        .map(|m| m.id.len() + payload_text(m).len() + 48)
+        .sum();
+    let mut json = Vec::with_capacity(bytes + 2);
+    json.push(b'[');
+    for (i, m) in matches.iter().enumerate() {
+        if i > 0 {
+            json.push(b',');
+        }
+        json.extend_from_slice(br#"{"id":"#);
+        serde_json::to_writer(&mut json, m.id.as_str()).map_err(results_failure)?;
+        json.extend_from_slice(br#","score":"#);
+        serde_json::to_writer(&mut json, &f64::from(m.score)).map_err(results_failure)?;
+        json.extend_from_slice(br#","payload":"#);
+        json.extend_from_slice(payload_text(m).as_bytes());
+        json.push(b'}');
+    }
+    json.push(b']');
+    // Every piece is UTF-8 (serde_json writes UTF-8, payloads are `str`).
+    String::from_utf8(json)
+        .map(RawHits)
+        .map_err(results_failure)
 }
 
 /// `searchSync`'s results packed for `index.js`, which builds the `{ id, score, payload }`
@@ -219,16 +238,23 @@ pub fn raw_hits(matches: Vec<ndb::Match>) -> Result<RawHits> {
 /// numbers never go through text). `out` receives `[n, hasPayloads, idChars, score × n,
 /// idLength × n]` (lengths in UTF-16 code units, as JavaScript counts); the returned text is
 /// every id, one after the other, followed, when some hit has a payload, by the JSON array of
-/// the n payloads (`null` for none). `Ok(None)` when `out` is too small for the hits.
-pub fn packed_hits(matches: &[ndb::Match], out: &mut [f64]) -> Result<Option<String>> {
+/// the n payloads: each as stored, unparsed, or `null` for none. `None` when `out` is too small
+/// for the hits.
+pub fn packed_hits(matches: &[ndb::RawMatch], out: &mut [f64]) -> Option<String> {
     let n = matches.len();
     if out.len() < 3 + 2 * n {
-        return Ok(None);
+        return None;
     }
-    let id_bytes: usize = matches.iter().map(|m| m.id.len()).sum();
-    let mut text = String::with_capacity(id_bytes);
+    let with_payloads = matches.iter().any(|m| m.payload_json.is_some());
+    let mut bytes: usize = matches.iter().map(|m| m.id.len()).sum();
+    if with_payloads {
+        bytes += 1 + matches
+            .iter()
+            .map(|m| payload_text(m).len() + 1)
+            .sum::<usize>();
+    }
+    let mut text = String::with_capacity(bytes);
     let mut chars = 0usize;
-    let with_payloads = matches.iter().any(|m| m.payload.is_some());
     for (i, m) in matches.iter().enumerate() {
         let len = if m.id.is_ascii() {
             m.id.len()
@@ -244,29 +270,16 @@ pub fn packed_hits(matches: &[ndb::Match], out: &mut [f64]) -> Result<Option<Str
     out[1] = if with_payloads { 1.0 } else { 0.0 };
     out[2] = chars as f64;
     if with_payloads {
-        let mut json = std::mem::take(&mut text).into_bytes();
-        json.push(b'[');
+        text.push('[');
         for (i, m) in matches.iter().enumerate() {
             if i > 0 {
-                json.push(b',');
+                text.push(',');
             }
-            serde_json::to_writer(&mut json, &m.payload).map_err(|e| {
-                Failure::new(
-                    Code::Internal,
-                    format!("internal error: search results: {e}"),
-                )
-            })?;
+            text.push_str(payload_text(m));
         }
-        json.push(b']');
-        // Ids are strings and serde_json writes UTF-8.
-        text = String::from_utf8(json).map_err(|e| {
-            Failure::new(
-                Code::Internal,
-                format!("internal error: search results: {e}"),
-            )
-        })?;
+        text.push(']');
     }
-    Ok(Some(text))
+    Some(text)
 }
 
 pub fn compaction_stats(s: &ndb::CompactionStats) -> CompactionStats {

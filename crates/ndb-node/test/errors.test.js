@@ -38,7 +38,7 @@ async function corruptedSegment(t, flipAt) {
   const segDir = path.join(dir, 'c', 'segments')
   const file = path.join(segDir, fs.readdirSync(segDir).find((f) => f.endsWith('.ndb')))
   const bytes = fs.readFileSync(file)
-  bytes[flipAt(bytes.length)] ^= 0x01
+  bytes[flipAt(bytes.length, bytes)] ^= 0x01
   fs.writeFileSync(file, bytes)
   return dir
 }
@@ -64,6 +64,24 @@ test('NDB_CORRUPTION: a flipped byte among the vectors fails verify()', async (t
   closeAtEnd(t, db)
   const c = db.getCollection('c')
   await assert.rejects(c.verify(), (e) => e instanceof Error && e.code === 'NDB_CORRUPTION' && /checksum/.test(e.message))
+})
+
+test('NDB_CORRUPTION: a damaged payload fails the searches that return it', async (t) => {
+  // The payload of id123 stops being JSON ('{' becomes 'z'); searches hand payloads over as
+  // stored text, and the one that meets it rejects or throws.
+  const dir = await corruptedSegment(t, (n, bytes) => bytes.indexOf('{"i":123}'))
+  const db = closeAtEnd(t, new Database(dir))
+  const c = db.getCollection('c')
+  const q = randomVectors(500, 16, 5)[123]
+  const damaged = (e) => e instanceof Error && e.code === 'NDB_CORRUPTION' && /payload/.test(e.message)
+  await assert.rejects(c.search({ vector: q, topK: 1, exact: true }), damaged)
+  await assert.rejects(c.search({ vector: q, topK: 1, exact: true, rescore: true }), damaged)
+  assert.throws(() => c.searchSync({ vector: q, topK: 1, exact: true }), damaged)
+  assert.throws(() => c.searchSync({ vector: q, topK: 100, exact: true }), damaged)
+  assert.throws(() => c.searchSync({ vector: q, topK: 1, exact: true, rescore: true }), damaged)
+  // Searches that do not return it are unaffected.
+  const other = await c.search({ vector: randomVectors(500, 16, 5)[7], topK: 1, exact: true })
+  assert.deepEqual(other[0].payload, { i: 7 })
 })
 
 test('NDB_READ_ONLY, NDB_NOT_FOUND, NDB_EXISTS, NDB_WRONG_DIMENSION, NDB_IO, NDB_NOT_A_DATABASE, NDB_CLOSED', async (t) => {
