@@ -9,9 +9,8 @@
 //!    accumulator 1;
 //! 4. `(acc0 + acc1) + (acc2 + acc3)`, then a horizontal sum.
 //!
-//! The batch kernels score [`ROWS`] rows at a time so that each query vector is loaded once for
-//! all of them and several rows stream from memory at once. Like the x86 kernels (where it was
-//! measured not to help) they do no software prefetching.
+//! The batch kernels score wide rows (over [`NARROW_MAX`] dimensions) one at a time, each row
+//! one sequential stream, as the x86 kernels do (measured there; not measured on ARM).
 //!
 //! Dimensions up to [`NARROW_MAX`] use the *narrow* order instead (single-row kernels too, so
 //! scores stay bit-identical): one accumulator per row (every whole vector, then the last
@@ -40,9 +39,6 @@ const LANES: usize = 4;
 const UNROLL: usize = 4;
 /// Floats per main-loop iteration.
 const BLOCK: usize = LANES * UNROLL;
-/// Rows the batch kernels score together: 4 rows × 4 accumulators + the query vector, a row
-/// vector and a difference use 19 of the 32 vector registers.
-const ROWS: usize = 4;
 /// The largest dimension scored in the narrow order (see the module documentation).
 const NARROW_MAX: usize = 256;
 /// Rows the narrow batch kernels score together: one accumulator each, two transposed

@@ -116,18 +116,11 @@ macro_rules! f32_shims {
                 }
                 return;
             }
-            let mut row_groups = rows.chunks_exact(dim * ROWS);
-            let mut out_groups = out.chunks_exact_mut(ROWS);
-            for (group, scores) in (&mut row_groups).zip(&mut out_groups) {
-                // SAFETY: the CPU features per this function's contract; `group` is `ROWS`
-                // rows of `dim`.
-                let group_scores = unsafe { score_rows::<ROWS, L2>(query, group) };
-                scores.copy_from_slice(&group_scores);
-            }
-            let last_rows = row_groups.remainder().chunks_exact(dim);
-            for (row, score) in last_rows.zip(out_groups.into_remainder()) {
-                // SAFETY: the CPU features per this function's contract; `row` is one row
-                // of `dim`.
+            // Wider rows one at a time: one sequential stream, which the hardware prefetchers
+            // follow (see the module documentation of the kernels).
+            for (row, score) in rows.chunks_exact(dim).zip(out) {
+                // SAFETY: the CPU features per this function's contract; `row` is one row of
+                // `dim`.
                 let [row_score] = unsafe { score_rows::<1, L2>(query, row) };
                 *score = row_score;
             }
