@@ -5,6 +5,13 @@
 //
 //   node bench/bench.js DATASET_DIR [--queries N] [--ef-sweep 10,16,...] [--engines ndb,hnswlib,usearch]
 //                                   [--m 16] [--ef-construction 200] [--json FILE] [--tmp DIR]
+//                                   [--keep-ndb DIR]
+//
+// With --keep-ndb DIR, nDB's database is made in DIR (which must not exist) instead of under the
+// temp dir, and is left there, closed, after nDB's part, so that the Rust example search_db
+// (crates/ndb-bench/examples/search_db.rs) can time the same searches of the same collection
+// ('bench') from Rust: the difference of the two medians is the binding's cost per call, on one
+// graph (run.sh does this).
 
 const fs = require('node:fs')
 const os = require('node:os')
@@ -19,7 +26,7 @@ const opt = (name, dflt) => {
 }
 const DATASET = argv.find((a, i) => !a.startsWith('--') && (i === 0 || !argv[i - 1].startsWith('--')))
 if (!DATASET) {
-  console.error('usage: node bench/bench.js DATASET_DIR [--queries N] [--ef-sweep LIST] [--engines LIST] [--json FILE]')
+  console.error('usage: node bench/bench.js DATASET_DIR [--queries N] [--ef-sweep LIST] [--engines LIST] [--json FILE] [--keep-ndb DIR]')
   process.exit(2)
 }
 const K = 10
@@ -34,6 +41,22 @@ const BATCH = 1000
 const TARGET = 0.95
 const TMP = opt('--tmp', path.join(__dirname, '..', '..', '..', 'target', 'bench-tmp', `node-${process.pid}`))
 const JSON_OUT = opt('--json')
+// --keep-ndb: where nDB's database is made and left, closed (undefined: under TMP, removed).
+const KEEP_NDB = opt('--keep-ndb')
+if (KEEP_NDB !== undefined) {
+  if (!KEEP_NDB || KEEP_NDB.startsWith('--')) {
+    console.error('--keep-ndb needs a directory')
+    process.exit(2)
+  }
+  if (fs.existsSync(KEEP_NDB)) {
+    console.error(`--keep-ndb ${KEEP_NDB}: already exists`)
+    process.exit(2)
+  }
+  if (!ENGINES.includes('ndb')) {
+    console.error('--keep-ndb needs the ndb engine (--engines)')
+    process.exit(2)
+  }
+}
 
 // ---- data ----
 function readVecs(file, Ctor, limit = Infinity) {
@@ -140,8 +163,9 @@ function log(msg) {
 // ---- engines ----
 async function benchNdb() {
   const { Database } = require('..')
-  const dir = path.join(TMP, 'ndb')
-  fs.rmSync(dir, { recursive: true, force: true })
+  const dir = KEEP_NDB ?? path.join(TMP, 'ndb')
+  if (KEEP_NDB === undefined) fs.rmSync(dir, { recursive: true, force: true })
+  else if (fs.existsSync(dir)) throw new Error(`--keep-ndb ${dir}: already exists`)
   fs.mkdirSync(path.dirname(dir), { recursive: true })
   const db = new Database(dir, { backgroundMaintenance: false })
   const coll = db.createCollection('bench', dim, {
@@ -178,7 +202,8 @@ async function benchNdb() {
   const target = atTarget(promised)
   const concurrent = target ? await concurrentQps((q) => coll.search({ vector: queries.row(q), topK: K, ef: target.ef })) : null
   db.close()
-  fs.rmSync(dir, { recursive: true, force: true })
+  if (KEEP_NDB === undefined) fs.rmSync(dir, { recursive: true, force: true })
+  else log(`nDB: database kept, closed, in ${path.resolve(dir)} (collection 'bench')`)
   return {
     engine: 'nDB (ndb-vector)',
     ingest: { docsPerSecAcked: (base.n * 1000) / tAck, docsPerSecIndexed: (base.n * 1000) / tIndexed, ackMs: tAck, indexedMs: tIndexed },
