@@ -2,7 +2,7 @@
 """nDB from Python beside hnswlib, Chroma and LanceDB: ingest and single-query QPS at recall@10.
 
     python bench.py DATASET_DIR [--n N] [--queries Q] [--engines ndb,hnswlib,chroma,lancedb]
-                    [--cpus 0] [--json FILE] [--scratch DIR]
+                    [--cpus 0] [--json FILE] [--scratch DIR] [--keep-ndb DIR]
 
 DATASET_DIR holds base.fvecs, query.fvecs, gt.ivecs, gt_dist.fvecs, INFO.md (from
 scripts/fetch-dataset.sh). The first N base vectors are used (all of them if the base is
@@ -21,6 +21,10 @@ figure widens the pin to two cores. Per engine:
   recall@10 (a result counts if it is in the true top 10 or no farther than the 10th true
   neighbour, fair with ties) and QPS; the best QPS at recall >= 0.95 is the headline.
 - nDB also: search_batch QPS on 2 threads (and on 1), at the ef chosen above.
+
+With --keep-ndb DIR, nDB's database is made in DIR (which must not exist) and kept, closed, so
+that the Rust example `search_db` can time the same searches on the same collection ("bench")
+from Rust: the difference is the binding's cost per call (run.sh does this).
 
 Prints a JSON document (also written to --json).
 """
@@ -43,6 +47,8 @@ K = 10
 BATCH = 1000
 RECALL_TARGET = 0.95
 EF_SWEEP = [10, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
+# --keep-ndb: where nDB's database is made and left (None: in the scratch folder, removed).
+KEEP_NDB = None
 
 
 def log(*a):
@@ -169,7 +175,9 @@ def run_ndb(base, queries, payloads, metric, judge, scratch, cpus):
 
     n, dim = base.shape
     ids = [str(i) for i in range(n)]
-    db = ndb.Database(os.path.join(scratch, "ndb"))
+    if KEEP_NDB is not None and os.path.exists(KEEP_NDB):
+        raise SystemExit(f"--keep-ndb {KEEP_NDB}: already exists")
+    db = ndb.Database(KEEP_NDB or os.path.join(scratch, "ndb"))
     coll = db.create_collection(
         "bench",
         dim=dim,
@@ -328,7 +336,10 @@ def main():
     ap.add_argument("--cpus", default=None, help="comma-separated CPUs; the first is the one-core pin")
     ap.add_argument("--json", default=None)
     ap.add_argument("--scratch", default=None)
+    ap.add_argument("--keep-ndb", default=None, help="make nDB's database here and keep it")
     args = ap.parse_args()
+    global KEEP_NDB
+    KEEP_NDB = args.keep_ndb
 
     allowed = sorted(os.sched_getaffinity(0))
     cpus = [int(c) for c in args.cpus.split(",")] if args.cpus else allowed

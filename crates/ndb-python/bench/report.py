@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Markdown summary of run.sh's results: python-<dataset>.json and rust-<dataset>.json in DIR."""
+"""Markdown summary of run.sh's results: python-<dataset>.json and rust-same-db-<dataset>.json in
+DIR."""
 
 import json
 import os
@@ -15,7 +16,7 @@ def fmt(x, nd=0):
 
 for ds in ("fashion-mnist", "glove-50"):
     py_path = os.path.join(out_dir, f"python-{ds}.json")
-    rs_path = os.path.join(out_dir, f"rust-{ds}.json")
+    rs_path = os.path.join(out_dir, f"rust-same-db-{ds}.json")
     if not os.path.exists(py_path):
         continue
     py = json.load(open(py_path))
@@ -48,20 +49,19 @@ for ds in ("fashion-mnist", "glove-50"):
     if hb:
         lines.append(f"\nhnswlib knn_query batch on 2 threads, ef {hb['ef']}: {fmt(hb['qps'])} QPS")
     if os.path.exists(rs_path) and "sweep" in nd:
-        rs = json.load(open(rs_path))
-        eng = next(e for e in rs["engines"] if e["engine"] == "nDB")
-        rust = {p["ef"]: p for p in eng["sweep"]}
-        lines.append("\nPer-call overhead of Python over the Rust benchmark (same data, ef; one core):\n")
-        lines.append("| ef | Python QPS | Rust QPS | Python recall | Rust recall | overhead us/query |")
-        lines.append("|---:|---:|---:|---:|---:|---:|")
+        rust = {p["ef"]: p for p in json.load(open(rs_path))["sweep"]}
+        lines.append(
+            "\nPer-call overhead of Python over Rust: the same queries on the same collection (the one"
+            " the Python run built), one at a time, one core:\n"
+        )
+        lines.append("| ef | Python QPS | Rust QPS | Python recall | overhead us/query |")
+        lines.append("|---:|---:|---:|---:|---:|")
         for p in nd["sweep"]:
             rp = rust.get(p["setting"])
             if rp is None:
                 continue
             over = 1e6 / p["qps"] - 1e6 / rp["qps"]
-            lines.append(
-                f"| {p['setting']} | {fmt(p['qps'])} | {fmt(rp['qps'])} | {p['recall']:.4f} | {rp['recall']:.4f} | {over:.1f} |"
-            )
+            lines.append(f"| {p['setting']} | {fmt(p['qps'])} | {fmt(rp['qps'])} | {p['recall']:.4f} | {over:.1f} |")
     lines.append("")
     lines.append(f"versions: {py['versions']}")
     lines.append("")
