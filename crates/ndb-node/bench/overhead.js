@@ -11,7 +11,9 @@ const path = require('node:path')
 const { performance } = require('node:perf_hooks')
 const { Database } = require('..')
 
-const CALLS = Number(process.argv[process.argv.indexOf('--calls') + 1] || 100000)
+const callsAt = process.argv.indexOf('--calls')
+const CALLS = callsAt >= 0 ? Number(process.argv[callsAt + 1]) : 100000
+if (!Number.isInteger(CALLS) || CALLS < 4) throw new Error(`--calls wants an integer of at least 4, not ${process.argv[callsAt + 1]}`)
 
 async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ndb-overhead-'))
