@@ -59,7 +59,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let qps = queries.rows() as f64 / best;
         latencies_us.sort_by(f64::total_cmp);
-        let p50 = latencies_us.get(latencies_us.len() / 2).copied().unwrap_or(f64::NAN);
+        let p50 = latencies_us
+            .get(latencies_us.len() / 2)
+            .copied()
+            .unwrap_or(f64::NAN);
         println!("ef {ef}: {qps:.1} QPS, p50 {p50:.1} us (id checksum {check})");
         sweep.push(serde_json::json!({
             "ef": ef,
