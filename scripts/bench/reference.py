@@ -23,7 +23,7 @@ script on it). The venv comes from scripts/bench/setup-venv.sh.
 
     reference.py DIR --hnsw [--m 16] [--ef-construction 200] [--ef-sweep 16,32,64,128,256,512]
                  [--build-threads 1,2] [--reopen-runs 5] [--sweep-runs 3]
-                 [--engines hnswlib,usearch] [--scratch DIR]
+                 [--engines hnswlib,usearch,faiss-hnsw] [--scratch DIR]
 
 - hnswlib: Index(space l2 | ip (cosine: unit vectors)), init_index(n, M, ef_construction,
   random_seed=100), add_items(base, num_threads=t) timed once per build thread count (the last
@@ -32,6 +32,9 @@ script on it). The venv comes from scripts/bench/setup-venv.sh.
 - USearch (if it imports): Index(ndim, metric l2sq | ip, dtype f32, connectivity=M,
   expansion_add=ef_construction), add(keys, base, threads=t) timed per thread count;
   expansion_search = ef, search(q, k, threads=1). Reopen: Index.restore(file, view=True) (mmap).
+- faiss HNSW (`faiss-hnsw`, not run unless named): IndexHNSWFlat(d, M, METRIC_L2 |
+  METRIC_INNER_PRODUCT), hnsw.efConstruction = ef_construction, add(base) timed per OpenMP thread
+  count; omp_set_num_threads(1), hnsw.efSearch = ef, search(q[i:i+1], k). Reopen: read_index.
 - Per ef: recall@k, QPS, latency percentiles and the CPU wait of the one-at-a-time loop (the
   fastest of --sweep-runs passes), and the QPS of one batched call over all queries on one thread
   (no per-call Python overhead; also the fastest of --sweep-runs).
@@ -426,8 +429,64 @@ def median_ms(fn, runs):
     return round(float(np.median(times)), 4), [round(t, 4) for t in times]
 
 
+def faiss_hnsw(a, k, metric, base, queries, gt, gt_dist, xb, xq, threads, tmp):
+    """faiss's IndexHNSWFlat (M links per upper level, 2 M at level 0, as hnswlib): builds per
+    thread count (OpenMP), file size, read_index time, ef sweep on one thread."""
+    import faiss
+
+    n, d = xb.shape
+    ver = faiss.__version__
+    fmetric = faiss.METRIC_L2 if metric == "l2" else faiss.METRIC_INNER_PRODUCT
+    log(f"faiss {ver} IndexHNSWFlat: M {a.m}, efConstruction {a.ef_construction}, "
+        f"builds on {threads} thread(s)")
+
+    def build(t):
+        faiss.omp_set_num_threads(t)
+        ix = faiss.IndexHNSWFlat(int(d), a.m, fmetric)
+        ix.hnsw.efConstruction = a.ef_construction
+        ix.add(xb)
+        return ix
+
+    builds = []
+    index = None
+    for t in threads:
+        index = None  # free the previous graph first
+        index, b = timed_build(build, t)
+        log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
+        builds.append(b)
+    faiss.omp_set_num_threads(1)
+    path = os.path.join(tmp, "faiss-hnsw.index")
+    faiss.write_index(index, path)
+    size = os.path.getsize(path)
+    open_ms, open_runs = median_ms(lambda: faiss.read_index(path), a.reopen_runs)
+    log(f"  file {size / n:.0f} bytes/vector, read_index median {open_ms} ms")
+
+    def set_ef(ef, index=index):
+        index.hnsw.efSearch = ef
+
+    def one(i, index=index):
+        return index.search(xq[i:i + 1], k)[1][0]
+
+    points = sweep(a, k, metric, base, queries, gt, gt_dist, xq, set_ef, one,
+                   lambda index=index: index.search(xq, k))
+    return {
+        "engine": f"faiss {ver} HNSW",
+        "version": ver,
+        "builds": builds,
+        "index_file_bytes": size,
+        "file_holds_vectors": True,
+        "open_ms": open_ms,
+        "open_runs_ms": open_runs,
+        "open_how": "read_index (reads the file into memory)",
+        "sweep": points,
+        "note": f"IndexHNSWFlat(d, M, {'METRIC_L2' if metric == 'l2' else 'METRIC_INNER_PRODUCT'}); "
+                "build = add(base) with omp_set_num_threads(t); search = search(q[i:i+1], k) "
+                "after omp_set_num_threads(1) and hnsw.efSearch = ef",
+    }
+
+
 def hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq):
-    """hnswlib and USearch: builds per thread count, file size, reopen, ef sweep."""
+    """hnswlib, USearch and faiss HNSW: builds per thread count, file size, reopen, ef sweep."""
     import tempfile
 
     k, metric = a.k, a.metric
@@ -571,8 +630,11 @@ def hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq):
                         "search = search(q, k, threads=1) after expansion_search = ef",
             })
             del index
+        elif engine == "faiss-hnsw":
+            out["engines"].append(faiss_hnsw(a, k, metric, base, queries, gt, gt_dist, xb, xq,
+                                              threads, tmp.name))
         else:
-            raise SystemExit(f"unknown --hnsw engine {engine!r} (hnswlib, usearch)")
+            raise SystemExit(f"unknown --hnsw engine {engine!r} (hnswlib, usearch, faiss-hnsw)")
     tmp.cleanup()
     return out
 
