@@ -429,6 +429,19 @@ def median_ms(fn, runs):
     return round(float(np.median(times)), 4), [round(t, 4) for t in times]
 
 
+def timed_builds(build, threads):
+    """`build(t)` timed once per thread count (the previous graph freed before the next build);
+    the last index and each build's timing."""
+    builds = []
+    index = None
+    for t in threads:
+        index = None  # free the previous graph first
+        index, b = timed_build(build, t)
+        log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
+        builds.append(b)
+    return index, builds
+
+
 def faiss_hnsw(a, k, metric, base, queries, gt, gt_dist, xb, xq, threads, tmp):
     """faiss's IndexHNSWFlat (M links per upper level, 2 M at level 0, as hnswlib): builds per
     thread count (OpenMP), file size, read_index time, ef sweep on one thread."""
@@ -447,13 +460,7 @@ def faiss_hnsw(a, k, metric, base, queries, gt, gt_dist, xb, xq, threads, tmp):
         ix.add(xb)
         return ix
 
-    builds = []
-    index = None
-    for t in threads:
-        index = None  # free the previous graph first
-        index, b = timed_build(build, t)
-        log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
-        builds.append(b)
+    index, builds = timed_builds(build, threads)
     faiss.omp_set_num_threads(1)
     path = os.path.join(tmp, "faiss-hnsw.index")
     faiss.write_index(index, path)
@@ -533,13 +540,7 @@ def hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq):
                 ix.add_items(xb, ids, num_threads=t)
                 return ix
 
-            builds = []
-            index = None
-            for t in threads:
-                index = None  # free the previous graph first
-                index, b = timed_build(build, t)
-                log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
-                builds.append(b)
+            index, builds = timed_builds(build, threads)
             path = os.path.join(tmp.name, "hnswlib.bin")
             index.save_index(path)
             size = os.path.getsize(path)
@@ -593,13 +594,7 @@ def hnsw_reference(a, engines, base, queries, gt, gt_dist, xb, xq):
                 ix.add(keys, xb, threads=t)
                 return ix
 
-            builds = []
-            index = None
-            for t in threads:
-                index = None
-                index, b = timed_build(build, t)
-                log(f"  build, {t} thread(s): {b['seconds']:.2f} s (CPU use {100 * b['cpu_use']:.0f}%)")
-                builds.append(b)
+            index, builds = timed_builds(build, threads)
             path = os.path.join(tmp.name, "usearch.bin")
             index.save(path)
             size = os.path.getsize(path)

@@ -12,6 +12,7 @@
 //! ef and writes `{"db", "collection", "queries", "sweep": [{"ef", "qps", "p50_us"}]}` to
 //! `JSON_OUT` if given.
 use ndb::{Database, Search};
+use ndb_bench::median;
 use ndb_bench::vecs::read_fvecs;
 use std::time::Instant;
 
@@ -58,11 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             best = best.min(t.elapsed().as_secs_f64());
         }
         let qps = queries.rows() as f64 / best;
-        latencies_us.sort_by(f64::total_cmp);
-        let p50 = latencies_us
-            .get(latencies_us.len() / 2)
-            .copied()
-            .unwrap_or(f64::NAN);
+        let p50 = median(&latencies_us);
         println!("ef {ef}: {qps:.1} QPS, p50 {p50:.1} us (id checksum {check})");
         sweep.push(serde_json::json!({
             "ef": ef,
