@@ -231,6 +231,15 @@ impl<'a> GraphView<'a> {
             .map_or(&[], |rec| record_ids(rec, self.m))
     }
 
+    /// The whole level-0 record of `node` (its count word, then `2m` id slots), found by
+    /// position alone: for prefetching, without reading the count (a demand load that would
+    /// wait for the very line the prefetch asks for). Empty if `node` is past the graph.
+    #[inline]
+    pub(crate) fn level0_record(&self, node: u32) -> &'a [u32] {
+        let stride = self.m0.saturating_add(1);
+        block(self.level0, (node as usize).saturating_mul(stride), stride).unwrap_or(&[])
+    }
+
     /// Nodes present on `level` (all nodes for level 0).
     pub fn level_nodes(&self, level: usize) -> Box<dyn Iterator<Item = u32> + '_> {
         match level.checked_sub(1) {
