@@ -5,7 +5,7 @@
 # bytes, side by side in one run. The collections are built first (or reused) by
 # `ndb-quant-bench --build-only`.
 #
-#   scripts/bench/quant-memcap.sh DB_DIR (--data DIR | --synthetic ROWS:DIM) [--ef 64] [--oversampling 2]
+#   scripts/bench/quant-memcap.sh DB_DIR (--data DIR | --synthetic ROWS:DIM[:RANK]) [--ef 64] [--oversampling 2]
 #       [--queries 300]
 #
 # The capped runs pass --no-base (the base vectors would count against the cap), so recall there

@@ -2,7 +2,7 @@
 //! thread, one query at a time, side by side in one run.
 //!
 //! Data: a dataset directory (`base.fvecs`, `query.fvecs`, `gt.ivecs`, `gt_dist.fvecs`, as
-//! `scripts/fetch-dataset.sh` writes them) or `--synthetic ROWS:DIM` — a seeded clustered set
+//! `scripts/fetch-dataset.sh` writes them) or `--synthetic ROWS:DIM[:RANK]` — a seeded clustered set
 //! (see [`synthetic`]) whose exact ground truth is computed here and cached beside the database.
 //!
 //! The database (`--db`) holds one collection per quantization, each one segment with its HNSW
@@ -44,7 +44,8 @@ struct Args {
     /// Dataset directory (base.fvecs, query.fvecs, gt.ivecs, gt_dist.fvecs).
     #[arg(long, conflicts_with = "synthetic")]
     data: Option<PathBuf>,
-    /// A seeded clustered set ROWS:DIM (Euclidean), e.g. 1000000:768.
+    /// A seeded clustered set ROWS:DIM (Euclidean, isotropic noise), e.g. 1000000:768, or
+    /// ROWS:DIM:RANK (noise along RANK directions per cluster, like text embeddings).
     #[arg(long)]
     synthetic: Option<String>,
     /// Metric of --data [default: read from INFO.md: l2 or cosine].
@@ -304,16 +305,19 @@ fn build(db: &Database, kind: &str, data: &Data, ef_construction: usize) -> Res<
 
 fn load(a: &Args) -> Res<Data> {
     if let Some(spec) = &a.synthetic {
-        let (rows, dim) = spec
-            .split_once(':')
-            .and_then(|(r, d)| Some((r.parse().ok()?, d.parse().ok()?)))
-            .ok_or("--synthetic takes ROWS:DIM")?;
-        return synthetic_data(rows, dim, a.queries, &a.db, !a.no_base);
+        let parts: Vec<usize> = spec
+            .split(':')
+            .map(|p| p.parse().ok().filter(|&n| n > 0))
+            .collect::<Option<_>>()
+            .filter(|p: &Vec<usize>| (2..=3).contains(&p.len()))
+            .ok_or("--synthetic takes ROWS:DIM or ROWS:DIM:RANK (positive numbers)")?;
+        let rank = parts.get(2).copied();
+        return synthetic_data(parts[0], parts[1], rank, a.queries, &a.db, !a.no_base);
     }
     let dir = a
         .data
         .as_ref()
-        .ok_or("give --data DIR or --synthetic ROWS:DIM")?;
+        .ok_or("give --data DIR or --synthetic ROWS:DIM[:RANK]")?;
     let metric = match &a.metric {
         Some(m) => Metric::parse(m).ok_or("--metric: l2, cosine or dot")?,
         None => Metric::from_info(dir).unwrap_or(Metric::L2),
@@ -337,13 +341,15 @@ fn load(a: &Args) -> Res<Data> {
 fn synthetic_data(
     rows: usize,
     dim: usize,
+    rank: Option<usize>,
     queries: usize,
     db_dir: &Path,
     with_base: bool,
 ) -> Res<Data> {
-    let set = synthetic::clustered(rows, dim, queries.max(1), with_base);
+    let set = synthetic::clustered(rows, dim, rank, queries.max(1), with_base);
     // Beside the database directory, not in it: nDB opens only its own directories.
-    let cache = db_dir.with_extension(format!("gt-{rows}x{dim}-{}.bin", set.queries.rows()));
+    let shape = rank.map_or(String::new(), |r| format!("r{r}"));
+    let cache = db_dir.with_extension(format!("gt-{rows}x{dim}{shape}-{}.bin", set.queries.rows()));
     let (gt, gt_dist) = match std::fs::read(&cache) {
         Ok(bytes) => synthetic::decode_gt(&bytes, K)?,
         Err(_) if !with_base => return Err("--no-base needs the cached ground truth".into()),
