@@ -172,3 +172,38 @@ fn readers_see_committed_states_during_ingest_flushes_and_merges() {
     assert_eq!(s.doc_count, acked.load(Ordering::Relaxed) * BATCH as u64);
     done.store(true, Ordering::Relaxed);
 }
+
+#[test]
+fn verify_while_maintenance_replaces_segments_finds_nothing_wrong() {
+    // Merges remove the files of the segments they replace (graphs, payload indexes) while a
+    // verify that started before them may still be about to read those files: it must start
+    // again on the new segments, not report a missing file.
+    let done = watchdog(Duration::from_secs(120), "deadlock?");
+    let (_dir, db) = temp_db();
+    let c = db.create_collection("c", config()).unwrap();
+    c.create_payload_index("b", ndb::PayloadIndexKind::Integer)
+        .unwrap();
+    let writing = Arc::new(AtomicBool::new(true));
+    let writer = {
+        let (c, writing) = (c.clone(), Arc::clone(&writing));
+        std::thread::spawn(move || {
+            for b in 0..600u64 {
+                c.insert_batch((0..BATCH).map(|i| {
+                    Document::new(format!("{b}-{i}"), vector(b, i)).with_payload(json!({"b": b}))
+                }))
+                .unwrap();
+            }
+            writing.store(false, Ordering::Relaxed);
+        })
+    };
+    let mut checks = 0;
+    while writing.load(Ordering::Relaxed) || checks < 3 {
+        c.verify().unwrap();
+        checks += 1;
+    }
+    writer.join().unwrap();
+    let s = c.stats().unwrap();
+    assert!(s.merges > 0, "no merge ran during {checks} verifies: {s:?}");
+    c.verify().unwrap();
+    done.store(true, Ordering::Relaxed);
+}

@@ -1,12 +1,16 @@
 //! The public handle: [`Collection`], and the share of it that keeps background work alive.
 
 use super::open::SEGMENTS_DIR;
+use super::state::LiveSegment;
 use super::{CollectionInner, CollectionStats, CompactionStats, DocumentIter};
 use crate::config::CollectionConfig;
 use crate::document::prepare;
-use crate::{Document, Result};
+use crate::{Document, Error, Result};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Times [`Collection::verify`] starts again when maintenance replaced segments under it.
+const VERIFY_ATTEMPTS: u32 = 8;
 
 /// A search over a collection's state (`search::run` or `search::run_raw`).
 type SearchFn<T> = fn(
@@ -434,12 +438,44 @@ impl Collection {
 
     /// Check every checksum of every file of the collection (segments in full, deletion files,
     /// manifest). Returns the first problem found as [`Error::Corruption`](crate::Error::Corruption).
+    ///
+    /// Background maintenance may replace segments while this runs and remove the files of the
+    /// ones it replaced: a file that vanished that way is not a problem, and the check starts
+    /// again on the segments that replaced it.
     pub fn verify(&self) -> Result<()> {
         self.inner.check_alive()?;
-        let segments = self.inner.state.read().segments.clone();
+        let mut attempt = 0;
+        loop {
+            let segments = self.inner.state.read().segments.clone();
+            match self.verify_segments(&segments) {
+                Err(Error::Io { source, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound
+                        && attempt < VERIFY_ATTEMPTS
+                        && self.segment_files_changed(&segments) =>
+                {
+                    attempt += 1;
+                }
+                other => break other?,
+            }
+        }
+        crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
+        Ok(())
+    }
+
+    /// Whether the files the live segments name differ from those of `seen`.
+    fn segment_files_changed(&self, seen: &[LiveSegment]) -> bool {
+        let files = |s: &LiveSegment| {
+            let gens = (s.index_gen, s.payload_index_gen, s.codes_gen);
+            (s.segment.id(), gens)
+        };
+        let now = self.inner.state.read();
+        !now.segments.iter().map(files).eq(seen.iter().map(files))
+    }
+
+    fn verify_segments(&self, segments: &[LiveSegment]) -> Result<()> {
         let seg_dir = self.inner.dir.join(SEGMENTS_DIR);
         let vfs = &*self.inner.vfs;
-        for s in &segments {
+        for s in segments {
             s.segment.verify()?;
             let (id, rows) = (s.segment.id(), s.segment.rows());
             // A file named by the manifest but unusable at open is opened again: report why.
@@ -468,7 +504,6 @@ impl Collection {
                 (None, None) => {}
             }
         }
-        crate::manifest::read_collection(&*self.inner.vfs, &self.inner.dir)?;
         Ok(())
     }
 }
