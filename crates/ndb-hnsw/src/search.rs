@@ -42,7 +42,9 @@ pub struct Scratch {
     candidates: BinaryHeap<Scored>,
     pub(crate) results: BinaryHeap<Reverse<Scored>>,
     buf: Vec<u32>,
-    /// Two-hop expansion: a rejected neighbour's neighbours, and the expanded list.
+    /// Two-hop expansion: the rejected neighbours, a rejected neighbour's neighbours, and the
+    /// expanded list.
+    rejected: Vec<u32>,
     hop: Vec<u32>,
     expanded: Vec<u32>,
 }
@@ -136,45 +138,80 @@ pub(crate) fn greedy<S: NodeScore + ?Sized>(
     }
 }
 
-/// Replace `buf` (a node's neighbours) by the nodes `allow` accepts among them and, in place
-/// of each rejected neighbour, among its own neighbours (ACORN-1's two-hop expansion), at most
-/// `cap` unvisited ones. Rejected neighbours are marked visited: they are never scored.
-fn expand_two_hop(
+/// Rejected neighbours whose lists are being loaded ahead of the one being read in a two-hop
+/// expansion (each list is two or three cache lines; all of them at once would fill the miss
+/// buffers, as whole lists of vectors did in ADR 0020).
+const HOP_LISTS_AHEAD: usize = 4;
+
+/// Replace `buf` (a node's neighbours) by the unvisited nodes to score next, marked visited:
+/// the neighbours `allow` accepts and, for each rejected neighbour in list order, the accepted
+/// nodes among its own neighbours (ACORN-1's two-hop expansion), at most `cap` in all. A
+/// rejected neighbour is marked visited when its list is read (it is never scored); one left
+/// unread because the cap was reached stays unvisited, so a later expansion can step over it.
+fn expand_two_hop<A: Fn(u32) -> bool + ?Sized>(
     neighbors: &impl Fn(u32, &mut Vec<u32>),
+    prefetch_list: &impl Fn(u32),
     buf: &mut Vec<u32>,
     n: u32,
-    allow: &dyn Fn(u32) -> bool,
+    allow: &A,
     cap: usize,
     scratch: &mut Scratch,
 ) {
     let mut out = std::mem::take(&mut scratch.expanded);
+    let mut rejected = std::mem::take(&mut scratch.rejected);
     let mut hop = std::mem::take(&mut scratch.hop);
     out.clear();
+    rejected.clear();
     for &nb in buf.iter() {
-        if out.len() >= cap {
-            break;
-        }
         if nb >= n || scratch.is_visited(nb) {
             continue;
         }
-        if allow(nb) {
+        if !allow(nb) {
+            rejected.push(nb);
+        } else if out.len() < cap {
+            scratch.visit(nb);
             out.push(nb);
-            continue;
         }
-        scratch.visit(nb);
-        neighbors(nb, &mut hop);
+    }
+    for &r in rejected.iter().take(HOP_LISTS_AHEAD) {
+        prefetch_list(r);
+    }
+    for (i, &r) in rejected.iter().enumerate() {
+        if out.len() >= cap {
+            break;
+        }
+        if let Some(&ahead) = rejected.get(i + HOP_LISTS_AHEAD) {
+            prefetch_list(ahead);
+        }
+        scratch.visit(r);
+        neighbors(r, &mut hop);
         for &nb2 in &hop {
             if out.len() >= cap {
                 break;
             }
-            if nb2 < n && !scratch.is_visited(nb2) && allow(nb2) && !out.contains(&nb2) {
+            if nb2 < n && !scratch.is_visited(nb2) && allow(nb2) {
+                scratch.visit(nb2);
                 out.push(nb2);
             }
         }
     }
     std::mem::swap(buf, &mut out);
     scratch.expanded = out;
+    scratch.rejected = rejected;
     scratch.hop = hop;
+}
+
+/// Keep the unvisited nodes of `buf` (in order), marking them visited.
+fn keep_unvisited(buf: &mut Vec<u32>, n: u32, scratch: &mut Scratch) {
+    let mut fresh = 0;
+    for i in 0..buf.len() {
+        let nb = buf[i];
+        if nb < n && scratch.visit(nb) {
+            buf[fresh] = nb;
+            fresh += 1;
+        }
+    }
+    buf.truncate(fresh);
 }
 
 /// Best-first search of one level from `entries`, keeping the `ef` best nodes that `allow`
@@ -182,14 +219,14 @@ fn expand_two_hop(
 /// scored at all: the walk steps over them to their neighbours, at most `cap` per expansion).
 /// Results are left in `scratch.results`.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn beam<S: NodeScore + ?Sized>(
+pub(crate) fn beam<S: NodeScore + ?Sized, A: Fn(u32) -> bool + ?Sized>(
     neighbors: impl Fn(u32, &mut Vec<u32>),
     prefetch_list: impl Fn(u32),
     score: &S,
     entries: &[Scored],
     ef: usize,
     n: u32,
-    allow: &dyn Fn(u32) -> bool,
+    allow: &A,
     two_hop: Option<usize>,
     scratch: &mut Scratch,
 ) {
@@ -220,19 +257,12 @@ pub(crate) fn beam<S: NodeScore + ?Sized>(
             prefetch_list(next.1);
         }
         neighbors(c.1, &mut buf);
-        if let Some(cap) = two_hop {
-            expand_two_hop(&neighbors, &mut buf, n, allow, cap, scratch);
-        }
-        // The unvisited neighbours, marked visited now (each is scored below, in list order).
-        let mut fresh = 0;
-        for i in 0..buf.len() {
-            let nb = buf[i];
-            if nb < n && scratch.visit(nb) {
-                buf[fresh] = nb;
-                fresh += 1;
+        match two_hop {
+            Some(cap) => {
+                expand_two_hop(&neighbors, &prefetch_list, &mut buf, n, allow, cap, scratch)
             }
+            None => keep_unvisited(&mut buf, n, scratch),
         }
-        buf.truncate(fresh);
         for &nb in buf.iter().take(PREFETCH_AHEAD) {
             score.prefetch(nb);
         }
@@ -301,7 +331,7 @@ impl GraphView<'_> {
     /// The (up to) `top_k` allowed nodes nearest to `query` as `(score, node)`, best first,
     /// exploring `max(ef, top_k)` candidates on level 0.
     #[allow(clippy::too_many_arguments)]
-    pub fn search<V: Vectors + ?Sized>(
+    pub fn search<V: Vectors + ?Sized, A: Fn(u32) -> bool + ?Sized>(
         &self,
         vectors: &V,
         metric: Metric,
@@ -309,7 +339,7 @@ impl GraphView<'_> {
         query: &[f32],
         top_k: usize,
         ef: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &A,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {
         if vectors.len() < self.len() as usize {
@@ -327,12 +357,12 @@ impl GraphView<'_> {
     /// [`GraphView::search`] with scores from `score` (for example estimates from compressed
     /// codes, rescored by the caller): the (up to) `top_k` allowed nodes with the highest
     /// scores met, best first, exploring `max(ef, top_k)` candidates on level 0.
-    pub fn search_by<S: NodeScore + ?Sized>(
+    pub fn search_by<S: NodeScore + ?Sized, A: Fn(u32) -> bool + ?Sized>(
         &self,
         score: &S,
         top_k: usize,
         ef: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &A,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {
         self.walk(score, top_k, ef, allow, None, scratch)
@@ -342,23 +372,23 @@ impl GraphView<'_> {
     /// on level 0 scores only allowed nodes, reaching past rejected neighbours to their own
     /// neighbours (ACORN-1's two-hop expansion, at most `2·m` nodes per expansion), so its cost
     /// follows the allowed nodes it visits rather than every node it passes.
-    pub fn search_two_hop<S: NodeScore + ?Sized>(
+    pub fn search_two_hop<S: NodeScore + ?Sized, A: Fn(u32) -> bool + ?Sized>(
         &self,
         score: &S,
         top_k: usize,
         ef: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &A,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {
         self.walk(score, top_k, ef, allow, Some(2 * self.m()), scratch)
     }
 
-    fn walk<S: NodeScore + ?Sized>(
+    fn walk<S: NodeScore + ?Sized, A: Fn(u32) -> bool + ?Sized>(
         &self,
         score: &S,
         top_k: usize,
         ef: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &A,
         two_hop: Option<usize>,
         scratch: &mut Scratch,
     ) -> Vec<(f32, u32)> {

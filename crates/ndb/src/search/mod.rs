@@ -10,6 +10,7 @@
 mod metric;
 mod planner;
 mod quantized;
+mod row_bits;
 mod topk;
 
 use crate::collection::state::State;
@@ -310,18 +311,7 @@ fn run_with<T>(
                     None => search_graph(seg, si, &scorer, stored, beam, &mut top)?,
                 }
             }
-            planner::Plan::Rows(rows) => {
-                for row in rows.iter() {
-                    let score = scorer.score_one(seg.segment.checked_vector(row)?);
-                    if top.admits(score) {
-                        top.push(Hit {
-                            score,
-                            id: Cow::Borrowed(seg.segment.id_of(row)?),
-                            source: Source::Segment(si, row),
-                        });
-                    }
-                }
-            }
+            planner::Plan::Rows(rows) => score_rows(seg, si, &rows, &scorer, &mut top)?,
             planner::Plan::Scan => scanned.push(si),
         }
     }
@@ -633,6 +623,45 @@ fn scan_memtable<'m>(
     }
 }
 
+/// Rows whose vectors are being loaded ahead of the one being scored by [`score_rows`].
+const ROWS_AHEAD: usize = 8;
+
+/// Score exactly the rows a filter selected, in row order. They lie scattered through the
+/// segment (each vector a cache miss), so the vector `ROWS_AHEAD` rows further is loaded
+/// while one is scored (glove-50, 1% of 390,000 rows: p50 0.33 ms before, 0.25 ms so).
+fn score_rows<'s>(
+    seg: &'s crate::collection::state::LiveSegment,
+    seg_index: usize,
+    rows: &roaring::RoaringBitmap,
+    scorer: &Scorer,
+    top: &mut TopK<'s>,
+) -> Result<()> {
+    let dim = scorer.query().len();
+    let vectors = seg.segment.vectors();
+    let prefetch = |row: u32| {
+        let start = row as usize * dim;
+        if let Some(v) = vectors.get(start..start + dim) {
+            ndb_kernels::prefetch(v);
+        }
+    };
+    let mut ahead = rows.iter();
+    ahead.by_ref().take(ROWS_AHEAD).for_each(prefetch);
+    for row in rows.iter() {
+        if let Some(next) = ahead.next() {
+            prefetch(next);
+        }
+        let score = scorer.score_one(seg.segment.checked_vector(row)?);
+        if top.admits(score) {
+            top.push(Hit {
+                score,
+                id: Cow::Borrowed(seg.segment.id_of(row)?),
+                source: Source::Segment(seg_index, row),
+            });
+        }
+    }
+    Ok(())
+}
+
 thread_local! {
     static GRAPH_SCRATCH: std::cell::RefCell<ndb_hnsw::Scratch> =
         std::cell::RefCell::new(ndb_hnsw::Scratch::new());
@@ -649,13 +678,38 @@ struct Beam<'p, 'f> {
 }
 
 impl Beam<'_, '_> {
-    /// Walk `view` with `score`, keeping `want` results.
+    /// Walk `view` of segment `seg` with `score`, keeping `want` results. The predicate is
+    /// chosen here, once per segment, so the walk calls a concrete one (a two-hop walk asks it
+    /// about thousands of rows per query).
     fn walk<S: ndb_hnsw::NodeScore>(
+        &self,
+        seg: &crate::collection::state::LiveSegment,
+        view: &ndb_hnsw::GraphView<'_>,
+        score: &S,
+        want: usize,
+    ) -> Vec<(f32, u32)> {
+        match self.allow {
+            planner::Allow::Live => {
+                self.walk_with(view, score, want, &|row| !seg.deleted.contains(row))
+            }
+            planner::Allow::Rows(rows) => {
+                self.walk_with(view, score, want, &|row| rows.contains(row))
+            }
+            planner::Allow::Bits(bits) => {
+                self.walk_with(view, score, want, &|row| bits.contains(row))
+            }
+            planner::Allow::Filter(_) => {
+                self.walk_with(view, score, want, &|row| self.allow.allows(seg, row))
+            }
+        }
+    }
+
+    fn walk_with<S: ndb_hnsw::NodeScore, A: Fn(u32) -> bool>(
         &self,
         view: &ndb_hnsw::GraphView<'_>,
         score: &S,
         want: usize,
-        allow: &dyn Fn(u32) -> bool,
+        allow: &A,
     ) -> Vec<(f32, u32)> {
         let ef = self.ef.max(want);
         GRAPH_SCRATCH.with(|s| {
@@ -683,7 +737,6 @@ fn search_graph<'s>(
     };
     let view = index.view()?;
     let vectors = seg.segment.graph_vectors();
-    let allow = |row: u32| beam.allow.allows(seg, row);
     let kernels = ndb_kernels::active();
     let score = ndb_hnsw::ExactScore {
         vectors: &vectors,
@@ -692,7 +745,7 @@ fn search_graph<'s>(
         query: scorer.query(),
     };
     let k = beam.k;
-    let hits = beam.walk(&view, &score, k, &allow);
+    let hits = beam.walk(seg, &view, &score, k);
     // A vector block the traversal touched failed its checksum: no answer from damaged bytes.
     vectors.finish()?;
     for (graph_score, row) in hits {
@@ -728,9 +781,11 @@ fn search_graph_codes<'s>(
     let query = quantized::CodeQuery::new(codes, scorer.query(), stored)?;
     let score = quantized::CodeScore::new(codes, &query, stored);
     let want = quantized::Rescore::candidates(rescore.oversampling, beam.k);
-    let allow = |row: u32| beam.allow.allows(seg, row);
-    let candidates = GRAPH_SCRATCH
-        .with(|s| view.search_by(&score, want, beam.ef.max(want), &allow, &mut s.borrow_mut()));
+    let candidates = Beam {
+        two_hop: false,
+        ..beam
+    }
+    .walk(seg, &view, &score, want);
     quantized::rescore_into(seg, seg_index, scorer, rescore, candidates, top)
 }
 
