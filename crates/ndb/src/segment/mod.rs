@@ -192,9 +192,14 @@ impl Segment {
     /// its id, payload and vector (version 2 segments): damage is `Error::Corruption` naming
     /// the row.
     pub fn payload_of(&self, row: u32) -> Result<&[u8]> {
+        self.payload_checked(row, false)
+    }
+
+    /// The payload of `row`, its row checksum checked unless it matched before (or `force`).
+    pub(super) fn payload_checked(&self, row: u32, force: bool) -> Result<&[u8]> {
         let payload = self.slice_of(&self.payload_offsets, &self.payload_bytes, row, "payload")?;
         let id = self.slice_of(&self.id_offsets, &self.id_bytes, row, "id")?;
-        self.check_row(row, id, payload)?;
+        self.check_row(row, id, payload, force)?;
         Ok(payload)
     }
 
