@@ -166,6 +166,26 @@ fn a_flipped_vector_byte_is_corruption_when_rescoring_quantized_candidates() {
     assert_others_intact(&c, &victim.id);
 }
 
+/// A row that matched its checksum once is not hashed again while the segment is open (its
+/// bytes are mapped read-only and do not change under nDB), but `verify` recomputes every
+/// checksum: bytes damaged after the row was read are still found.
+#[test]
+fn verify_finds_a_vector_damaged_after_its_row_was_read() {
+    use std::io::{Seek, SeekFrom, Write};
+    let (dir, seg, bytes) = built();
+    let victim = doc(77);
+    let (_db, c) = open(dir.path());
+    assert_eq!(c.get(&victim.id).unwrap(), Some(victim.clone()));
+    c.verify().unwrap();
+    // Damage the file in place (no truncation: it is mapped).
+    let at = section(&bytes, VECTORS).start + row_of(&bytes, &victim.id) * DIM * 4 + 2;
+    let mut f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
+    f.seek(SeekFrom::Start(at as u64)).unwrap();
+    f.write_all(&[bytes[at] ^ 0x40]).unwrap();
+    f.sync_all().unwrap();
+    assert_row_corruption(c.verify(), &seg, "verify after the row was read");
+}
+
 #[test]
 fn a_flipped_id_byte_fails_the_open_naming_the_segment() {
     let (dir, seg, mut bytes) = built();
