@@ -107,6 +107,15 @@ impl Metric {
             Metric::NegL2Squared => -k.l2_squared(a, b),
         }
     }
+
+    /// [`Metric::score`] of `a` against four rows, each equal to `score(k, a, row)`.
+    #[inline]
+    pub(crate) fn score4(self, k: &Kernels, a: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        match self {
+            Metric::Dot => k.dot_x4(a, rows),
+            Metric::NegL2Squared => k.l2_squared_x4(a, rows).map(|d| -d),
+        }
+    }
 }
 
 /// Build parameters.

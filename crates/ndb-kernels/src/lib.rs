@@ -129,6 +129,8 @@ type PairFn = fn(&[f32], &[f32]) -> f32;
 type UnaryFn = fn(&[f32]) -> f32;
 /// Signature of a batch kernel (`dot_batch`, `l2_squared_batch`).
 type BatchFn = fn(&[f32], &[f32], &mut [f32]);
+/// Signature of a four-row kernel (`dot_x4`, `l2_squared_x4`).
+type FourFn = fn(&[f32], [&[f32]; 4]) -> [f32; 4];
 /// Signature of the int8 kernel (`dot_u8_i8`).
 type DotU8I8Fn = fn(&[u8], &[i8]) -> i32;
 /// Signature of the 1-bit kernels (`hamming`, `dot_bit_planes`).
@@ -167,6 +169,8 @@ struct F32Kernels {
     norm_squared: UnaryFn,
     dot_batch: BatchFn,
     l2_squared_batch: BatchFn,
+    dot_x4: FourFn,
+    l2_squared_x4: FourFn,
 }
 
 /// The kernels of one ISA, as plain function pointers: copying or calling it costs nothing
@@ -220,6 +224,28 @@ impl Kernels {
     #[inline]
     pub fn l2_squared_batch(&self, query: &[f32], rows: &[f32], out: &mut [f32]) {
         (self.float.l2_squared_batch)(query, rows, out)
+    }
+
+    /// `[dot(query, rows[0]), .., dot(query, rows[3])]`, each bit-identical to
+    /// [`Kernels::dot`] on that row, for four rows anywhere in memory: a graph walk scores a
+    /// node's scattered neighbours four at a time so, keeping their loads in flight together.
+    /// Panics unless every row has `query.len()` floats.
+    ///
+    /// ```
+    /// let k = ndb_kernels::active();
+    /// let (q, a, b) = ([1.0, 2.0], [3.0, 4.0], [0.5, 0.0]);
+    /// assert_eq!(k.dot_x4(&q, [&a, &b, &a, &q]), [11.0, 0.5, 11.0, 5.0]);
+    /// ```
+    #[inline]
+    pub fn dot_x4(&self, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        (self.float.dot_x4)(query, rows)
+    }
+
+    /// [`Kernels::l2_squared`] of `query` against four rows anywhere in memory, each score
+    /// bit-identical to `l2_squared(query, row)`; see [`Kernels::dot_x4`].
+    #[inline]
+    pub fn l2_squared_x4(&self, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+        (self.float.l2_squared_x4)(query, rows)
     }
 
     /// What runs this table's quantized kernels.

@@ -23,6 +23,8 @@ pub(crate) fn kernels() -> Kernels {
             norm_squared,
             dot_batch,
             l2_squared_batch,
+            dot_x4,
+            l2_squared_x4,
         },
         quant_isa: QuantIsa {
             dot_u8_i8: "scalar",
@@ -95,6 +97,14 @@ fn dot_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
 
 fn l2_squared_batch(query: &[f32], rows: &[f32], out: &mut [f32]) {
     batch(query, rows, out, l2_term);
+}
+
+fn dot_x4(query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+    rows.map(|row| dot(query, row))
+}
+
+fn l2_squared_x4(query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+    rows.map(|row| l2_squared(query, row))
 }
 
 /// The integer kernels wrap on overflow, as the SIMD versions do (two's-complement lanes), so

@@ -9,12 +9,16 @@
 //! row's score never depends on which of them computed it.
 
 /// Defines, in the invoking SIMD module, `batch::<L2>`, the safe shims `dot`, `l2_squared`,
-/// `norm_squared`, `dot_batch`, `l2_squared_batch`, and `F32`, the [`F32Kernels`] of them.
+/// `norm_squared`, `dot_batch`, `l2_squared_batch`, `dot_x4`, `l2_squared_x4`, and `F32`, the
+/// [`F32Kernels`] of them.
 ///
 /// `$features` is the module's `#[target_feature(enable = ..)]` string. The module must define
 /// `ROWS: usize`, `NARROW_MAX: usize`, `NARROW_ROWS: usize` and
 /// - `unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R]`,
 ///   sound when the CPU supports `$features` and `rows.len() == R * query.len()`;
+/// - `unsafe fn score_rows_at<const R: usize, const L2: bool>(query: &[f32], x: [*const f32; R]) -> [f32; R]`,
+///   `score_rows` of rows anywhere in memory, sound when every `x[r]` points at `query.len()`
+///   readable floats;
 /// - `unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32`, sound
 ///   when the CPU supports `$features` and `row.len() == query.len()`;
 /// - `unsafe fn score_narrow_group<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32; NARROW_ROWS])`,
@@ -36,6 +40,8 @@ macro_rules! f32_shims {
             norm_squared,
             dot_batch,
             l2_squared_batch,
+            dot_x4,
+            l2_squared_x4,
         };
 
         fn dot(a: &[f32], b: &[f32]) -> f32 {
@@ -71,6 +77,46 @@ macro_rules! f32_shims {
                 // SAFETY: per this function's contract.
                 let [score] = unsafe { score_rows::<1, L2>(query, row) };
                 score
+            }
+        }
+
+        fn dot_x4(query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+            for row in rows {
+                $crate::check_pair(query, row);
+            }
+            // SAFETY: the CPU features were detected (see `dot`); every row's length was just
+            // checked equal to the query's.
+            unsafe { score_four::<false>(query, rows) }
+        }
+
+        fn l2_squared_x4(query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+            for row in rows {
+                $crate::check_pair(query, row);
+            }
+            // SAFETY: as in `dot_x4`.
+            unsafe { score_four::<true>(query, rows) }
+        }
+
+        /// The scores of `query` against four rows, each in the order its dimension selects
+        /// (so bit-identical to `score_one` on that row).
+        ///
+        /// # Safety
+        #[doc = concat!("The CPU must support `", $features, "`, and")]
+        /// every row's length equals `query.len()`.
+        #[inline]
+        #[target_feature(enable = $features)]
+        unsafe fn score_four<const L2: bool>(query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+            if query.len() <= NARROW_MAX {
+                let mut out = [0.0; 4];
+                for (score, row) in out.iter_mut().zip(rows) {
+                    // SAFETY: per this function's contract.
+                    *score = unsafe { score_narrow_one::<L2>(query, row) };
+                }
+                out
+            } else {
+                // SAFETY: per this function's contract: each pointer is a row of
+                // `query.len()` floats.
+                unsafe { score_rows_at::<4, L2>(query, rows.map(<[f32]>::as_ptr)) }
             }
         }
 

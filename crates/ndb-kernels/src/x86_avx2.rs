@@ -121,11 +121,29 @@ fn horizontal_sum(v: __m256) -> f32 {
 #[target_feature(enable = "avx2,fma")]
 unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R] {
     let n = query.len();
-    let q = query.as_ptr();
-    let mut x = [q; R];
+    let mut x = [rows.as_ptr(); R];
     for (r, x_r) in x.iter_mut().enumerate() {
         *x_r = rows[r * n..].as_ptr();
     }
+    // SAFETY: the CPU features per this function's contract; `x[r]` is row `r` of `rows`,
+    // which holds `n` floats.
+    unsafe { score_rows_at::<R, L2>(query, x) }
+}
+
+/// [`score_rows`] of `R` rows anywhere in memory (`x[r]` points at row `r`): each row's
+/// score is bit-identical to `score_rows::<1, L2>` on that row. Graph walks score a node's
+/// scattered neighbours so, several at a time, to keep more of their loads in flight.
+///
+/// # Safety
+/// The CPU must support AVX2 and FMA, and every `x[r]` must point at `query.len()` readable floats.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn score_rows_at<const R: usize, const L2: bool>(
+    query: &[f32],
+    x: [*const f32; R],
+) -> [f32; R] {
+    let n = query.len();
+    let q = query.as_ptr();
     let mut acc = [[_mm256_setzero_ps(); UNROLL]; R];
 
     let mut i = 0;

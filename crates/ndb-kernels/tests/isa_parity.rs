@@ -138,3 +138,55 @@ fn unaligned_inputs_match_scalar() {
         }
     }
 }
+
+/// The four-row kernels give, for every row, exactly the single-row kernel's score on that row
+/// (same ISA, bit for bit): graph walks score four neighbours at once and must rank them as one
+/// at a time would. Rows at unrelated addresses, every fixed dimension, repeated rows too.
+#[test]
+fn four_row_kernels_equal_the_single_row_kernels_bit_for_bit() {
+    let mut rng = Rng::new(4);
+    for dim in common::FIXED_DIMS
+        .into_iter()
+        .chain([1, 50, 255, 256, 257, 384, 784, 1536])
+    {
+        let query = rng.unit_vec(dim);
+        let owned: Vec<Vec<f32>> = (0..4)
+            .map(|i| match i % 2 {
+                0 => rng.unit_vec(dim),
+                _ => rng.wide_vec(dim),
+            })
+            .collect();
+        for rows in [
+            [&owned[0][..], &owned[1], &owned[2], &owned[3]],
+            [&owned[2][..], &owned[2], &query, &owned[0]],
+        ] {
+            for k in supported() {
+                let dots = k.dot_x4(&query, rows);
+                let l2s = k.l2_squared_x4(&query, rows);
+                for (r, row) in rows.iter().enumerate() {
+                    let (dot, l2) = (k.dot(&query, row), k.l2_squared(&query, row));
+                    assert_eq!(
+                        dots[r].to_bits(),
+                        dot.to_bits(),
+                        "{} dot dim {dim} row {r}",
+                        k.isa()
+                    );
+                    assert_eq!(
+                        l2s[r].to_bits(),
+                        l2.to_bits(),
+                        "{} l2 dim {dim} row {r}",
+                        k.isa()
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+#[should_panic]
+fn four_row_kernels_refuse_a_row_of_another_length() {
+    let k = ndb_kernels::active();
+    let (q, short) = ([1.0f32; 8], [1.0f32; 7]);
+    k.dot_x4(&q, [&q, &q, &short, &q]);
+}
