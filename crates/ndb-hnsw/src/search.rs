@@ -122,18 +122,34 @@ pub(crate) fn greedy<S: NodeScore + ?Sized>(
     loop {
         let mut improved = false;
         neighbors(cur.1, buf);
-        for &nb in buf.iter() {
-            if nb >= n {
-                continue;
-            }
-            let s = score.score(nb);
-            if s > cur.0 {
-                cur = Scored(s, nb);
-                improved = true;
+        buf.retain(|&nb| nb < n);
+        // Scored four at a time (see `beam`), compared in list order as one at a time.
+        for group in buf.chunks(4) {
+            for (s, &nb) in score_group(score, group).into_iter().zip(group) {
+                if s > cur.0 {
+                    cur = Scored(s, nb);
+                    improved = true;
+                }
             }
         }
         if !improved {
             return cur;
+        }
+    }
+}
+
+/// The scores of up to four nodes (`group.len() <= 4`; the first `group.len()` are theirs):
+/// four at once through [`NodeScore::score4`], fewer one by one.
+#[inline]
+fn score_group<S: NodeScore + ?Sized>(score: &S, group: &[u32]) -> [f32; 4] {
+    match *group {
+        [a, b, c, d] => score.score4([a, b, c, d]),
+        _ => {
+            let mut out = [0.0; 4];
+            for (s, &nb) in out.iter_mut().zip(group) {
+                *s = score.score(nb);
+            }
+            out
         }
     }
 }
@@ -272,17 +288,7 @@ pub(crate) fn beam<S: NodeScore + ?Sized, A: Fn(u32) -> bool + ?Sized>(
             for &ahead in buf.iter().skip(4 * g + PREFETCH_AHEAD).take(group.len()) {
                 score.prefetch(ahead);
             }
-            let scores = match *group {
-                [a, b, c, d] => score.score4([a, b, c, d]),
-                _ => {
-                    let mut out = [0.0; 4];
-                    for (s, &nb) in out.iter_mut().zip(group) {
-                        *s = score.score(nb);
-                    }
-                    out
-                }
-            };
-            for (&s, &nb) in scores.iter().zip(group) {
+            for (s, &nb) in score_group(score, group).into_iter().zip(group) {
                 let admit = scratch.results.len() < ef
                     || scratch.results.peek().is_some_and(|Reverse(w)| s > w.0);
                 if admit {
