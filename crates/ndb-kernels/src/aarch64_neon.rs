@@ -1,6 +1,6 @@
 //! NEON (Advanced SIMD) kernels: 4 `f32` lanes per register.
 //!
-//! Same structure as the x86 kernels. Every kernel, single-row or batch, runs [`score_rows`],
+//! Same structure as the x86 kernels. Every kernel, single-row or batch, runs [`score_rows_at`],
 //! so a row's score does not depend on which entry point computed it. Its accumulation order:
 //! 1. blocks of [`BLOCK`] floats, vector `k` of a block into accumulator `k` (four independent
 //!    FMA chains);
@@ -101,28 +101,11 @@ fn load_tail(s: &[f32]) -> float32x4_t {
     unsafe { vld1q_f32(padded.as_ptr()) }
 }
 
-/// Scores `query` against each of the `R` rows in `rows` (dot product, or squared L2 distance
-/// if `L2`), in the accumulation order described in the module documentation.
-///
-/// # Safety
-/// The CPU must support NEON, and `rows` must hold `R` rows of `query.len()` floats
-/// (`rows.len() == R * query.len()`).
-#[inline]
-#[target_feature(enable = "neon")]
-unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R] {
-    let n = query.len();
-    let mut x = [rows.as_ptr(); R];
-    for (r, x_r) in x.iter_mut().enumerate() {
-        *x_r = rows[r * n..].as_ptr();
-    }
-    // SAFETY: the CPU features per this function's contract; `x[r]` is row `r` of `rows`,
-    // which holds `n` floats.
-    unsafe { score_rows_at::<R, L2>(query, x) }
-}
-
-/// [`score_rows`] of `R` rows anywhere in memory (`x[r]` points at row `r`): each row's
-/// score is bit-identical to `score_rows::<1, L2>` on that row. Graph walks score a node's
-/// scattered neighbours so, several at a time, to keep more of their loads in flight.
+/// Scores `query` against each of the `R` rows at `x` (dot product, or squared L2 distance if
+/// `L2`), in the accumulation order described in the module documentation; each row's score
+/// is the same whatever `R` and wherever the row lies. The rows may lie anywhere in memory:
+/// graph walks score a node's scattered neighbours four at a time, to keep their loads in
+/// flight together.
 ///
 /// # Safety
 /// The CPU must support NEON, and every `x[r]` must point at `query.len()` readable floats.
@@ -163,8 +146,11 @@ unsafe fn score_rows_at<const R: usize, const L2: bool>(
     }
     if i < n {
         let q_vec = load_tail(&query[i..]);
-        for (r, acc_r) in acc.iter_mut().enumerate() {
-            let x_vec = load_tail(&rows[r * n + i..(r + 1) * n]);
+        for (acc_r, &x_r) in acc.iter_mut().zip(&x) {
+            // SAFETY: `x_r` points at `n` readable floats (this function's contract) and
+            // `i < n`: floats `i..n` of the row, which nothing writes while it is read.
+            let tail = unsafe { std::slice::from_raw_parts(x_r.add(i), n - i) };
+            let x_vec = load_tail(tail);
             acc_r[1] = step::<L2>(acc_r[1], q_vec, x_vec);
         }
     }

@@ -1,6 +1,6 @@
 //! The safe `f32` shims of the SIMD modules, written once.
 //!
-//! Every SIMD module scores rows through its own `score_rows` (the wide order, for dimensions
+//! Every SIMD module scores rows through its own `score_rows_at` (the wide order, for dimensions
 //! above `NARROW_MAX`) and `score_narrow_one` / `score_narrow_group` (the narrow order, up to
 //! `NARROW_MAX`), and wraps them the same way: five safe shims that check lengths, a `batch`
 //! loop that scores `ROWS` (or `NARROW_ROWS`) rows at a time, and the table of them.
@@ -14,11 +14,9 @@
 ///
 /// `$features` is the module's `#[target_feature(enable = ..)]` string. The module must define
 /// `ROWS: usize`, `NARROW_MAX: usize`, `NARROW_ROWS: usize` and
-/// - `unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R]`,
-///   sound when the CPU supports `$features` and `rows.len() == R * query.len()`;
-/// - `unsafe fn score_rows_at<const R: usize, const L2: bool>(query: &[f32], x: [*const f32; R]) -> [f32; R]`,
-///   `score_rows` of rows anywhere in memory, sound when every `x[r]` points at `query.len()`
-///   readable floats;
+/// - `unsafe fn score_rows_at<const R: usize, const L2: bool>(query: &[f32], x: [*const f32; R]) -> [f32; R]`
+///   (the wide order), sound when the CPU supports `$features` and every `x[r]` points at
+///   `query.len()` readable floats;
 /// - `unsafe fn score_narrow_one<const L2: bool>(query: &[f32], row: &[f32]) -> f32`, sound
 ///   when the CPU supports `$features` and `row.len() == query.len()`;
 /// - `unsafe fn score_narrow_group<const L2: bool>(query: &[f32], rows: &[f32], out: &mut [f32; NARROW_ROWS])`,
@@ -75,7 +73,7 @@ macro_rules! f32_shims {
                 unsafe { score_narrow_one::<L2>(query, row) }
             } else {
                 // SAFETY: per this function's contract.
-                let [score] = unsafe { score_rows::<1, L2>(query, row) };
+                let [score] = unsafe { score_rows_at::<1, L2>(query, [row.as_ptr()]) };
                 score
             }
         }
@@ -167,7 +165,7 @@ macro_rules! f32_shims {
             for (row, score) in rows.chunks_exact(dim).zip(out) {
                 // SAFETY: the CPU features per this function's contract; `row` is one row of
                 // `dim`.
-                let [row_score] = unsafe { score_rows::<1, L2>(query, row) };
+                let [row_score] = unsafe { score_rows_at::<1, L2>(query, [row.as_ptr()]) };
                 *score = row_score;
             }
         }

@@ -1,6 +1,6 @@
 //! AVX-512F kernels: 16 `f32` lanes per register.
 //!
-//! Every kernel, single-row or batch, runs [`score_rows`], so a row's score does not depend on
+//! Every kernel, single-row or batch, runs [`score_rows_at`], so a row's score does not depend on
 //! which entry point computed it. Its accumulation order:
 //! 1. blocks of [`BLOCK`] floats, vector `k` of a block into accumulator `k` (four independent
 //!    FMA chains, enough to hide the FMA latency);
@@ -119,28 +119,11 @@ fn step<const L2: bool>(acc: __m512, q: __m512, x: __m512) -> __m512 {
     }
 }
 
-/// Scores `query` against each of the `R` rows in `rows` (dot product, or squared L2 distance
-/// if `L2`), in the accumulation order described in the module documentation.
-///
-/// # Safety
-/// The CPU must support AVX-512F, and `rows` must hold `R` rows of `query.len()` floats
-/// (`rows.len() == R * query.len()`).
-#[inline]
-#[target_feature(enable = "avx512f")]
-unsafe fn score_rows<const R: usize, const L2: bool>(query: &[f32], rows: &[f32]) -> [f32; R] {
-    let n = query.len();
-    let mut x = [rows.as_ptr(); R];
-    for (r, x_r) in x.iter_mut().enumerate() {
-        *x_r = rows[r * n..].as_ptr();
-    }
-    // SAFETY: the CPU features per this function's contract; `x[r]` is row `r` of `rows`,
-    // which holds `n` floats.
-    unsafe { score_rows_at::<R, L2>(query, x) }
-}
-
-/// [`score_rows`] of `R` rows anywhere in memory (`x[r]` points at row `r`): each row's
-/// score is bit-identical to `score_rows::<1, L2>` on that row. Graph walks score a node's
-/// scattered neighbours so, several at a time, to keep more of their loads in flight.
+/// Scores `query` against each of the `R` rows at `x` (dot product, or squared L2 distance if
+/// `L2`), in the accumulation order described in the module documentation; each row's score
+/// is the same whatever `R` and wherever the row lies. The rows may lie anywhere in memory:
+/// graph walks score a node's scattered neighbours four at a time, to keep their loads in
+/// flight together.
 ///
 /// # Safety
 /// The CPU must support AVX-512F, and every `x[r]` must point at `query.len()` readable floats.

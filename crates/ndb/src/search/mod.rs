@@ -623,6 +623,25 @@ fn scan_memtable<'m>(
     }
 }
 
+/// Keep row `row` of segment `seg` (index `seg_index` in the snapshot) in `top` if `score`
+/// makes the cut (its id is read only then).
+pub(crate) fn offer_row<'s>(
+    top: &mut TopK<'s>,
+    seg: &'s crate::collection::state::LiveSegment,
+    seg_index: usize,
+    row: u32,
+    score: f32,
+) -> Result<()> {
+    if top.admits(score) {
+        top.push(Hit {
+            score,
+            id: Cow::Borrowed(seg.segment.id_of(row)?),
+            source: Source::Segment(seg_index, row),
+        });
+    }
+    Ok(())
+}
+
 /// Rows whose vectors are being loaded ahead of the one being scored by [`score_rows`].
 const ROWS_AHEAD: usize = 8;
 
@@ -651,13 +670,7 @@ fn score_rows<'s>(
             prefetch(next);
         }
         let score = scorer.score_one(seg.segment.checked_vector(row)?);
-        if top.admits(score) {
-            top.push(Hit {
-                score,
-                id: Cow::Borrowed(seg.segment.id_of(row)?),
-                source: Source::Segment(seg_index, row),
-            });
-        }
+        offer_row(top, seg, seg_index, row, score)?;
     }
     Ok(())
 }
@@ -750,13 +763,7 @@ fn search_graph<'s>(
     vectors.finish()?;
     for (graph_score, row) in hits {
         let score = scorer.score_of_graph(graph_score);
-        if top.admits(score) {
-            top.push(Hit {
-                score,
-                id: Cow::Borrowed(seg.segment.id_of(row)?),
-                source: Source::Segment(seg_index, row),
-            });
-        }
+        offer_row(top, seg, seg_index, row, score)?;
     }
     Ok(())
 }

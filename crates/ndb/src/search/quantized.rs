@@ -3,12 +3,11 @@
 //! `f32` vectors (checked rows), unless the search asked for estimates only.
 
 use super::metric::Scorer;
-use super::topk::{Hit, Source, TopK};
+use super::topk::TopK;
 use crate::collection::state::LiveSegment;
 use crate::segment::codes::{Quantizer, SegmentCodes};
 use crate::{Distance, Result};
 use ndb_quant::{BinaryFactors, BinaryQuery, Int8Query, Metric, PrepareQuery};
-use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -157,13 +156,7 @@ pub(crate) fn rescore_into<'s>(
         } else {
             scorer.score_of_graph(estimate)
         };
-        if top.admits(score) {
-            top.push(Hit {
-                score,
-                id: Cow::Borrowed(seg.segment.id_of(row)?),
-                source: Source::Segment(seg_index, row),
-            });
-        }
+        super::offer_row(top, seg, seg_index, row, score)?;
     }
     Ok(())
 }
