@@ -50,6 +50,12 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Read a little-endian `u16` at `offset` of `bytes`, if in bounds.
+pub(crate) fn u16_at(bytes: &[u8], offset: usize) -> Option<u16> {
+    let end = offset.checked_add(2)?;
+    Some(u16::from_le_bytes(bytes.get(offset..end)?.try_into().ok()?))
+}
+
 /// Read a little-endian `u32` at `offset` of `bytes`, if in bounds.
 pub(crate) fn u32_at(bytes: &[u8], offset: usize) -> Option<u32> {
     let end = offset.checked_add(4)?;

@@ -711,9 +711,9 @@ impl Beam<'_, '_> {
             planner::Allow::Bits(bits) => {
                 self.walk_with(view, score, want, &|row| bits.contains(row))
             }
-            planner::Allow::Filter(_) => {
-                self.walk_with(view, score, want, &|row| self.allow.allows(seg, row))
-            }
+            planner::Allow::Filter(f) => self.walk_with(view, score, want, &|row| {
+                planner::live_and_matches(seg, f, row)
+            }),
         }
     }
 

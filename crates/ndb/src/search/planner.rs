@@ -32,21 +32,14 @@ pub(crate) enum Allow<'f> {
     Filter(&'f Filter),
 }
 
-impl Allow<'_> {
-    pub fn allows(&self, seg: &LiveSegment, row: u32) -> bool {
-        match self {
-            Allow::Live => !seg.deleted.contains(row),
-            Allow::Rows(rows) => rows.contains(row),
-            Allow::Bits(rows) => rows.contains(row),
-            Allow::Filter(f) => {
-                !seg.deleted.contains(row)
-                    && seg
-                        .segment
-                        .payload_of(row)
-                        .is_ok_and(|p| super::payload_matches(Some(f), p))
-            }
-        }
-    }
+/// Whether `row` of `seg` is live and its payload matches `filter` (the predicate of
+/// [`Allow::Filter`]; a row whose payload cannot be read does not match).
+pub(crate) fn live_and_matches(seg: &LiveSegment, filter: &Filter, row: u32) -> bool {
+    !seg.deleted.contains(row)
+        && seg
+            .segment
+            .payload_of(row)
+            .is_ok_and(|p| super::payload_matches(Some(filter), p))
 }
 
 /// How to search one segment.

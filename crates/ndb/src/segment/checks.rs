@@ -61,10 +61,6 @@ impl RowChecks {
     fn mark_verified(&self, block: u32) {
         set_bit(&self.verified, block);
     }
-
-    fn is_row_verified(&self, row: u32) -> bool {
-        !self.enabled || bit(&self.verified_rows, row)
-    }
 }
 
 /// A bitset of `n` bits, all clear.
@@ -100,7 +96,7 @@ impl Segment {
 
     /// Check `row`'s checksum over its `id`, `payload` and vector bytes (version 2 segments).
     pub(super) fn check_row(&self, row: u32, id: &[u8], payload: &[u8], force: bool) -> Result<()> {
-        if !self.checks.enabled || (!force && self.checks.is_row_verified(row)) {
+        if !self.checks.enabled || (!force && bit(&self.checks.verified_rows, row)) {
             return Ok(());
         }
         let at = self.checks.row_crcs.start + row as usize * 4;
