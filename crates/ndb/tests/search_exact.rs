@@ -268,6 +268,74 @@ fn large_collection_uses_threads_with_identical_results() {
     }
 }
 
+/// Exact scans over segments of several scan tasks, on one thread (one top-k shared by every
+/// task, rows skipped on the kernel's values) and on several, return exactly the naive
+/// answer: small integer coordinates make every score exact and ties frequent, so the
+/// tie-break by id at the top-k floor is checked too; deleted rows never come back.
+#[test]
+fn exact_scans_of_large_segments_equal_the_naive_answer_with_ties() {
+    let (_dir, db) = temp_db();
+    let dim = 48;
+    let mut rng = StdRng::seed_from_u64(21);
+    for metric in [Distance::Euclidean, Distance::DotProduct] {
+        let name = format!("{metric:?}").to_lowercase();
+        let c = db
+            .create_collection(
+                &name,
+                CollectionConfig::new(dim)
+                    .with_distance(metric)
+                    .with_index(ndb::IndexConfig::default().with_min_rows(usize::MAX)),
+            )
+            .unwrap();
+        let mut model: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+        for b in 0..5 {
+            let docs: Vec<Document> = (0..10_000)
+                .map(|i| {
+                    let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-2i8..=2).into()).collect();
+                    // Ids out of row order, so that a later row can win a tie.
+                    let id = format!("{:05}", ((b * 10_000 + i) * 7919) % 50_000);
+                    model.insert(id.clone(), v.clone());
+                    Document::new(id, v)
+                })
+                .collect();
+            c.insert_batch(docs).unwrap();
+        }
+        c.flush().unwrap();
+        for i in (20_000..30_000).step_by(7) {
+            let id = format!("{:05}", (i * 7919) % 50_000);
+            assert!(c.delete(&id).unwrap());
+            model.remove(&id);
+        }
+        for qi in 0..6 {
+            let q: Vec<f32> = (0..dim).map(|_| rng.gen_range(-2i8..=2).into()).collect();
+            let k = [1, 10, 100][qi % 3];
+            let mut want: Vec<(String, f32)> = model
+                .iter()
+                .map(|(id, v)| (id.clone(), naive_score(metric, &q, v)))
+                .collect();
+            want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            want.truncate(k);
+            let tied = want.iter().filter(|w| w.1 == want[k - 1].1).count();
+            for threads in [Some(1), Some(2), None] {
+                let mut search = Search::new(&q).top_k(k);
+                if let Some(t) = threads {
+                    search = search.threads(t);
+                }
+                let got: Vec<(String, f32)> = c
+                    .search(search)
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| (m.id, m.score))
+                    .collect();
+                assert_eq!(
+                    got, want,
+                    "{metric:?} q{qi} k {k} threads {threads:?} ({tied} tied at the floor)"
+                );
+            }
+        }
+    }
+}
+
 /// `search_raw` / `search_batch_raw` give the same hits as `search`, each payload as JSON text
 /// that parses to the same value, for hits in the memtable, in segments with and without a
 /// graph, with and without payloads, filtered or not.

@@ -31,6 +31,8 @@ const BLOCK_ROWS: usize = 256;
 const TASK_ROWS: usize = 16 * 1024;
 /// Below this many vector bytes a search runs on the calling thread only.
 const PARALLEL_MIN_BYTES: usize = 8 << 20;
+/// Rows an exact scan skips together when none of them can enter the top k.
+const SKIP_GROUP: usize = 16;
 /// Largest `top_k`.
 pub const TOP_K_MAX: usize = 100_000;
 /// Largest `ef` (the HNSW beam): as large as `top_k` may be.
@@ -330,9 +332,7 @@ fn run_with<T>(
             dim,
         )?,
     };
-    for partial in exact.scan(&scanned, dim, search.threads) {
-        top.merge(partial?);
-    }
+    exact.scan(&scanned, dim, search.threads, &mut top)?;
     finish(top, &mem_docs, &segments, make)
 }
 
@@ -472,9 +472,19 @@ fn prepare_codes(
 }
 
 impl<'a> Exact<'a> {
-    /// Scan the segments `which` (indexes into `segments`); on the shared pool when they are
-    /// large enough and `threads` allows, with at most `threads` workers.
-    fn scan(&self, which: &[usize], dim: usize, threads: Option<usize>) -> Vec<Result<TopK<'a>>> {
+    /// Scan the segments `which` (indexes into `segments`) into `top`; on the shared pool when
+    /// they are large enough and `threads` allows, with at most `threads` workers.
+    ///
+    /// On one thread every task scans into `top` itself, so each row is compared with the best
+    /// `k` found so far (the graph and memtable hits included); in parallel each worker keeps
+    /// one selection over all the tasks it takes, merged into `top` at the end.
+    fn scan(
+        &self,
+        which: &[usize],
+        dim: usize,
+        threads: Option<usize>,
+        top: &mut TopK<'a>,
+    ) -> Result<()> {
         let total_bytes: usize = which
             .iter()
             .map(|&si| self.segments[si].segment.rows() as usize * dim * 4)
@@ -489,21 +499,17 @@ impl<'a> Exact<'a> {
                     .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
             })
             .collect();
-        let scan = |&(si, start, end): &(usize, u32, u32)| -> Result<TopK<'a>> {
-            let mut local = TopK::new(self.k);
+        let scan = |&(si, start, end): &(usize, u32, u32), top: &mut TopK<'a>| -> Result<()> {
             let seg = &self.segments[si];
             match self.codes.get(si).and_then(Option::as_ref) {
-                Some(c) => self.scan_codes(seg, si, c, start..end, &mut local)?,
-                None => {
-                    scan_segment_rows(seg, si, start..end, self.scorer, self.filter, &mut local)?
-                }
+                Some(c) => self.scan_codes(seg, si, c, start..end, top),
+                None => scan_segment_rows(seg, si, start..end, self.scorer, self.filter, top),
             }
-            Ok(local)
         };
         if !parallel {
-            return tasks.iter().map(scan).collect();
+            return tasks.iter().try_for_each(|t| scan(t, top));
         }
-        match threads {
+        let partials: Vec<Result<TopK<'a>>> = match threads {
             Some(n) if n < rayon::current_num_threads() => {
                 // Use at most `n` workers: split the tasks into `n` interleaved groups.
                 (0..n)
@@ -511,14 +517,24 @@ impl<'a> Exact<'a> {
                     .map(|g| {
                         let mut acc = TopK::new(self.k);
                         for t in tasks.iter().skip(g).step_by(n) {
-                            acc.merge(scan(t)?);
+                            scan(t, &mut acc)?;
                         }
                         Ok(acc)
                     })
                     .collect()
             }
-            _ => tasks.par_iter().map(scan).collect(),
+            _ => tasks
+                .par_iter()
+                .try_fold(
+                    || TopK::new(self.k),
+                    |mut acc, t| scan(t, &mut acc).map(|()| acc),
+                )
+                .collect(),
+        };
+        for partial in partials {
+            top.merge(partial?);
         }
+        Ok(())
     }
 }
 
@@ -810,34 +826,45 @@ fn scan_segment_rows<'s>(
     let vectors = seg.segment.checked_vectors(range.clone())?;
     let deleted = &seg.deleted;
     let check_deleted = !deleted.is_empty();
-    let mut scores = [0f32; BLOCK_ROWS];
+    let mut raw = [0f32; BLOCK_ROWS];
     let mut row = range.start;
     while row < range.end {
         let n = (range.end - row).min(BLOCK_ROWS as u32);
         let start = (row - range.start) as usize * dim;
-        scorer.score_block(
-            &vectors[start..start + n as usize * dim],
-            &mut scores[..n as usize],
-        );
-        // Most rows score below the k-th best so far: one compare each (scores are never NaN).
+        let block = &vectors[start..start + n as usize * dim];
+        scorer.raw_block(block, &mut raw[..n as usize]);
+        // Most rows cannot reach the k-th best so far: groups of rows are skipped on vector
+        // compares of the kernel's values, before any square root.
         let mut floor = top.floor();
-        for (j, &score) in scores[..n as usize].iter().enumerate() {
-            if score < floor || !top.admits(score) {
+        let mut cut = scorer.raw_floor(floor);
+        let block_raw = &raw[..n as usize];
+        for (g, group) in block_raw.chunks(SKIP_GROUP).enumerate() {
+            if cut.excludes_all(group) {
                 continue;
             }
-            let r = row + j as u32;
-            if check_deleted && deleted.contains(r) {
-                continue;
+            for (i, &value) in group.iter().enumerate() {
+                if cut.excludes(value) {
+                    continue;
+                }
+                let score = scorer.score_of_raw(value);
+                if score < floor || !top.admits(score) {
+                    continue;
+                }
+                let r = row + (g * SKIP_GROUP + i) as u32;
+                if check_deleted && deleted.contains(r) {
+                    continue;
+                }
+                if filter.is_some() && !payload_matches(filter, seg.segment.payload_of(r)?) {
+                    continue;
+                }
+                top.push(Hit {
+                    score,
+                    id: Cow::Borrowed(seg.segment.id_of(r)?),
+                    source: Source::Segment(seg_index, r),
+                });
+                floor = top.floor();
+                cut = scorer.raw_floor(floor);
             }
-            if filter.is_some() && !payload_matches(filter, seg.segment.payload_of(r)?) {
-                continue;
-            }
-            top.push(Hit {
-                score,
-                id: Cow::Borrowed(seg.segment.id_of(r)?),
-                source: Source::Segment(seg_index, r),
-            });
-            floor = top.floor();
         }
         row += n;
     }
