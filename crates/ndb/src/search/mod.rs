@@ -612,11 +612,17 @@ fn scan_memtable<'m>(
 ) {
     let dim = scorer.dim();
     let all = mem.all_vectors();
-    let mut scores = [0f32; BLOCK_ROWS];
+    let mut raw = [0f32; BLOCK_ROWS];
     for (block, rows) in all.chunks(BLOCK_ROWS * dim).enumerate() {
         let n = rows.len() / dim;
-        scorer.score_block(rows, &mut scores[..n]);
-        for (j, &score) in scores[..n].iter().enumerate() {
+        scorer.raw_block(rows, &mut raw[..n]);
+        // As in `scan_segment_rows`: skip rows on the kernel's values first.
+        let cut = scorer.raw_floor(top.floor());
+        for (j, &value) in raw[..n].iter().enumerate() {
+            if cut.excludes(value) {
+                continue;
+            }
+            let score = scorer.score_of_raw(value);
             let row = (block * BLOCK_ROWS + j) as u32;
             if !mem.is_live(row) || !top.admits(score) {
                 continue;
