@@ -4,37 +4,19 @@
 #
 #   bash crates/ndb-kernels/test-aarch64.sh
 #
-# Needs root (apt-get). Installs qemu-user and the aarch64 cross linker and libc, and unpacks (without
-# installing) Debian's rustc-web with its x86_64 and aarch64 standard libraries under
-# target/aarch64-toolchain: rustup's toolchain here has no aarch64 standard library. Builds into
+# Needs root (apt-get). Installs qemu-user and the aarch64 cross linker and libc, and unpacks the
+# toolchain of aarch64-toolchain.sh under target/aarch64-toolchain. Builds into
 # target/aarch64 (about 10 minutes on 2 cores the first time), then runs the tests twice: on qemu's `max` CPU (has dotprod: the `sdot` kernel) and
 # on a Cortex-A57 (ARMv8.0, no dotprod: the widening kernel).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
-TC=$ROOT/target/aarch64-toolchain
-RUST_VERSION=1.96.0+dfsg1-1~deb12u2
 apt-get update -qq
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
   qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross >/dev/null
-if [ ! -x "$TC/usr/bin/rustc" ]; then
-  mkdir -p "$TC/debs/amd64" "$TC/debs/arm64" "$TC/lists/partial"
-  (cd "$TC/debs/amd64" && apt-get download -qq rustc-web=$RUST_VERSION \
-    libstd-rust-web-1.96=$RUST_VERSION libstd-rust-web-dev=$RUST_VERSION libllvm22)
-  arm64="-oAPT::Architecture=arm64 -oAPT::Architectures=arm64 -oDir::State::Lists=$TC/lists"
-  # shellcheck disable=SC2086
-  apt-get $arm64 update -qq
-  # shellcheck disable=SC2086
-  (cd "$TC/debs/arm64" && apt-get $arm64 download -qq libstd-rust-web-dev=$RUST_VERSION)
-  for deb in "$TC"/debs/*/*.deb; do dpkg -x "$deb" "$TC"; done
-fi
-cat >"$TC/rustc.sh" <<WRAP
-#!/bin/sh
-export LD_LIBRARY_PATH=$TC/usr/lib/x86_64-linux-gnu:$TC/usr/lib/llvm-22/lib
-exec $TC/usr/bin/rustc --sysroot $TC/usr "\$@"
-WRAP
-chmod +x "$TC/rustc.sh"
-export RUSTC=$TC/rustc.sh CARGO_TARGET_DIR=$ROOT/target/aarch64
+# shellcheck source=crates/ndb-kernels/aarch64-toolchain.sh
+. crates/ndb-kernels/aarch64-toolchain.sh
+export CARGO_TARGET_DIR=$ROOT/target/aarch64
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 for cpu in max cortex-a57; do
   echo "== aarch64, qemu CPU $cpu"

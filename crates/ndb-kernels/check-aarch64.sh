@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Compiles ndb-kernels (library, tests, examples, benches) for aarch64 with warnings as errors, so
+# that x86_64 CI catches NEON code that no longer builds (run by .ci/run; the NEON kernels run
+# only under test-aarch64.sh). About 20 s, plus ~10 s the first time to fetch the toolchain of
+# aarch64-toolchain.sh (needs apt-get, root). NDB_SKIP_AARCH64_CHECK=1 skips it.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+if [ "${NDB_SKIP_AARCH64_CHECK:-}" = 1 ]; then
+  echo "aarch64 check skipped (NDB_SKIP_AARCH64_CHECK=1)"
+  exit 0
+fi
+# shellcheck source=crates/ndb-kernels/aarch64-toolchain.sh
+. crates/ndb-kernels/aarch64-toolchain.sh
+RUSTFLAGS="-D warnings" CARGO_TARGET_DIR=$ROOT/target/aarch64-check \
+  cargo check -p ndb-kernels --target aarch64-unknown-linux-gnu --lib --tests --examples --benches
