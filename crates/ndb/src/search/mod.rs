@@ -11,6 +11,7 @@ mod metric;
 mod planner;
 mod quantized;
 mod row_bits;
+mod shared_floor;
 mod topk;
 
 use crate::collection::state::State;
@@ -22,6 +23,7 @@ use crate::{Error, Result};
 use metric::Scorer;
 use rayon::prelude::*;
 use serde_json::Value;
+use shared_floor::SharedFloor;
 use std::borrow::Cow;
 use topk::{Hit, Source, TopK};
 
@@ -499,11 +501,22 @@ impl<'a> Exact<'a> {
                     .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
             })
             .collect();
+        // In parallel, the best floor any worker has reached: no row below it can be among the
+        // k best (that worker already holds k rows at least as good), so every worker skips
+        // such rows from then on instead of filling its own selection from scratch.
+        let shared = SharedFloor::new();
         let scan = |&(si, start, end): &(usize, u32, u32), top: &mut TopK<'a>| -> Result<()> {
             let seg = &self.segments[si];
             match self.codes.get(si).and_then(Option::as_ref) {
                 Some(c) => self.scan_codes(seg, si, c, start..end, top),
-                None => scan_segment_rows(seg, si, start..end, self.scorer, self.filter, top),
+                None => {
+                    let rows = SegmentRows {
+                        seg,
+                        seg_index: si,
+                        range: start..end,
+                    };
+                    scan_segment_rows(rows, self.scorer, self.filter, &shared, top)
+                }
             }
         };
         if !parallel {
@@ -818,15 +831,26 @@ fn search_graph_codes<'s>(
     quantized::rescore_into(seg, seg_index, scorer, rescore, candidates, top)
 }
 
-/// Score rows `range` of a segment into `top`.
-fn scan_segment_rows<'s>(
+/// Rows `range` of segment `seg_index` of a search's snapshot.
+struct SegmentRows<'s> {
     seg: &'s crate::collection::state::LiveSegment,
     seg_index: usize,
     range: std::ops::Range<u32>,
+}
+
+/// Score `rows` into `top`, skipping rows below `shared`'s floor.
+fn scan_segment_rows<'s>(
+    rows: SegmentRows<'s>,
     scorer: &Scorer,
     filter: Option<&Filter>,
+    shared: &SharedFloor,
     top: &mut TopK<'s>,
 ) -> Result<()> {
+    let SegmentRows {
+        seg,
+        seg_index,
+        range,
+    } = rows;
     let dim = scorer.dim();
     // The rows' vectors, each block checked against its checksum (once per segment).
     let vectors = seg.segment.checked_vectors(range.clone())?;
@@ -841,7 +865,7 @@ fn scan_segment_rows<'s>(
         scorer.raw_block(block, &mut raw[..n as usize]);
         // Most rows cannot reach the k-th best so far: groups of rows are skipped on vector
         // compares of the kernel's values, before any square root.
-        let mut floor = top.floor();
+        let mut floor = shared.combine(top);
         let mut cut = scorer.raw_floor(floor);
         let block_raw = &raw[..n as usize];
         for (g, group) in block_raw.chunks(SKIP_GROUP).enumerate() {
@@ -868,7 +892,7 @@ fn scan_segment_rows<'s>(
                     id: Cow::Borrowed(seg.segment.id_of(r)?),
                     source: Source::Segment(seg_index, r),
                 });
-                floor = top.floor();
+                floor = shared.combine(top);
                 cut = scorer.raw_floor(floor);
             }
         }
