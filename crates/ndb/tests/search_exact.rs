@@ -336,6 +336,75 @@ fn exact_scans_of_large_segments_equal_the_naive_answer_with_ties() {
     }
 }
 
+/// A memtable large enough to be scanned in parallel (rows right after an ingest, before any
+/// flush) gives exactly the naive answer on 1, 2 and all threads, with ties, replaced and
+/// deleted documents.
+#[test]
+fn exact_scans_of_a_large_memtable_equal_the_naive_answer_with_ties() {
+    let (_dir, db) = temp_db();
+    let dim = 48;
+    let mut rng = StdRng::seed_from_u64(22);
+    let c = db
+        .create_collection(
+            "m",
+            CollectionConfig::new(dim)
+                .with_distance(Distance::Euclidean)
+                .with_flush_threshold_bytes(1 << 30),
+        )
+        .unwrap();
+    let mut model: BTreeMap<String, Vec<f32>> = BTreeMap::new();
+    let mut random_docs = |n: usize, model: &mut BTreeMap<String, Vec<f32>>| -> Vec<Document> {
+        (0..n)
+            .map(|_| {
+                let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-2i8..=2).into()).collect();
+                let id = format!("{:05}", rng.gen_range(0..60_000));
+                model.insert(id.clone(), v.clone());
+                Document::new(id.clone(), v).with_payload(json!({ "id": id }))
+            })
+            .collect()
+    };
+    for _ in 0..6 {
+        let docs = random_docs(10_000, &mut model);
+        // Within a batch the last document of an id wins, as in the model.
+        c.insert_batch(docs).unwrap();
+    }
+    let gone: Vec<String> = model.keys().step_by(11).cloned().collect();
+    for id in &gone {
+        assert!(c.delete(id).unwrap());
+        model.remove(id);
+    }
+    let stats = c.stats().unwrap();
+    assert_eq!(stats.segment_count, 0, "{stats:?}");
+    assert!(stats.memtable_bytes > 8 << 20, "{stats:?}");
+    let mut rng = StdRng::seed_from_u64(23);
+    for qi in 0..6 {
+        let q: Vec<f32> = (0..dim).map(|_| rng.gen_range(-2i8..=2).into()).collect();
+        let k = [1, 10, 100][qi % 3];
+        let mut want: Vec<(String, f32)> = model
+            .iter()
+            .map(|(id, v)| (id.clone(), naive_score(Distance::Euclidean, &q, v)))
+            .collect();
+        want.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        want.truncate(k);
+        for threads in [Some(1), Some(2), None] {
+            let mut search = Search::new(&q).top_k(k);
+            if let Some(t) = threads {
+                search = search.threads(t);
+            }
+            let matches = c.search(search).unwrap();
+            for m in &matches {
+                assert_eq!(
+                    m.payload,
+                    Some(json!({ "id": m.id })),
+                    "each hit its own payload"
+                );
+            }
+            let got: Vec<(String, f32)> = matches.into_iter().map(|m| (m.id, m.score)).collect();
+            assert_eq!(got, want, "q{qi} k {k} threads {threads:?}");
+        }
+    }
+}
+
 /// `search_raw` / `search_batch_raw` give the same hits as `search`, each payload as JSON text
 /// that parses to the same value, for hits in the memtable, in segments with and without a
 /// graph, with and without payloads, filtered or not.

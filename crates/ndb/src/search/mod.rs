@@ -275,7 +275,7 @@ fn run_with<T>(
     let scorer = Scorer::new(search.query, stored, search.distance.unwrap_or(stored))?;
     let filter = search.filter.as_ref();
     let k = search.top_k;
-    let (mem_docs, segments) = search_memtables(lock, &scorer, filter, k);
+    let (mem_docs, segments) = search_memtables(lock, &scorer, filter, k, search.threads);
     let mut top: TopK<'_> = TopK::new(k);
     for (i, d) in mem_docs.iter().enumerate() {
         if top.admits(d.score) {
@@ -378,22 +378,66 @@ fn search_memtables(
     scorer: &Scorer,
     filter: Option<&Filter>,
     k: usize,
+    threads: Option<usize>,
 ) -> (Vec<MemDoc>, Vec<crate::collection::state::LiveSegment>) {
     let st = lock.read();
+    // (memtable, the newer one that shadows its ids): the frozen one is shadowed by the active.
+    let mut mems: Vec<(&Memtable, Option<&Memtable>)> = vec![(&st.active, None)];
+    if let Some(frozen) = st.frozen_memtable() {
+        mems.push((frozen, Some(&st.active)));
+    }
     // Admitted rows as (memtable, row); ids are borrowed from the memtables until the best
     // `k` are known, and only those are copied out.
     let mut admitted: Vec<(&Memtable, u32)> = Vec::new();
     let mut top = TopK::new(k);
-    scan_memtable(&st.active, None, scorer, filter, &mut top, &mut admitted);
-    if let Some(frozen) = st.frozen_memtable() {
-        scan_memtable(
-            frozen,
-            Some(&st.active),
-            scorer,
-            filter,
-            &mut top,
-            &mut admitted,
-        );
+    let bytes: usize = mems.iter().map(|(m, _)| m.all_vectors().len() * 4).sum();
+    let pool = rayon::current_num_threads();
+    let parallel = bytes >= PARALLEL_MIN_BYTES && threads.is_none_or(|n| n >= pool) && pool > 1;
+    let rows_of = |m: &Memtable| (m.all_vectors().len() / scorer.dim()) as u32;
+    if parallel {
+        // A memtable holds up to the flush threshold (64 MiB by default) of vectors: right
+        // after an ingest, each search scans them exactly, so in row ranges on the pool as
+        // segments are.
+        let tasks: Vec<(&Memtable, Option<&Memtable>, std::ops::Range<u32>)> = mems
+            .iter()
+            .flat_map(|&(mem, newer)| {
+                let rows = rows_of(mem);
+                (0..rows).step_by(TASK_ROWS).map(move |start| {
+                    (
+                        mem,
+                        newer,
+                        start..rows.min(start.saturating_add(TASK_ROWS as u32)),
+                    )
+                })
+            })
+            .collect();
+        let partials: Vec<(TopK<'_>, Vec<(&Memtable, u32)>)> = tasks
+            .par_iter()
+            .fold(
+                || (TopK::new(k), Vec::new()),
+                |(mut t, mut a), (mem, newer, range)| {
+                    scan_memtable(mem, *newer, range.clone(), scorer, filter, &mut t, &mut a);
+                    (t, a)
+                },
+            )
+            .collect();
+        for (partial, rows) in partials {
+            let offset = admitted.len() as u32;
+            admitted.extend(rows);
+            for mut hit in partial.into_sorted() {
+                if let Source::Memtable(i) = &mut hit.source {
+                    *i += offset;
+                }
+                if top.admits(hit.score) {
+                    top.push(hit);
+                }
+            }
+        }
+    } else {
+        for &(mem, newer) in &mems {
+            let rows = rows_of(mem);
+            scan_memtable(mem, newer, 0..rows, scorer, filter, &mut top, &mut admitted);
+        }
     }
     let kept: Vec<MemDoc> = top
         .into_sorted()
@@ -613,18 +657,19 @@ pub(crate) fn payload_matches(filter: Option<&Filter>, bytes: &[u8]) -> bool {
     }
 }
 
-/// Score the live rows of `mem` (skipping ids that `newer` shadows) into `top`; a hit's
-/// `Source::Memtable(i)` is `admitted[i]`.
+/// Score the live rows `range` of `mem` (skipping ids that `newer` shadows) into `top`; a
+/// hit's `Source::Memtable(i)` is `admitted[i]`.
 fn scan_memtable<'m>(
     mem: &'m Memtable,
     newer: Option<&Memtable>,
+    range: std::ops::Range<u32>,
     scorer: &Scorer,
     filter: Option<&Filter>,
     top: &mut TopK<'m>,
     admitted: &mut Vec<(&'m Memtable, u32)>,
 ) {
     let dim = scorer.dim();
-    let all = mem.all_vectors();
+    let all = &mem.all_vectors()[range.start as usize * dim..range.end as usize * dim];
     let mut raw = [0f32; BLOCK_ROWS];
     for (block, rows) in all.chunks(BLOCK_ROWS * dim).enumerate() {
         let n = rows.len() / dim;
@@ -636,7 +681,7 @@ fn scan_memtable<'m>(
                 continue;
             }
             let score = scorer.score_of_raw(value);
-            let row = (block * BLOCK_ROWS + j) as u32;
+            let row = range.start + (block * BLOCK_ROWS + j) as u32;
             if !mem.is_live(row) || !top.admits(score) {
                 continue;
             }
