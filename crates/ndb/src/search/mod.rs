@@ -400,39 +400,9 @@ fn search_memtables(
         // segments are.
         let tasks: Vec<(&Memtable, Option<&Memtable>, std::ops::Range<u32>)> = mems
             .iter()
-            .flat_map(|&(mem, newer)| {
-                let rows = rows_of(mem);
-                (0..rows).step_by(TASK_ROWS).map(move |start| {
-                    (
-                        mem,
-                        newer,
-                        start..rows.min(start.saturating_add(TASK_ROWS as u32)),
-                    )
-                })
-            })
+            .flat_map(|&(mem, newer)| row_ranges(rows_of(mem)).map(move |r| (mem, newer, r)))
             .collect();
-        let partials: Vec<(TopK<'_>, Vec<(&Memtable, u32)>)> = tasks
-            .par_iter()
-            .fold(
-                || (TopK::new(k), Vec::new()),
-                |(mut t, mut a), (mem, newer, range)| {
-                    scan_memtable(mem, *newer, range.clone(), scorer, filter, &mut t, &mut a);
-                    (t, a)
-                },
-            )
-            .collect();
-        for (partial, rows) in partials {
-            let offset = admitted.len() as u32;
-            admitted.extend(rows);
-            for mut hit in partial.into_sorted() {
-                if let Source::Memtable(i) = &mut hit.source {
-                    *i += offset;
-                }
-                if top.admits(hit.score) {
-                    top.push(hit);
-                }
-            }
-        }
+        scan_memtables_parallel(&tasks, scorer, filter, k, &mut top, &mut admitted);
     } else {
         for &(mem, newer) in &mems {
             let rows = rows_of(mem);
@@ -455,6 +425,48 @@ fn search_memtables(
         })
         .collect();
     (kept, st.segments.clone())
+}
+
+/// Rows `0..rows` in ranges of [`TASK_ROWS`], the tasks of a parallel exact scan.
+fn row_ranges(rows: u32) -> impl Iterator<Item = std::ops::Range<u32>> {
+    (0..rows)
+        .step_by(TASK_ROWS)
+        .map(move |start| start..rows.min(start.saturating_add(TASK_ROWS as u32)))
+}
+
+/// Scan the memtable row ranges `tasks` (memtable, the newer one shadowing it, rows) on the
+/// pool, each worker into its own selection, then into `top`, with the admitted rows appended
+/// to `admitted` and the hits' `Source::Memtable` indexes renumbered to match.
+fn scan_memtables_parallel<'m>(
+    tasks: &[(&'m Memtable, Option<&'m Memtable>, std::ops::Range<u32>)],
+    scorer: &Scorer,
+    filter: Option<&Filter>,
+    k: usize,
+    top: &mut TopK<'m>,
+    admitted: &mut Vec<(&'m Memtable, u32)>,
+) {
+    let partials: Vec<(TopK<'m>, Vec<(&'m Memtable, u32)>)> = tasks
+        .par_iter()
+        .fold(
+            || (TopK::new(k), Vec::new()),
+            |(mut t, mut a), (mem, newer, range)| {
+                scan_memtable(mem, *newer, range.clone(), scorer, filter, &mut t, &mut a);
+                (t, a)
+            },
+        )
+        .collect();
+    for (partial, rows) in partials {
+        let offset = admitted.len() as u32;
+        admitted.extend(rows);
+        for mut hit in partial.into_sorted() {
+            if let Source::Memtable(i) = &mut hit.source {
+                *i += offset;
+            }
+            if top.admits(hit.score) {
+                top.push(hit);
+            }
+        }
+    }
 }
 
 /// Exact scans of whole segments, split into tasks of [`TASK_ROWS`] rows.
@@ -539,10 +551,7 @@ impl<'a> Exact<'a> {
         let tasks: Vec<(usize, u32, u32)> = which
             .iter()
             .flat_map(|&si| {
-                let rows = self.segments[si].segment.rows();
-                (0..rows)
-                    .step_by(TASK_ROWS)
-                    .map(move |start| (si, start, rows.min(start.saturating_add(TASK_ROWS as u32))))
+                row_ranges(self.segments[si].segment.rows()).map(move |r| (si, r.start, r.end))
             })
             .collect();
         // In parallel, the best floor any worker has reached: no row below it can be among the
